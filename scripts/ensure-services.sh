@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Start what the test suite needs when it is missing: PostgreSQL, Redis, and Chromium for browser tests.
+# Says what it could not get; tests that need it then skip (or fail under JOBDECK_REQUIRE_SERVICES=1).
+set -u
+
+note() { printf 'ensure-services: %s\n' "$*"; }
+
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+    note "starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start || true
+    for _ in $(seq 1 20); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.5; done
+  fi
+  pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || note "PostgreSQL is not available on 127.0.0.1:5432"
+fi
+
+if ! (command -v redis-cli >/dev/null 2>&1 && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1); then
+  if command -v redis-server >/dev/null 2>&1; then
+    note "starting Redis"
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null || true
+    sleep 0.5
+  fi
+  (command -v redis-cli >/dev/null 2>&1 && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1) \
+    || note "Redis is not available on 127.0.0.1:6379"
+fi
+
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    note "installing Chromium from Debian's packages (browser tests need it)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+      || note "could not install chromium"
+  fi
+  [ -x /usr/bin/chromium ] || note "Chromium is not available at /usr/bin/chromium"
+fi
+exit 0

@@ -1,0 +1,55 @@
+"""Log-bucketed duration histograms (DDSketch-style): quantiles with a bounded relative error.
+
+A positive value v falls in bin ceil(log_gamma(v)); every value in bin i lies in
+(gamma^(i-1), gamma^i], and the bin's representative 2*gamma^i/(gamma+1) is
+within ALPHA of each of them. Bins merge by adding counts, so sketches of
+minutes add up to hours, days and any window.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+ALPHA = 0.015
+GAMMA = (1 + ALPHA) / (1 - ALPHA)
+_LOG_GAMMA = math.log(GAMMA)
+MIN_VALUE = 1e-6
+ZERO_BIN = -(2**20)
+
+
+def bin_of(value: float) -> int:
+    """The bin holding `value`; values at or below MIN_VALUE share the zero bin."""
+    if value <= MIN_VALUE:
+        return ZERO_BIN
+    return math.ceil(math.log(value) / _LOG_GAMMA)
+
+
+def value_of(bin_index: int) -> float:
+    """The representative value of a bin (within ALPHA of every value in it)."""
+    if bin_index == ZERO_BIN:
+        return 0.0
+    return 2 * GAMMA**bin_index / (GAMMA + 1)
+
+
+def quantile(bins: Mapping[int, int], q: float) -> float | None:
+    """The q-quantile (0..1) of the values counted in `bins`, or None when empty."""
+    total = sum(bins.values())
+    if total <= 0:
+        return None
+    rank = q * (total - 1)
+    seen = 0
+    for index in sorted(bins):
+        seen += bins[index]
+        if seen > rank:
+            return value_of(index)
+    return value_of(max(bins))
+
+
+def merge(parts: Iterable[Mapping[int, int]]) -> dict[int, int]:
+    """Add sketches together."""
+    total: dict[int, int] = {}
+    for part in parts:
+        for index, n in part.items():
+            total[index] = total.get(index, 0) + n
+    return total

@@ -1,0 +1,24 @@
+"""Settings, from the environment (JOBDECK_*), a .env file, or CLI flags."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./jobdeck.db"
+
+
+class Settings(BaseSettings):
+    """Everything a jobdeck process can be told."""
+
+    model_config = SettingsConfigDict(env_prefix="JOBDECK_", env_file=".env", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = Field(default=5555, ge=1, le=65535)
+    root_path: str = ""
+    # Ingest limits: a request body, and the events in one batch.
+    max_request_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    max_batch_events: int = Field(default=50_000, ge=1)
+    # A job whose average duration passes this is marked slow.
+    slow_job_seconds: float = Field(default=60.0, gt=0)

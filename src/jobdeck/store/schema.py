@@ -1,0 +1,137 @@
+"""The tables. Alembic migrations under migrations/ create exactly these (a test checks it)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from jobdeck.store.types import JSONValue, UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+LIVE = "status IN ('pending', 'running', 'retrying')"
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("run_id", String(200), nullable=False, unique=True),
+    Column("job", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("queue", String(200)),
+    Column("priority", Integer),
+    Column("source", String(200)),
+    Column("worker", String(200)),
+    Column("host", String(200)),
+    Column("pid", Integer),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("eta", UTCDateTime()),
+    Column("started_at", UTCDateTime()),
+    Column("finished_at", UTCDateTime()),
+    Column("heartbeat_at", UTCDateTime()),
+    # When the run counts in windows: its start, or its creation while it has not started.
+    Column("run_at", UTCDateTime(), nullable=False),
+    Column("duration_s", Float),
+    Column("attempt", Integer, nullable=False, server_default="1"),
+    Column("max_retries", Integer),
+    Column("parent_run_id", String(200)),
+    Column("schedule_id", String(200)),
+    Column("args", JSONValue()),
+    Column("kwargs", JSONValue()),
+    Column("result", JSONValue()),
+    Column("error_type", String(500)),
+    Column("error_message", Text),
+    Column("traceback", Text),
+    Column("items_succeeded", BigInteger),
+    Column("items_failed", BigInteger),
+    Column("items_skipped", BigInteger),
+    Column("cpu_s", Float),
+    Column("max_rss_mb", Float),
+    Column("labels", JSONValue()),
+    # The fold's bookkeeping: the last event key applied and what order-tolerance needs kept.
+    Column("fold_key", String(64), nullable=False),
+    Column("fold_state", JSONValue(), nullable=False),
+    Index("ix_runs_run_at", "run_at"),
+    Index("ix_runs_job_run_at", "job", "run_at"),
+    Index("ix_runs_status_run_at", "status", "run_at"),
+    Index("ix_runs_job_status_run_at", "job", "status", "run_at"),
+    Index("ix_runs_parent_run_id", "parent_run_id"),
+    Index(
+        "ix_runs_live",
+        "status",
+        "job",
+        sqlite_where=text(LIVE),
+        postgresql_where=text(LIVE),
+    ),
+)
+
+# Every distinct event, so a late or out-of-order event can refold its run exactly.
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("run_id", String(200), nullable=False),
+    Column("key", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("data", JSONValue(), nullable=False),
+    UniqueConstraint("run_id", "key"),
+)
+
+# Per job and time bucket (granularity 60, 3600 or 86400 s): additive counters kept by the recorder.
+rollups = Table(
+    "rollups",
+    metadata,
+    Column("granularity", Integer, primary_key=True),
+    Column("bucket", BigInteger, primary_key=True),
+    Column("job", String(200), primary_key=True),
+    Column("runs", BigInteger, nullable=False, server_default="0"),
+    Column("pending", BigInteger, nullable=False, server_default="0"),
+    Column("running", BigInteger, nullable=False, server_default="0"),
+    Column("retrying", BigInteger, nullable=False, server_default="0"),
+    Column("succeeded", BigInteger, nullable=False, server_default="0"),
+    Column("failed", BigInteger, nullable=False, server_default="0"),
+    Column("cancelled", BigInteger, nullable=False, server_default="0"),
+    Column("lost", BigInteger, nullable=False, server_default="0"),
+    Column("dur_count", BigInteger, nullable=False, server_default="0"),
+    Column("dur_sum", Float, nullable=False, server_default="0"),
+    Column("dur_min", Float),
+    Column("dur_max", Float),
+    Column("wait_count", BigInteger, nullable=False, server_default="0"),
+    Column("wait_sum", Float, nullable=False, server_default="0"),
+    Column("items_succeeded", BigInteger, nullable=False, server_default="0"),
+    Column("items_failed", BigInteger, nullable=False, server_default="0"),
+    Column("items_skipped", BigInteger, nullable=False, server_default="0"),
+    Index("ix_rollups_bucket", "granularity", "bucket"),
+)
+
+# Log-bucketed histograms (metric 0: duration, 1: queue wait) for the same buckets.
+rollup_bins = Table(
+    "rollup_bins",
+    metadata,
+    Column("granularity", Integer, primary_key=True),
+    Column("bucket", BigInteger, primary_key=True),
+    Column("job", String(200), primary_key=True),
+    Column("metric", SmallInteger, primary_key=True),
+    Column("bin", Integer, primary_key=True),
+    Column("n", BigInteger, nullable=False),
+    Index("ix_rollup_bins_bucket", "granularity", "metric", "bucket"),
+)

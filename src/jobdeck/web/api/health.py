@@ -1,0 +1,35 @@
+"""GET /api/health: is the store reachable and migrated."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+
+import jobdeck
+from jobdeck.web.deps import StoreDep
+
+router = APIRouter(tags=["health"])
+
+
+def _check(store: Any) -> dict[str, Any]:
+    store.ping()
+    return {"backend": store.backend, "migrated": store.is_current()}
+
+
+@router.get("/api/health", summary="Health of the server and its store")
+async def health(store: StoreDep) -> JSONResponse:
+    """200 with the store's state; 503 when the store cannot be reached."""
+    try:
+        state = await run_in_threadpool(_check, store)
+    except (SQLAlchemyError, OSError) as exc:
+        body = {"status": "unhealthy", "store": {"backend": store.backend, "error": str(exc).splitlines()[0]}}
+        return JSONResponse(body, status_code=503)
+    status = "healthy" if state["migrated"] else "degraded"
+    return JSONResponse(
+        {"status": status, "version": jobdeck.__version__, "store": state},
+        status_code=200 if state["migrated"] else 503,
+    )

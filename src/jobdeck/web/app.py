@@ -1,0 +1,35 @@
+"""create_app: the FastAPI application for a store and settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import FastAPI
+
+import jobdeck
+from jobdeck.config import Settings
+from jobdeck.recorder import Recorded, Recorder
+from jobdeck.store import Store
+from jobdeck.web.api import health, ingest, reads
+
+
+def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
+    """Build the app. The store is migrated by whoever opens it (`jobdeck serve`, tests)."""
+    settings = settings or Settings()
+    store = store or Store(settings.database_url)
+    app = FastAPI(
+        title="jobdeck",
+        version=jobdeck.__version__,
+        summary="One dashboard and control plane for background jobs.",
+        root_path=settings.root_path,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.recorder = Recorder(store)
+    # Called with each Recorded after a batch commits (live updates hook in here).
+    listeners: list[Callable[[Recorded], None]] = []
+    app.state.listeners = listeners
+    app.include_router(ingest.router)
+    app.include_router(reads.router)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,121 @@
+"""The fold: order-tolerant, idempotent, and right about timings and status."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from jobdeck.domain import EventKind, Status
+from jobdeck.events import EventIn, fold, make_event
+from tests.strategies import BASE, run_events
+
+
+def _snapshot(events: list) -> tuple:  # type: ignore[type-arg]
+    s = fold("run-1", events)
+    return (
+        s.status,
+        s.created_at,
+        s.started_at,
+        s.finished_at,
+        s.duration_s,
+        s.attempt,
+        s.fields,
+        s.last_key,
+    )
+
+
+@given(run_events(), st.randoms(use_true_random=False), st.integers(0, 3))
+def test_any_order_and_duplication_folds_to_the_same_run(events, rnd, dups):  # type: ignore[no-untyped-def]
+    expected = _snapshot(events)
+    shuffled = events + [rnd.choice(events) for _ in range(dups)]
+    rnd.shuffle(shuffled)
+    assert _snapshot(shuffled) == expected
+
+
+@given(run_events(), st.integers(1, 6))
+def test_folding_forward_in_key_order_equals_a_full_fold(events, cut):  # type: ignore[no-untyped-def]
+    ordered = sorted(events, key=lambda e: e.key)
+    head, tail = ordered[:cut], ordered[cut:]
+    assert fold("run-1", tail, fold("run-1", head)) == fold("run-1", events)
+
+
+def test_succeeded_before_started_gives_one_correct_run() -> None:
+    started = make_event("r", "started", BASE, {"job": "j", "worker": "w1"})
+    done = make_event("r", "succeeded", BASE + timedelta(seconds=12), {"items_succeeded": 4})
+    state = fold("r", [done, started])
+    assert state.status is Status.SUCCEEDED
+    assert state.started_at == BASE
+    assert state.duration_s == 12
+    assert state.fields["worker"] == "w1"
+
+
+def test_terminal_status_never_reverts_to_running() -> None:
+    done = make_event("r", "failed", BASE + timedelta(seconds=5), {"job": "j"})
+    late_heartbeat = make_event("r", "heartbeat", BASE + timedelta(seconds=60), {})
+    assert fold("r", [done, late_heartbeat]).status is Status.FAILED
+
+
+def test_real_outcome_overrules_lost() -> None:
+    lost = make_event("r", "lost", BASE + timedelta(hours=1), {"job": "j"})
+    done = make_event("r", "succeeded", BASE + timedelta(seconds=30), {})
+    started = make_event("r", "started", BASE, {})
+    state = fold("r", [lost, done, started])
+    assert state.status is Status.SUCCEEDED
+    assert state.duration_s == 30
+
+
+def test_celery_retry_under_the_same_id_raises_attempt() -> None:
+    evs = [
+        make_event("r", "started", BASE, {"job": "j"}),
+        make_event("r", "retrying", BASE + timedelta(seconds=1), {}),
+        make_event("r", "started", BASE + timedelta(seconds=10), {}),
+        make_event("r", "succeeded", BASE + timedelta(seconds=13), {}),
+    ]
+    state = fold("r", evs)
+    assert state.attempt == 2
+    assert state.started_at == BASE + timedelta(seconds=10)
+    assert state.duration_s == 3
+
+
+def test_started_after_the_outcome_does_not_count_as_the_start() -> None:
+    evs = [
+        make_event("r", "started", BASE, {"job": "j"}),
+        make_event("r", "started", BASE + timedelta(seconds=20), {}),
+        make_event("r", "failed", BASE + timedelta(seconds=15), {}),
+    ]
+    assert fold("r", evs).started_at == BASE
+
+
+def test_created_at_is_the_earliest_enqueue() -> None:
+    evs = [
+        make_event("r", "started", BASE, {"job": "j"}),
+        make_event("r", "enqueued", BASE + timedelta(seconds=2), {}),
+        make_event("r", "enqueued", BASE + timedelta(seconds=1), {}),
+    ]
+    assert fold("r", evs).created_at == BASE + timedelta(seconds=1)
+
+
+def test_counters_take_the_maximum_not_the_sum() -> None:
+    evs = [
+        make_event("r", "progress", BASE, {"job": "j", "items_succeeded": 10}),
+        make_event("r", "progress", BASE + timedelta(seconds=1), {"items_succeeded": 25}),
+        make_event("r", "succeeded", BASE + timedelta(seconds=2), {"items_succeeded": 25}),
+    ]
+    assert fold("r", evs).fields["items_succeeded"] == 25
+
+
+def test_naive_times_are_refused() -> None:
+    with pytest.raises(ValueError, match="timezone"):
+        make_event("r", EventKind.STARTED, BASE.replace(tzinfo=None), {})
+    with pytest.raises(ValueError):
+        EventIn.model_validate({"run_id": "r", "event": "started", "at": "2026-01-01T00:00:00"})
+
+
+def test_event_in_rejects_unknown_fields_and_oversized_values() -> None:
+    with pytest.raises(ValueError, match="colour"):
+        EventIn.model_validate({"run_id": "r", "event": "started", "colour": "red"})
+    with pytest.raises(ValueError):
+        EventIn.model_validate({"run_id": "r", "event": "started", "args": ["x" * 70_000]})
