@@ -38,9 +38,9 @@ def differences(conn: Connection, limit: int = 20) -> list[str]:
             if not math.isclose(float(row[name]), value, rel_tol=1e-9, abs_tol=1e-6):
                 problems.append(f"{cell} {name}: stored {row[name]}, runs say {value}")
         lo_hi: tuple[float | None, float | None] = expected.extremes.get(cell, (None, None))
-        for name, value in zip(("dur_min", "dur_max"), lo_hi, strict=True):
-            if not _same(row[name], value):
-                problems.append(f"{cell} {name}: stored {row[name]}, runs say {value}")
+        for name, extreme in zip(("dur_min", "dur_max"), lo_hi, strict=True):
+            if not _same(row[name], extreme):
+                problems.append(f"{cell} {name}: stored {row[name]}, runs say {extreme}")
     problems.extend(f"extra rollup {cell}" for cell in stored_cells)
     stored_bins = {
         (r["granularity"], r["bucket"], r["job"], r["metric"], r["bin"]): r["n"]
