@@ -63,3 +63,10 @@ def serve(
     store = open_store(settings)
     console.print(f"jobdeck serving on http://{settings.host}:{settings.port}{settings.root_path}/")
     uvicorn.run(create_app(settings, store), host=settings.host, port=settings.port, log_level="warning")
+
+
+# Commands that live in their own modules under jobdeck/commands/ define `register(app)`;
+# each such module is added to this tuple (imported at the top of this file).
+COMMAND_MODULES: tuple[object, ...] = ()
+for _module in COMMAND_MODULES:
+    _module.register(app)  # type: ignore[attr-defined]

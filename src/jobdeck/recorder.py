@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
@@ -90,8 +90,18 @@ class Recorder:
     def __init__(self, store: Store, attempts: int = 5) -> None:
         self.store = store
         self.attempts = attempts
+        # Called with what was recorded after each batch commits (live views hook in here).
+        self.listeners: list[Callable[[Recorded], None]] = []
 
     def record(self, batch: Sequence[Event]) -> Recorded:
+        """Record a batch in one transaction, then tell the listeners."""
+        recorded = self._record(batch)
+        if recorded.runs_changed:
+            for listener in self.listeners:
+                listener(recorded)
+        return recorded
+
+    def _record(self, batch: Sequence[Event]) -> Recorded:
         for attempt in range(self.attempts):
             try:
                 with self.store.write() as conn:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from fastapi import FastAPI
 
 import jobdeck
 from jobdeck.config import Settings
-from jobdeck.recorder import Recorded, Recorder
+from jobdeck.recorder import Recorder
 from jobdeck.store import Store
 from jobdeck.web.api import health, ingest, reads
 
@@ -26,9 +24,6 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.settings = settings
     app.state.store = store
     app.state.recorder = Recorder(store)
-    # Called with each Recorded after a batch commits (live updates hook in here).
-    listeners: list[Callable[[Recorded], None]] = []
-    app.state.listeners = listeners
     app.include_router(ingest.router)
     app.include_router(reads.router)
     app.include_router(health.router)

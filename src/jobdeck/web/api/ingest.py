@@ -68,10 +68,8 @@ async def post_events(request: Request, recorder: RecorderDep, settings: Setting
         raise HTTPException(422, f"body is not valid JSON: {exc}") from None
     events = parse_events(payload, settings.max_batch_events, datetime.now(UTC))
     try:
-        recorded = await run_in_threadpool(recorder.record, events)
+        await run_in_threadpool(recorder.record, events)
     except MissingJob as exc:
         index = next(i for i, e in enumerate(events) if e.run_id == exc.run_id)
         raise HTTPException(422, f"event {index}: field 'job': {exc}") from None
-    for listener in request.app.state.listeners:
-        listener(recorded)
     return {"accepted": len(events)}
