@@ -7,11 +7,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from jobdeck.events import Event, RunState, dedupe, fold
 from jobdeck.store import Store, rollups
 from jobdeck.store import runs as run_rows
+
+RETRYABLE = frozenset({"40P01", "40001"})
 
 
 class MissingJob(ValueError):
@@ -33,11 +35,14 @@ class Recorded:
 
 def record_events(conn: Connection, batch: Sequence[Event]) -> Recorded:
     """Apply events in the caller's transaction. Idempotent and order-tolerant."""
-    by_run: dict[str, list[Event]] = defaultdict(list)
+    grouped: dict[str, list[Event]] = defaultdict(list)
     for event in dedupe(batch):
-        by_run[event.run_id].append(event)
-    if not by_run:
+        grouped[event.run_id].append(event)
+    if not grouped:
         return Recorded(0, 0, ())
+    # Every lock is taken in run_id order (and rollup cells in key order), so two writers
+    # touching the same runs queue behind each other instead of deadlocking.
+    by_run = {run_id: grouped[run_id] for run_id in sorted(grouped)}
     stored = run_rows.load_rows(conn, list(by_run))
 
     # Runs whose new events all sort after what they have fold forward; the rest refold.
@@ -110,5 +115,9 @@ class Recorder:
                 # Another writer created one of these runs or events first: their rows are
                 # there now, so a second pass folds onto them.
                 if attempt == self.attempts - 1:
+                    raise
+            except OperationalError as exc:
+                # PostgreSQL chose this transaction as a deadlock or serialization victim.
+                if getattr(exc.orig, "sqlstate", None) not in RETRYABLE or attempt == self.attempts - 1:
                     raise
         raise AssertionError("unreachable")

@@ -131,7 +131,7 @@ def _insert(conn: Connection, table: Any) -> Any:
 def apply_changes(conn: Connection, changes: Changes) -> None:
     """Write accumulated deltas: additive upserts, then cleanup and min/max recomputation."""
     cell_rows = []
-    for (g, bucket, job), v in changes.cells.items():
+    for (g, bucket, job), v in sorted(changes.cells.items()):
         if not any(v) and (g, bucket, job) not in changes.extremes:
             continue
         row: dict[str, Any] = {"granularity": g, "bucket": bucket, "job": job}
@@ -160,7 +160,7 @@ def apply_changes(conn: Connection, changes: Changes) -> None:
         )
     bin_rows = [
         {"granularity": g, "bucket": b, "job": j, "metric": m, "bin": i, "n": n}
-        for (g, b, j, m, i), n in changes.bins.items()
+        for (g, b, j, m, i), n in sorted(changes.bins.items())
         if n
     ]
     if bin_rows:
@@ -175,7 +175,7 @@ def apply_changes(conn: Connection, changes: Changes) -> None:
     if changes.removed:
         conn.execute(delete(rollup_bins).where(rollup_bins.c.n <= 0))
         conn.execute(delete(rollups).where(rollups.c.runs <= 0))
-    for g, bucket, job in changes.recompute:
+    for g, bucket, job in sorted(changes.recompute):
         _recompute_extremes(conn, g, bucket, job)
 
 

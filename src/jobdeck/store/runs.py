@@ -98,7 +98,7 @@ def load_rows(conn: Connection, run_ids: Sequence[str]) -> dict[str, dict[str, A
     for chunk in _chunks(run_ids, 500):
         query = select(*(runs.c[name] for name in _RUN_COLUMNS)).where(runs.c.run_id.in_(chunk))
         if conn.dialect.name == "postgresql":
-            query = query.with_for_update()
+            query = query.order_by(runs.c.run_id).with_for_update()
         for row in conn.execute(query):
             found[row.run_id] = dict(row._mapping)
     return found

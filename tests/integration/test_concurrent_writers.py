@@ -1,0 +1,57 @@
+"""Two writers recording events of the same runs at once end with the same runs as one writer."""
+
+from __future__ import annotations
+
+import random
+import threading
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from jobdeck.events import fold, make_event
+from jobdeck.recorder import Recorder
+from jobdeck.store import Store, verify
+from jobdeck.store import runs as run_rows
+from jobdeck.store.schema import runs
+from tests.strategies import BASE
+
+
+def test_concurrent_writers_agree_with_the_fold(store: Store) -> None:
+    rnd = random.Random(3)
+    per_run = {}
+    for i in range(60):
+        rid, job = f"r{i}", {"job": f"job{i % 4}"}
+        per_run[rid] = [
+            make_event(rid, "enqueued", BASE, job),
+            make_event(rid, "started", BASE + timedelta(seconds=1), {**job, "worker": "w"}),
+            make_event(rid, "progress", BASE + timedelta(seconds=2), {**job, "items_succeeded": i}),
+            make_event(rid, rnd.choice(["succeeded", "failed"]), BASE + timedelta(seconds=3 + i), job),
+        ]
+    streams = []
+    for _ in range(3):
+        stream = [e for evs in per_run.values() for e in evs]
+        rnd.shuffle(stream)
+        streams.append(stream)
+    errors: list[BaseException] = []
+
+    def write(stream: list) -> None:  # type: ignore[type-arg]
+        recorder = Recorder(store, attempts=20)
+        try:
+            for start in range(0, len(stream), 25):
+                recorder.record(stream[start : start + 25])
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(s,)) for s in streams]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with store.read() as conn:
+        assert conn.execute(select(func.count()).select_from(runs)).scalar() == 60
+        for rid, evs in per_run.items():
+            expected = run_rows.state_to_row(fold(rid, evs))
+            row = conn.execute(select(runs).where(runs.c.run_id == rid)).one()._mapping
+            assert {k: row[k] for k in expected} == expected
+        assert verify.differences(conn) == []
