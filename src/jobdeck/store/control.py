@@ -1,0 +1,25 @@
+"""The control center's read: the runs running now, longest-running first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from jobdeck.domain import Status
+from jobdeck.store.schema import runs
+
+RUNNING_COLUMNS = ("run_id", "job", "queue", "worker", "host", "started_at", "heartbeat_at", "attempt")
+
+
+def running_runs(conn: Connection, limit: int = 500) -> tuple[list[dict[str, Any]], int]:
+    """Up to `limit` running runs, oldest start first, and how many are running in all."""
+    running = runs.c.status == Status.RUNNING.value
+    rows = conn.execute(
+        select(*(runs.c[name] for name in RUNNING_COLUMNS))
+        .where(running)
+        .order_by(runs.c.run_at, runs.c.id)
+        .limit(limit)
+    )
+    total = conn.execute(select(func.count()).select_from(runs).where(running)).scalar_one()
+    return [dict(row._mapping) for row in rows], total

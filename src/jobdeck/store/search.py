@@ -1,0 +1,136 @@
+"""Finding runs: filters and indexed text search, newest first with keyset pagination.
+
+Text search is a case-insensitive substring match over run id, job, error type, error message and
+args. It goes through an index on both backends (migration 0002): FTS5 trigram on SQLite, a
+pg_trgm GIN index on PostgreSQL. Both need at least three characters to use the index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    column,
+    literal_column,
+    or_,
+    select,
+    table,
+)
+
+from jobdeck.store.runs import SUMMARY_COLUMNS, decode_cursor, encode_cursor
+from jobdeck.store.schema import rollups, runs
+
+MIN_SEARCH_CHARS = 3
+MAX_SEARCH_CHARS = 200
+
+# Must equal the expression of the ix_runs_search index (migration 0002), or PostgreSQL ignores it.
+PG_SEARCH_TEXT: ColumnElement[str] = literal_column(
+    "(run_id || ' ' || job || ' ' || coalesce(error_type, '') || ' ' || coalesce(error_message, '')"
+    " || ' ' || coalesce(args::text, ''))"
+)
+_runs_fts = table("runs_fts", column("rowid"))
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """What a run list shows: any of job, statuses, queue, a time range and a search text."""
+
+    job: str | None = None
+    statuses: tuple[str, ...] = ()
+    queue: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    text: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.text is not None:
+            check_search_text(self.text)
+
+
+def check_search_text(text: str) -> None:
+    """Raise ValueError when a search text cannot use the index."""
+    if len(text.strip()) < MIN_SEARCH_CHARS:
+        raise ValueError(f"search needs at least {MIN_SEARCH_CHARS} characters")
+    if len(text) > MAX_SEARCH_CHARS:
+        raise ValueError(f"search takes at most {MAX_SEARCH_CHARS} characters")
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def text_match(dialect: str, text: str) -> ColumnElement[bool]:
+    """The indexed condition for runs whose searched columns contain `text` (any case)."""
+    text = text.strip()
+    if dialect == "sqlite":
+        phrase = '"' + text.replace('"', '""') + '"'
+        matching = select(_runs_fts.c.rowid).where(literal_column("runs_fts").op("MATCH")(phrase))
+        return runs.c.id.in_(matching.scalar_subquery())
+    return PG_SEARCH_TEXT.ilike(_like_pattern(text), escape="\\")
+
+
+def conditions(dialect: str, where: RunFilter) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of a filter."""
+    found: list[ColumnElement[bool]] = []
+    if where.job is not None:
+        found.append(runs.c.job == where.job)
+    if where.statuses:
+        found.append(runs.c.status.in_(where.statuses))
+    if where.queue is not None:
+        found.append(runs.c.queue == where.queue)
+    if where.since is not None:
+        found.append(runs.c.run_at >= where.since)
+    if where.until is not None:
+        found.append(runs.c.run_at <= where.until)
+    if where.text:
+        found.append(text_match(dialect, where.text))
+    return found
+
+
+def runs_query(dialect: str, where: RunFilter, columns: Sequence[str]) -> Select[Any]:
+    """Runs matching a filter, newest first by (run_at, id); selects id and run_at too."""
+    picked = [runs.c[name] for name in columns if name not in ("id", "run_at")]
+    return (
+        select(runs.c.id, runs.c.run_at, *picked)
+        .where(*conditions(dialect, where))
+        .order_by(runs.c.run_at.desc(), runs.c.id.desc())
+    )
+
+
+def find_runs(
+    conn: Connection,
+    where: RunFilter,
+    *,
+    limit: int = 50,
+    cursor: str | None = None,
+    columns: Sequence[str] = SUMMARY_COLUMNS,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of matching runs and the cursor of the next page (None on the last)."""
+    query = runs_query(conn.dialect.name, where, columns)
+    if cursor is not None:
+        at, row_id = decode_cursor(cursor)
+        query = query.where(or_(runs.c.run_at < at, and_(runs.c.run_at == at, runs.c.id < row_id)))
+    rows = [dict(row._mapping) for row in conn.execute(query.limit(limit + 1))]
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1]["run_at"], rows[-1]["id"])
+    for row in rows:
+        row.pop("id")
+        if "run_at" not in columns:
+            row.pop("run_at")
+    return rows, next_cursor
+
+
+def job_names(conn: Connection) -> list[str]:
+    """Every job ever seen, for filter menus: from the daily rollups, a few rows a day."""
+    query = select(rollups.c.job).where(rollups.c.granularity == 86400).distinct().order_by(rollups.c.job)
+    return list(conn.execute(query).scalars())
