@@ -1,0 +1,86 @@
+"""Turning Python values into event fields the server accepts: JSON-safe, clipped to its limits."""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import socket
+import traceback
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+MAX_JSON_CHARS = 65_536  # jobdeck.events.MAX_JSON_FIELD_CHARS
+MAX_SHORT = 200
+MAX_ERROR_TYPE = 500
+MAX_ERROR_MESSAGE = 10_000
+MAX_TRACEBACK = 200_000
+MAX_LABELS = 50
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def keep_end(text: str, limit: int) -> str:
+    """Keep the end of `text` (a traceback's last frames say the most)."""
+    return text if len(text) <= limit else "…" + text[-(limit - 1) :]
+
+
+def json_safe(value: Any) -> Any:
+    """`value` as plain JSON; anything JSON cannot hold as it is becomes its (clipped) repr."""
+    try:
+        text = json.dumps(value, allow_nan=False, default=repr)
+    except (TypeError, ValueError, RecursionError):
+        return clip(_repr(value), 1000)
+    if len(text) > MAX_JSON_CHARS:
+        return clip(_repr(value), 1000)
+    return json.loads(text)
+
+
+def _repr(value: Any) -> str:
+    try:
+        return repr(value)
+    except Exception:
+        return f"<{type(value).__qualname__} object>"
+
+
+def labels_of(labels: Mapping[str, Any] | None) -> dict[str, str] | None:
+    if not labels:
+        return None
+    items = list(labels.items())[:MAX_LABELS]
+    return {clip(str(key), 100): clip(str(value), 500) for key, value in items}
+
+
+def error_type_of(exc: BaseException) -> str:
+    """`ValueError` for built-ins, `package.module.Error` for the rest."""
+    kind = type(exc)
+    if kind.__module__ == builtins.__name__:
+        return kind.__qualname__
+    return clip(f"{kind.__module__}.{kind.__qualname__}", MAX_ERROR_TYPE)
+
+
+def error_fields(exc: BaseException) -> dict[str, Any]:
+    """The error_* fields and the full traceback (with causes) of an exception."""
+    try:
+        message = str(exc)
+    except Exception:
+        message = _repr(exc)
+    return {
+        "error_type": error_type_of(exc),
+        "error_message": clip(message, MAX_ERROR_MESSAGE),
+        "traceback": keep_end("".join(traceback.format_exception(exc)), MAX_TRACEBACK),
+    }
+
+
+def process_fields(worker: str | None = None) -> dict[str, Any]:
+    """Where this run happens: host, pid and worker."""
+    host = clip(socket.gethostname() or "localhost", MAX_SHORT)
+    pid = os.getpid()
+    name = worker or os.environ.get("JOBDECK_WORKER") or f"{host}:{pid}"
+    return {"host": host, "pid": pid, "worker": clip(name, MAX_SHORT)}

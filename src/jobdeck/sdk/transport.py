@@ -1,0 +1,131 @@
+"""Transports: how a batch of events reaches jobdeck (HTTP to a server, or straight into a store)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import httpx
+
+    from jobdeck.recorder import Recorder
+
+log = logging.getLogger("jobdeck.sdk")
+EventDict = dict[str, Any]
+
+
+class Unavailable(Exception):
+    """The destination cannot take events now; keep them and try again later."""
+
+
+class Rejected(Exception):
+    """The destination refused the batch; sending it again would not help.
+
+    `per_event` says the refusal may be about some of the events only (so they are worth sending
+    one by one), rather than about the destination itself (a wrong URL, a missing token).
+    """
+
+    def __init__(self, message: str, per_event: bool = True) -> None:
+        super().__init__(message)
+        self.per_event = per_event
+
+
+class Transport(Protocol):
+    """Sends one batch of events; raises Unavailable or Rejected when it cannot."""
+
+    def send(self, events: Sequence[EventDict]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+# 408 and 429 say "not now", not "never": retry those like server errors.
+_RETRY_STATUSES = frozenset({408, 425, 429})
+_DESTINATION_STATUSES = frozenset({401, 403, 404, 405})
+
+
+class HttpTransport:
+    """POSTs batches to a jobdeck server's /api/v1/events."""
+
+    def __init__(self, url: str, token: str | None = None, client: httpx.Client | None = None) -> None:
+        import httpx
+
+        from jobdeck import __version__
+
+        self.endpoint = url.rstrip("/") + "/api/v1/events"
+        headers = {"User-Agent": f"jobdeck-python/{__version__}", "Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._httpx = httpx
+        self._client = client or httpx.Client(timeout=httpx.Timeout(5.0, connect=2.0), follow_redirects=True)
+        self._headers = headers
+
+    def send(self, events: Sequence[EventDict]) -> None:
+        body = json.dumps(list(events), separators=(",", ":"))
+        try:
+            response = self._client.post(self.endpoint, content=body, headers=self._headers)
+        except self._httpx.HTTPError as exc:
+            raise Unavailable(f"{type(exc).__name__}: {exc}") from exc
+        status = response.status_code
+        if status < 300:
+            return
+        detail = f"HTTP {status} from {self.endpoint}: {response.text[:500]}"
+        if status >= 500 or status in _RETRY_STATUSES:
+            raise Unavailable(detail)
+        raise Rejected(detail, per_event=status not in _DESTINATION_STATUSES)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class DirectTransport:
+    """Validates events and records them straight into a store; migrates the store on first use."""
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self._recorder: Recorder | None = None
+
+    def _open(self) -> Recorder:
+        from jobdeck.recorder import Recorder
+        from jobdeck.store import Store
+
+        store = Store(self.database_url)
+        try:
+            if not store.is_current():
+                store.migrate()
+        except BaseException:
+            store.close()
+            raise
+        return Recorder(store)
+
+    def send(self, events: Sequence[EventDict]) -> None:
+        from pydantic import ValidationError
+        from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
+
+        from jobdeck.events import EventIn
+        from jobdeck.recorder import MissingJob
+
+        try:
+            batch = [EventIn.model_validate(event).to_event() for event in events]
+        except ValidationError as exc:
+            raise Rejected(str(exc)) from exc
+        try:
+            if self._recorder is None:
+                self._recorder = self._open()
+            self._recorder.record(batch)
+        except MissingJob as exc:
+            raise Rejected(str(exc)) from exc
+        except (OperationalError, IntegrityError, OSError) as exc:
+            raise Unavailable(f"{type(exc).__name__}: {exc}") from exc
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise Unavailable(str(exc)) from exc
+            raise Rejected(f"{type(exc).__name__}: {exc}") from exc
+        except SQLAlchemyError as exc:
+            raise Unavailable(f"{type(exc).__name__}: {exc}") from exc
+
+    def close(self) -> None:
+        if self._recorder is not None:
+            self._recorder.store.close()
+            self._recorder = None
