@@ -8,6 +8,7 @@ import jobdeck
 from jobdeck.config import Settings
 from jobdeck.recorder import Recorder
 from jobdeck.store import Store
+from jobdeck.web.api import export as export_api
 from jobdeck.web.api import health, ingest, reads
 
 
@@ -27,4 +28,5 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(ingest.router)
     app.include_router(reads.router)
     app.include_router(health.router)
+    app.include_router(export_api.router)
     return app
