@@ -211,6 +211,8 @@ class Tracker:
         worker: str | None = None,
     ) -> Any:
         """Decorate a function so each call is a run of `job` (default: the function's dotted name)."""
+        if isinstance(job, str):
+            _job_name(job)
 
         def decorate(func: Callable[P, R]) -> Callable[P, R]:
             name = _job_name(job if isinstance(job, str) else f"{func.__module__}.{func.__qualname__}"[-200:])

@@ -1,0 +1,162 @@
+"""The background sender: spooling while the destination is away, replay in order, refusals, shutdown."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from jobdeck.sdk.sender import BATCH_SIZE, Sender
+from jobdeck.sdk.spool import Spool
+from jobdeck.sdk.transport import EventDict, Rejected, Unavailable
+
+
+class Destination:
+    """A transport whose destination can go away, refuse events, or hang."""
+
+    def __init__(self) -> None:
+        self.received: list[EventDict] = []
+        self.down = False
+        self.refused: set[str] = set()
+        self.hang = threading.Event()
+        self.hanging = False
+        self.sends = 0
+
+    def send(self, events: Sequence[EventDict]) -> None:
+        self.sends += 1
+        if self.hanging:
+            self.hang.wait(10)
+        if self.down:
+            raise Unavailable("connection refused")
+        if any(e["run_id"] in self.refused for e in events):
+            raise Rejected("HTTP 422: event 0: field 'job'")
+        self.received.extend(events)
+
+    def close(self) -> None:
+        pass
+
+    def ids(self) -> list[str]:
+        return [e["run_id"] for e in self.received]
+
+
+def event(n: int) -> EventDict:
+    return {"run_id": f"r{n}", "event": "started", "job": "j", "at": "2026-01-01T00:00:00+00:00"}
+
+
+@pytest.fixture
+def destination() -> Destination:
+    return Destination()
+
+
+@pytest.fixture
+def sender(destination: Destination, tmp_path: Path) -> Iterator[Sender]:
+    sender = Sender(destination, Spool(tmp_path / "spool", 10_000_000), flush_interval_s=0.05)
+    yield sender
+    destination.hang.set()
+    sender.close(timeout=2)
+
+
+def test_events_arrive_in_order(sender: Sender, destination: Destination) -> None:
+    for n in range(1200):
+        sender.put(event(n))
+    assert sender.flush(5)
+    assert destination.ids() == [f"r{n}" for n in range(1200)]
+
+
+def test_an_unreachable_destination_spools_then_replays_before_newer_events(
+    sender: Sender, destination: Destination, caplog: pytest.LogCaptureFixture
+) -> None:
+    destination.down = True
+    for n in range(3):
+        sender.put(event(n))
+    started = time.monotonic()
+    assert not sender.flush(5)
+    assert time.monotonic() - started < 1
+    assert sender.spool.files() and destination.received == []
+    assert "unavailable" in caplog.text
+
+    sender.put(event(3))  # during the back-off: straight to the spool, no attempt
+    sends = destination.sends
+    time.sleep(0.15)
+    assert destination.sends == sends
+
+    destination.down = False
+    sender.put(event(4))
+    assert sender.flush(5)
+    assert destination.ids() == ["r0", "r1", "r2", "r3", "r4"]
+    assert sender.spool.files() == []
+
+
+def test_a_refused_event_is_dropped_alone_with_a_warning(
+    sender: Sender, destination: Destination, caplog: pytest.LogCaptureFixture
+) -> None:
+    destination.refused = {"r1"}
+    with caplog.at_level(logging.WARNING, "jobdeck.sdk"):
+        for n in range(3):
+            sender.put(event(n))
+        assert sender.flush(5)
+    assert destination.ids() == ["r0", "r2"]
+    assert "dropped 1 events the destination refused" in caplog.text
+
+
+def test_what_an_earlier_process_spooled_is_sent_first(destination: Destination, tmp_path: Path) -> None:
+    Spool(tmp_path / "spool", 10_000_000).append([event(0), event(1)])
+    sender = Sender(destination, Spool(tmp_path / "spool", 10_000_000), flush_interval_s=0.05)
+    try:
+        sender.put(event(2))
+        assert sender.flush(5)
+    finally:
+        sender.close(1)
+    assert destination.ids() == ["r0", "r1", "r2"]
+
+
+def test_close_waits_a_bounded_time_and_spools_what_is_undelivered(
+    destination: Destination, tmp_path: Path
+) -> None:
+    spool = Spool(tmp_path / "spool", 10_000_000)
+    sender = Sender(destination, spool, flush_interval_s=0.01)
+    destination.hanging = True
+    sender.put(event(0))
+    time.sleep(0.1)  # the thread is now stuck sending r0
+    sender.put(event(1))
+    started = time.monotonic()
+    sender.close(timeout=0.3)
+    assert time.monotonic() - started < 1
+    destination.hang.set()
+    spooled = [e["run_id"] for f in spool.files() for e in spool.read(f)]
+    assert sorted(spooled) == ["r0", "r1"]
+    sender.put(event(2))  # after close: spooled, not lost, and no new thread
+    assert len(spool.files()) == 2
+
+
+def test_a_full_queue_spills_its_oldest_batch_to_the_spool(destination: Destination, tmp_path: Path) -> None:
+    destination.hanging = True
+    sender = Sender(destination, Spool(tmp_path / "spool", 10_000_000), queue_max=BATCH_SIZE)
+    try:
+        sender.put(event(-1))
+        time.sleep(0.05)
+        for n in range(BATCH_SIZE + 10):
+            sender.put(event(n))
+        assert len(sender.spool.files()) == 1
+    finally:
+        destination.hang.set()
+        destination.hanging = False
+    assert sender.flush(5)
+    sender.close(1)
+    assert sorted(destination.ids()) == sorted(f"r{n}" for n in range(-1, BATCH_SIZE + 10))
+
+
+def test_a_transport_bug_is_treated_as_unavailable(destination: Destination, tmp_path: Path) -> None:
+    class Broken(Destination):
+        def send(self, events: Sequence[EventDict]) -> None:
+            raise KeyError("surprise")
+
+    sender = Sender(Broken(), Spool(tmp_path / "spool", 10_000_000))
+    sender.put(event(0))
+    assert not sender.flush(5)
+    sender.close(1)
+    assert len(sender.spool.files()) == 1
