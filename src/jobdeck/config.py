@@ -22,3 +22,8 @@ class Settings(BaseSettings):
     max_batch_events: int = Field(default=50_000, ge=1)
     # A job whose average duration passes this is marked slow.
     slow_job_seconds: float = Field(default=60.0, gt=0)
+    # Retention: delete raw runs older than this many days (None keeps everything), checked this often
+    # by `jobdeck serve`; hour and day rollups are kept, minute rollups go with the runs unless kept.
+    retention_days: float | None = Field(default=None, gt=0)
+    cleanup_interval_s: float = Field(default=86400.0, gt=0)
+    keep_minute_rollups: bool = False

@@ -180,7 +180,7 @@ def apply_changes(conn: Connection, changes: Changes) -> None:
 
 
 def _recompute_extremes(conn: Connection, g: int, bucket: int, job: str) -> None:
-    lo, hi = _epoch(bucket), _epoch(bucket + g)
+    lo, hi = epoch(bucket), epoch(bucket + g)
     durations = (
         select(func.min(runs.c.duration_s), func.max(runs.c.duration_s))
         .where(runs.c.job == job, runs.c.run_at >= lo, runs.c.run_at < hi)
@@ -194,7 +194,8 @@ def _recompute_extremes(conn: Connection, g: int, bucket: int, job: str) -> None
     )
 
 
-def _epoch(seconds: int) -> datetime:
+def epoch(seconds: int) -> datetime:
+    """The aware UTC datetime of epoch seconds."""
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
@@ -280,10 +281,25 @@ def bins_by_job(
     return result
 
 
-def all_cells(conn: Connection) -> Iterable[Mapping[Any, Any]]:
-    """Every rollup row (for verification)."""
-    return (row._mapping for row in conn.execute(select(rollups)))
+def all_cells(
+    conn: Connection, since: int | None = None, until: int | None = None
+) -> Iterable[Mapping[Any, Any]]:
+    """Every rollup row with a bucket in [since, until) (for verification)."""
+    query = select(rollups)
+    if since is not None:
+        query = query.where(rollups.c.bucket >= since)
+    if until is not None:
+        query = query.where(rollups.c.bucket < until)
+    return (row._mapping for row in conn.execute(query))
 
 
-def all_bins(conn: Connection) -> Iterable[Mapping[Any, Any]]:
-    return (row._mapping for row in conn.execute(select(rollup_bins)))
+def all_bins(
+    conn: Connection, since: int | None = None, until: int | None = None
+) -> Iterable[Mapping[Any, Any]]:
+    """Every histogram bin with a bucket in [since, until) (for verification)."""
+    query = select(rollup_bins)
+    if since is not None:
+        query = query.where(rollup_bins.c.bucket >= since)
+    if until is not None:
+        query = query.where(rollup_bins.c.bucket < until)
+    return (row._mapping for row in conn.execute(query))

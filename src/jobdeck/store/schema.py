@@ -134,4 +134,15 @@ rollup_bins = Table(
     Column("bin", Integer, primary_key=True),
     Column("n", BigInteger, nullable=False),
     Index("ix_rollup_bins_bucket", "granularity", "metric", "bucket"),
+    # One job's histogram over a window (job pages, per-job percentile series) without the other jobs.
+    Index("ix_rollup_bins_job", "granularity", "job", "metric", "bucket"),
+)
+
+# How far back raw data is kept: `before` (epoch seconds) per kind ("runs", "minute_rollups").
+# Rollups older than the runs horizon summarise runs that cleanup deleted, so verification skips them.
+retention = Table(
+    "retention",
+    metadata,
+    Column("kind", String(32), primary_key=True),
+    Column("before", BigInteger, nullable=False),
 )

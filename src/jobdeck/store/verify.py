@@ -6,29 +6,51 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
-from jobdeck.store import rollups
+from jobdeck.store import retention, rollups
+from jobdeck.store.schema import rollups as cells
 from jobdeck.store.schema import runs
 
 _FIELDS = ("job", "status", "run_at", "duration_s", "started_at", "created_at", "fold_state")
 _ITEMS = ("items_succeeded", "items_failed", "items_skipped")
+DAY = 86400
 
 
-def expected_changes(conn: Connection, batch: int = 10_000) -> rollups.Changes:
-    """The rollups the raw runs call for, as if every run were recorded afresh."""
+def expected_changes(
+    conn: Connection, since: int | None = None, until: int | None = None, batch: int = 10_000
+) -> rollups.Changes:
+    """The rollups the raw runs counted in [since, until) call for, as if recorded afresh."""
     changes = rollups.Changes.empty()
     query = select(*(runs.c[name] for name in _FIELDS + _ITEMS)).execution_options(yield_per=batch)
+    if since is not None:
+        query = query.where(runs.c.run_at >= rollups.epoch(since))
+    if until is not None:
+        query = query.where(runs.c.run_at < rollups.epoch(until))
     for row in conn.execute(query):
         changes.add(rollups.contribution_of(row._mapping), +1)
     return changes
 
 
-def differences(conn: Connection, limit: int = 20) -> list[str]:
-    """Where the stored rollups disagree with the raw runs (empty when they agree)."""
-    expected = expected_changes(conn)
+def differences(
+    conn: Connection, limit: int = 20, since: int | None = None, until: int | None = None
+) -> list[str]:
+    """Where the stored rollups disagree with the raw runs (empty when they agree).
+
+    `since` and `until` (epoch seconds, whole days) limit the check to a range; cells older than
+    the retention horizon summarise runs that cleanup deleted on purpose and are skipped.
+    """
+    floor = retention.horizon(conn)
+    if floor is not None:
+        since = floor if since is None else max(since, floor)
+    for bound in (since, until):
+        if bound is not None and bound % DAY:
+            raise ValueError("verification ranges must start and end on whole UTC days")
+    expected = expected_changes(conn, since, until)
     problems: list[str] = []
-    stored_cells = {(r["granularity"], r["bucket"], r["job"]): r for r in rollups.all_cells(conn)}
+    stored_cells = {
+        (r["granularity"], r["bucket"], r["job"]): r for r in rollups.all_cells(conn, since, until)
+    }
     for cell, values in expected.cells.items():
         row = stored_cells.pop(cell, None)
         if row is None:
@@ -44,13 +66,28 @@ def differences(conn: Connection, limit: int = 20) -> list[str]:
     problems.extend(f"extra rollup {cell}" for cell in stored_cells)
     stored_bins = {
         (r["granularity"], r["bucket"], r["job"], r["metric"], r["bin"]): r["n"]
-        for r in rollups.all_bins(conn)
+        for r in rollups.all_bins(conn, since, until)
     }
     for key, n in expected.bins.items():
         if stored_bins.pop(key, 0) != n:
             problems.append(f"histogram bin {key}: runs say {n}")
     problems.extend(f"extra histogram bin {key}" for key in _nonzero(stored_bins))
     return problems[:limit]
+
+
+def days_to_check(conn: Connection) -> list[int]:
+    """Whole UTC days (epoch seconds) from the oldest run or rollup to the newest, past the horizon."""
+    low, high = conn.execute(select(func.min(runs.c.run_at), func.max(runs.c.run_at))).one()
+    bounds = [int(t.timestamp()) for t in (low, high) if t is not None]
+    bounds += [
+        b
+        for b in conn.execute(select(func.min(cells.c.bucket), func.max(cells.c.bucket))).one()
+        if b is not None
+    ]
+    if not bounds:
+        return []
+    first = max(min(bounds) // DAY * DAY, retention.horizon(conn) or 0)
+    return list(range(first, max(bounds) // DAY * DAY + DAY, DAY))
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 import jobdeck
+from jobdeck import retention
 from jobdeck.config import Settings
 from jobdeck.recorder import Recorder
 from jobdeck.store import Store
 from jobdeck.web.api import export as export_api
 from jobdeck.web.api import health, ingest, reads
+from jobdeck.web.api import timeseries as timeseries_api
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
@@ -28,5 +30,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(ingest.router)
     app.include_router(reads.router)
     app.include_router(health.router)
+    app.include_router(timeseries_api.router)
     app.include_router(export_api.router)
+    retention.install(app, store, settings)
     return app

@@ -1,0 +1,138 @@
+"""Data commands: import history, clean up old runs, verify the rollups against the raw runs."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+# cli.py imports this module while it is still loading: names are looked up when commands run.
+from jobdeck import cli
+from jobdeck.events import Event
+from jobdeck.importing import BadRecord, events_of, read_records
+from jobdeck.recorder import MissingJob, Recorder
+from jobdeck.store import verify
+from jobdeck.store.retention import cleanup as cleanup_store
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_age(text: str) -> timedelta:
+    """'30d', '12h', '90m', '2w' or '3600s' as a timedelta."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", text.lower())
+    if not match:
+        raise typer.BadParameter("use a number and a unit: 30d, 12h, 90m, 2w")
+    return timedelta(seconds=float(match[1]) * _UNITS[match[2]])
+
+
+def import_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .jsonl or .csv file")],
+    db: cli.DbOption = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Events recorded per transaction")] = 20_000,
+) -> None:
+    """Load history (events or whole runs) from JSON lines or CSV; see docs/import.md for the format."""
+    store = cli.open_store(cli.settings_for(db))
+    recorder = Recorder(store)
+    now = datetime.now(UTC)
+    imported = runs_changed = 0
+    started = time.perf_counter()
+    batch: list[Event] = []
+    first_line: dict[str, int] = {}
+
+    def flush() -> None:
+        nonlocal imported, runs_changed
+        # Sorted by time, a batch touches few rollup cells and writes runs in index order.
+        batch.sort(key=lambda e: e.at)
+        try:
+            recorded = recorder.record(batch)
+        except MissingJob as exc:
+            line = first_line.get(exc.run_id, 0)
+            raise BadRecord(line, f"{exc} (this batch was not stored)") from None
+        imported += recorded.new_events
+        runs_changed += recorded.runs_changed
+        batch.clear()
+        first_line.clear()
+
+    columns = (TextColumn("importing"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    try:
+        with (
+            file.open(encoding="utf-8", newline="") as stream,
+            Progress(*columns, console=cli.console) as bar,
+        ):
+            task = bar.add_task("import", total=file.stat().st_size)
+            for record in read_records(file, stream):
+                for event in events_of(record, now):
+                    first_line.setdefault(event.run_id, record.line)
+                    batch.append(event)
+                bar.advance(task, record.size)
+                if len(batch) >= batch_size:
+                    flush()
+            if batch:
+                flush()
+    except BadRecord as exc:
+        cli.console.print(f"[red]error:[/red] {file}: {exc}", soft_wrap=True)
+        cli.console.print(f"{imported} events before it were stored; importing again skips them.")
+        raise typer.Exit(1) from None
+    finally:
+        store.close()
+    elapsed = time.perf_counter() - started
+    cli.console.print(
+        f"imported {imported} new events ({runs_changed} run changes) from {file} in {elapsed:.1f} s"
+    )
+
+
+def cleanup(
+    older_than: Annotated[str, typer.Option("--older-than", help="Age of runs to delete: 30d, 12h, 2w")],
+    db: cli.DbOption = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Runs deleted per transaction")] = 5000,
+    keep_minute_rollups: Annotated[bool, typer.Option(help="Keep per-minute rollups too")] = False,
+) -> None:
+    """Delete finished runs (and their events) older than the age; hour and day rollups stay."""
+    age = parse_age(older_than)
+    store = cli.open_store(cli.settings_for(db))
+    try:
+        cleaned = cleanup_store(
+            store, datetime.now(UTC) - age, batch_size=batch_size, minute_rollups=not keep_minute_rollups
+        )
+    finally:
+        store.close()
+    cli.console.print(
+        f"deleted {cleaned.runs} runs, {cleaned.events} events and {cleaned.minute_rollups} minute rollups"
+    )
+
+
+def verify_rollups(
+    db: cli.DbOption = None,
+    days: Annotated[int | None, typer.Option(min=1, help="Check only the last N days")] = None,
+) -> None:
+    """Recompute the rollups from the raw runs, day by day, and report any difference (exit 1)."""
+    store = cli.open_store(cli.settings_for(db))
+    problems: list[str] = []
+    try:
+        with store.read() as conn:
+            checked = verify.days_to_check(conn)
+        if days is not None:
+            checked = checked[-days:]
+        for day in checked:
+            with store.read() as conn:
+                problems += verify.differences(conn, limit=20, since=day, until=day + verify.DAY)
+            if len(problems) >= 20:
+                break
+    finally:
+        store.close()
+    for problem in problems[:20]:
+        cli.console.print(f"[red]differs:[/red] {problem}")
+    if problems:
+        raise typer.Exit(1)
+    cli.console.print(f"rollups agree with the raw runs ({len(checked)} days checked)")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(import_file)
+    app.command("cleanup")(cleanup)
+    app.command("verify-rollups")(verify_rollups)

@@ -1,0 +1,155 @@
+"""Reading history files (JSON lines or CSV) into events, with the line each came from.
+
+A record is either an event (it has an `event` field: the fields of POST /api/v1/events) or a
+whole run (it has a `status` field and the run's times), which becomes the events that make it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from jobdeck.domain import Status, normalize_status
+from jobdeck.events import Event, EventIn
+
+_event_adapter = TypeAdapter(EventIn)
+_JSON_COLUMNS = ("args", "kwargs", "result", "labels")
+_RUN_ONLY = ("status", "created_at", "started_at", "finished_at", "duration_s")
+_OUTCOME = {
+    Status.SUCCEEDED: "succeeded",
+    Status.FAILED: "failed",
+    Status.CANCELLED: "cancelled",
+    Status.LOST: "lost",
+}
+
+
+class BadRecord(ValueError):
+    """A record that cannot be imported, with the line it is on."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(f"line {line}: {message}")
+        self.line = line
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One record of the file: where it starts and its fields."""
+
+    line: int
+    fields: dict[str, Any]
+    size: int  # bytes it took in the file, for progress
+
+
+def read_records(path: Path, stream: IO[str]) -> Iterator[Record]:
+    """Records of a .jsonl/.ndjson or .csv file."""
+    if path.suffix.lower() == ".csv":
+        yield from _csv_records(stream)
+    else:
+        yield from _json_records(stream)
+
+
+def _json_records(stream: IO[str]) -> Iterator[Record]:
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise BadRecord(number, f"not valid JSON: {exc}") from None
+        if not isinstance(value, dict):
+            raise BadRecord(number, "each line must be a JSON object")
+        yield Record(number, value, len(line.encode()))
+
+
+def _csv_records(stream: IO[str]) -> Iterator[Record]:
+    reader = csv.DictReader(stream)
+    line = reader.line_num
+    for row in reader:
+        size = sum(len(v or "") + 1 for v in row.values())
+        if None in row:
+            raise BadRecord(line + 1, "more cells than the header has columns")
+        fields: dict[str, Any] = {}
+        for name, text in row.items():
+            if text is None or text == "":
+                continue
+            if name in _JSON_COLUMNS:
+                try:
+                    fields[name] = json.loads(text)
+                except json.JSONDecodeError:
+                    raise BadRecord(line + 1, f"column {name!r} must hold JSON") from None
+            else:
+                fields[name] = text
+        yield Record(line + 1, fields, size)
+        line = reader.line_num
+
+
+def events_of(record: Record, now: datetime) -> list[Event]:
+    """The events a record stands for; raise BadRecord when it is not valid."""
+    if "event" in record.fields:
+        return [_event(record.line, record.fields, now)]
+    if "status" in record.fields:
+        return _run_events(record)
+    raise BadRecord(record.line, "a record needs an 'event' field (an event) or a 'status' field (a run)")
+
+
+def _event(line: int, fields: dict[str, Any], now: datetime) -> Event:
+    try:
+        return _event_adapter.validate_python(fields).to_event(now)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "record"
+        raise BadRecord(line, f"field '{where}': {first['msg']}") from None
+
+
+def _time(line: int, fields: dict[str, Any], name: str) -> datetime | None:
+    value = fields.get(name)
+    if value is None:
+        return None
+    try:
+        at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    except ValueError:
+        raise BadRecord(line, f"field '{name}': not an ISO 8601 time: {value!r}") from None
+    if at.tzinfo is None:
+        raise BadRecord(line, f"field '{name}': needs a timezone offset, e.g. 2026-01-01T00:00:00Z")
+    return at
+
+
+def _run_events(record: Record) -> list[Event]:
+    """A whole run as its enqueued / started / outcome events."""
+    line, fields = record.line, record.fields
+    try:
+        status = normalize_status(str(fields["status"]))
+    except ValueError as exc:
+        raise BadRecord(line, f"field 'status': {exc}") from None
+    created, started, finished = (_time(line, fields, n) for n in ("created_at", "started_at", "finished_at"))
+    if finished is None and started is not None and fields.get("duration_s") not in (None, ""):
+        try:
+            finished = started + timedelta(seconds=float(fields["duration_s"]))
+        except ValueError:
+            raise BadRecord(line, "field 'duration_s': not a number") from None
+    first = created or started or finished
+    if first is None:
+        raise BadRecord(line, "a run needs at least one of created_at, started_at, finished_at")
+    data = {k: v for k, v in fields.items() if k not in _RUN_ONLY}
+    steps: list[tuple[str, datetime]] = []
+    if created is not None:
+        steps.append(("enqueued", created))
+    if started is not None:
+        steps.append(("started", started))
+    if status in _OUTCOME:
+        steps.append((_OUTCOME[status], finished or started or first))
+    elif status is Status.RUNNING and started is None:
+        steps.append(("started", first))
+    elif status is Status.RETRYING:
+        steps.append(("retrying", finished or started or first))
+    if not steps:
+        steps.append(("enqueued", first))
+    # Every event carries the run's fields: the fold keeps the latest, so they are stored once.
+    return [_event(line, {**data, "event": kind, "at": at}, at) for kind, at in steps]

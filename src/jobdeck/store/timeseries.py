@@ -1,0 +1,194 @@
+"""Time series and duration heatmaps over any window, read from rollups (never from raw runs).
+
+A window is cut into steps chosen from a fixed ladder so a series has at most
+MAX_POINTS points; each step is read from the coarsest rollup granularity that
+divides it, so a 30-day series reads hourly cells and a 1-hour one minute cells.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from jobdeck.analytics import sketch
+from jobdeck.store import rollups
+from jobdeck.store.schema import rollup_bins
+from jobdeck.store.schema import rollups as rollup_cells
+
+MAX_POINTS = 1000
+HEATMAP_COLUMNS = 240
+STEPS = (60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 7 * 86400)
+# Counter metrics: the rollup columns summed for each point.
+COUNTER_METRICS: dict[str, tuple[str, ...]] = {
+    "runs": ("runs",),
+    "failures": ("failed", "lost"),
+    "items": ("items_succeeded", "items_failed", "items_skipped"),
+}
+# Quantile metrics: (histogram metric, quantile).
+QUANTILE_METRICS: dict[str, tuple[int, float]] = {
+    "duration_p50": (rollups.DURATION, 0.5),
+    "duration_p95": (rollups.DURATION, 0.95),
+    "queue_wait_p95": (rollups.WAIT, 0.95),
+}
+METRICS = (*COUNTER_METRICS, *QUANTILE_METRICS)
+# A heatmap row spans this many sketch bins (GAMMA**8 ≈ 1.27: about ten rows per decade).
+HEATMAP_ROW_BINS = 8
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Aligned steps [lo, hi) over a window, and the rollup granularity they are read from."""
+
+    step: int
+    lo: int
+    hi: int
+
+    @property
+    def granularity(self) -> int:
+        return max(g for g in rollups.GRANULARITIES if self.step % g == 0)
+
+    @property
+    def times(self) -> range:
+        return range(self.lo, self.hi, self.step)
+
+
+def grid_for(since: int, until: int, step: int | None = None, max_points: int = MAX_POINTS) -> Grid:
+    """The smallest ladder step ≥ `step` giving at most `max_points` steps over [since, until)."""
+    wanted = max(step or 0, (until - since) / max_points)
+    chosen = next((s for s in STEPS if s >= wanted), STEPS[-1])
+    lo = since - since % chosen
+    hi = until - until % chosen + (chosen if until % chosen else 0)
+    return Grid(chosen, lo, max(hi, lo + chosen))
+
+
+def series(
+    conn: Connection, metric: str, since: int, until: int, job: str | None = None, step: int | None = None
+) -> tuple[int, dict[str, list[tuple[int, float | None]]]]:
+    """(step, {job: [(t, value), …]}): dense points, 0 for empty counter steps, None for empty quantiles."""
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
+    grid = grid_for(since, until, step)
+    if metric in COUNTER_METRICS:
+        values = _counter_points(conn, grid, COUNTER_METRICS[metric], job)
+        empty: float | None = 0
+    else:
+        values = _quantile_points(conn, grid, *QUANTILE_METRICS[metric], job)
+        empty = None
+    return grid.step, {
+        name: [(t, points.get(t, empty)) for t in grid.times] for name, points in sorted(values.items())
+    }
+
+
+def _bucket_of(column: Any, step: int) -> Any:
+    return (column - column % step).label("t")
+
+
+def _counter_points(
+    conn: Connection, grid: Grid, columns: tuple[str, ...], job: str | None
+) -> dict[str, dict[int, float | None]]:
+    t = _bucket_of(rollup_cells.c.bucket, grid.step)
+    total = sum((rollup_cells.c[name] for name in columns[1:]), rollup_cells.c[columns[0]])
+    query = select(rollup_cells.c.job, t, func.sum(total)).where(
+        rollup_cells.c.granularity == grid.granularity,
+        rollup_cells.c.bucket >= grid.lo,
+        rollup_cells.c.bucket < grid.hi,
+    )
+    if job is not None:
+        query = query.where(rollup_cells.c.job == job)
+    result: dict[str, dict[int, float | None]] = defaultdict(dict)
+    for name, at, value in conn.execute(query.group_by(rollup_cells.c.job, t)):
+        result[name][int(at)] = float(value)
+    return result
+
+
+def _bins_by_step(
+    conn: Connection, grid: Grid, metric: int, job: str | None
+) -> dict[str, dict[int, dict[int, int]]]:
+    """{job: {t: {bin: n}}} over the grid."""
+    t = _bucket_of(rollup_bins.c.bucket, grid.step)
+    query = select(rollup_bins.c.job, t, rollup_bins.c.bin, func.sum(rollup_bins.c.n)).where(
+        rollup_bins.c.granularity == grid.granularity,
+        rollup_bins.c.metric == metric,
+        rollup_bins.c.bucket >= grid.lo,
+        rollup_bins.c.bucket < grid.hi,
+    )
+    if job is not None:
+        query = query.where(rollup_bins.c.job == job)
+    query = query.group_by(rollup_bins.c.job, t, rollup_bins.c.bin)
+    result: dict[str, dict[int, dict[int, int]]] = defaultdict(lambda: defaultdict(dict))
+    for name, at, index, n in conn.execute(query):
+        if n:
+            result[name][int(at)][int(index)] = int(n)
+    return result
+
+
+def _quantile_points(
+    conn: Connection, grid: Grid, metric: int, q: float, job: str | None
+) -> dict[str, dict[int, float | None]]:
+    bins = _bins_by_step(conn, grid, metric, job)
+    extremes = _duration_extremes(conn, grid, job) if metric == rollups.DURATION else {}
+    result: dict[str, dict[int, float | None]] = {}
+    for name, steps in bins.items():
+        points: dict[int, float | None] = {}
+        for at, counts in steps.items():
+            value = sketch.quantile(counts, q)
+            low, high = extremes.get((name, at), (None, None))
+            if value is not None:
+                # The sketch answers within ALPHA; the exact extremes can only make it closer.
+                value = min(
+                    max(value, low if low is not None else value), high if high is not None else value
+                )
+            points[at] = value
+        result[name] = points
+    return result
+
+
+def _duration_extremes(
+    conn: Connection, grid: Grid, job: str | None
+) -> dict[tuple[str, int], tuple[float | None, float | None]]:
+    t = _bucket_of(rollup_cells.c.bucket, grid.step)
+    query = select(
+        rollup_cells.c.job, t, func.min(rollup_cells.c.dur_min), func.max(rollup_cells.c.dur_max)
+    ).where(
+        rollup_cells.c.granularity == grid.granularity,
+        rollup_cells.c.bucket >= grid.lo,
+        rollup_cells.c.bucket < grid.hi,
+        rollup_cells.c.dur_count > 0,
+    )
+    if job is not None:
+        query = query.where(rollup_cells.c.job == job)
+    return {
+        (name, int(at)): (low, high)
+        for name, at, low, high in conn.execute(query.group_by(rollup_cells.c.job, t))
+    }
+
+
+def heatmap(conn: Connection, since: int, until: int, job: str | None = None) -> dict[str, Any]:
+    """Durations per time step: rows of duration ranges, and [t, row, count] for every non-empty cell."""
+    grid = grid_for(since, until, max_points=HEATMAP_COLUMNS)
+    merged: dict[tuple[int, int], int] = defaultdict(int)
+    for steps in _bins_by_step(conn, grid, rollups.DURATION, job).values():
+        for at, counts in steps.items():
+            for index, n in counts.items():
+                merged[(at, _row_of(index))] += n
+    rows = sorted({row for _, row in merged})
+    position = {row: i for i, row in enumerate(rows)}
+    return {
+        "step_s": grid.step,
+        "rows": [list(_row_bounds(row)) for row in rows],
+        "cells": [[at, position[row], n] for (at, row), n in sorted(merged.items())],
+    }
+
+
+def _row_of(index: int) -> int:
+    return index if index == sketch.ZERO_BIN else index // HEATMAP_ROW_BINS
+
+
+def _row_bounds(row: int) -> tuple[float, float]:
+    """The duration range (seconds) a heatmap row covers."""
+    if row == sketch.ZERO_BIN:
+        return (0.0, sketch.MIN_VALUE)
+    return (sketch.GAMMA ** (row * HEATMAP_ROW_BINS - 1), sketch.GAMMA ** ((row + 1) * HEATMAP_ROW_BINS - 1))

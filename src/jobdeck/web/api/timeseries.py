@@ -1,0 +1,44 @@
+"""GET /api/v1/timeseries and /api/v1/heatmap: charts over any window, read from rollups."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+
+from jobdeck.store import timeseries
+from jobdeck.web.deps import StoreDep, WindowDep
+
+router = APIRouter(prefix="/api/v1", tags=["charts"])
+
+Metric = Literal["runs", "failures", "duration_p50", "duration_p95", "queue_wait_p95", "items"]
+
+
+@router.get("/timeseries", summary="One metric per job over the window, in steps")
+def get_timeseries(
+    store: StoreDep,
+    window: WindowDep,
+    metric: Metric = "runs",
+    job: str | None = None,
+    step: Annotated[int | None, Query(ge=60, description="Smallest step (s); widened as needed")] = None,
+) -> dict[str, Any]:
+    """Points [t, value] per job; the step adapts so a series has at most ~1,000 points."""
+    with store.read() as conn:
+        step_s, by_job = timeseries.series(
+            conn, metric, int(window.since.timestamp()), int(window.until.timestamp()) + 1, job, step
+        )
+    return {
+        "metric": metric,
+        "step_s": step_s,
+        "series": [{"job": name, "points": [[t, v] for t, v in points]} for name, points in by_job.items()],
+    }
+
+
+@router.get("/heatmap", summary="Duration distribution per time step")
+def get_heatmap(store: StoreDep, window: WindowDep, job: str | None = None) -> dict[str, Any]:
+    """Rows of duration ranges [low, high] in seconds and cells [t, row, runs] (all jobs when no job)."""
+    with store.read() as conn:
+        result = timeseries.heatmap(
+            conn, int(window.since.timestamp()), int(window.until.timestamp()) + 1, job
+        )
+    return {"job": job, **result}

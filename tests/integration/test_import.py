@@ -1,0 +1,81 @@
+"""`jobdeck import` loads events and whole runs from JSON lines and CSV, all or nothing per batch."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from jobdeck.cli import app
+from jobdeck.store import Store, verify
+from jobdeck.store import runs as run_rows
+from jobdeck.store.schema import runs
+
+runner = CliRunner()
+
+
+def count_runs(store: Store) -> int:
+    with store.read() as conn:
+        return int(conn.execute(select(func.count()).select_from(runs)).scalar_one())
+
+
+def test_jsonl_events_and_runs(store: Store, tmp_path: Path) -> None:
+    lines = [
+        {"run_id": "e1", "event": "started", "job": "sync", "at": "2026-11-01T10:00:00Z"},
+        {"run_id": "e1", "event": "succeeded", "at": "2026-11-01T10:00:05Z", "items_succeeded": 4},
+        {
+            "run_id": "r1",
+            "job": "report",
+            "status": "completed",
+            "created_at": "2026-11-01T09:59:58+00:00",
+            "started_at": "2026-11-01T10:00:00+00:00",
+            "duration_s": 2.5,
+            "queue": "low",
+        },
+    ]
+    path = tmp_path / "history.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    result = runner.invoke(app, ["import", str(path), "--db", store.url, "--batch-size", "2"])
+    assert result.exit_code == 0, result.output
+    with store.read() as conn:
+        e1, r1 = run_rows.get_run(conn, "e1"), run_rows.get_run(conn, "r1")
+        assert verify.differences(conn) == []
+    assert e1 is not None and (e1["status"], e1["duration_s"], e1["items_succeeded"]) == ("succeeded", 5.0, 4)
+    assert r1 is not None and (r1["status"], r1["duration_s"], r1["queue"]) == ("succeeded", 2.5, "low")
+    # Importing again is harmless.
+    assert runner.invoke(app, ["import", str(path), "--db", store.url]).exit_code == 0
+    assert count_runs(store) == 2
+
+
+def test_csv_runs_and_a_bad_row_names_its_line(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "runs.csv"
+    path.write_text(
+        "run_id,job,status,started_at,finished_at,error_type,labels\n"
+        'a,sync,failed,2026-11-01T10:00:00Z,2026-11-01T10:01:00Z,IOError,"{""team"": ""x""}"\n'
+        "b,sync,running,2026-11-01T10:02:00Z,,,\n"
+        "c,sync,exploded,2026-11-01T10:03:00Z,,,\n"
+    )
+    result = runner.invoke(app, ["import", str(path), "--db", store.url])
+    assert result.exit_code == 1
+    assert "line 4" in result.output and "exploded" in result.output
+    assert count_runs(store) == 0, "nothing of the failing batch is stored"
+    path.write_text("\n".join(path.read_text().splitlines()[:3]) + "\n")
+    assert runner.invoke(app, ["import", str(path), "--db", store.url]).exit_code == 0
+    with store.read() as conn:
+        a = run_rows.get_run(conn, "a")
+        b = run_rows.get_run(conn, "b")
+    assert a is not None and (a["status"], a["duration_s"], a["labels"]) == ("failed", 60.0, {"team": "x"})
+    assert b is not None and b["status"] == "running"
+
+
+def test_an_event_of_an_unknown_run_without_a_job_is_refused(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "orphan.jsonl"
+    path.write_text(json.dumps({"run_id": "x", "event": "started", "at": "2026-11-01T10:00:00Z"}) + "\n")
+    result = runner.invoke(app, ["import", str(path), "--db", store.url])
+    assert result.exit_code == 1 and "line 1" in result.output
+    naive = tmp_path / "naive.jsonl"
+    naive.write_text(json.dumps({"run_id": "x", "event": "started", "job": "j", "at": "2026-11-01T10:00:00"}))
+    result = runner.invoke(app, ["import", str(naive), "--db", store.url])
+    assert result.exit_code == 1 and "line 1" in result.output and "at" in result.output
