@@ -1,0 +1,114 @@
+"""The SDK end to end, through both transports (HTTP to a server, direct into the store), on both backends."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from sqlalchemy import select
+
+import jobdeck
+from jobdeck.config import Settings
+from jobdeck.sdk import configure, shutdown, track
+from jobdeck.store import Store
+from jobdeck.store.schema import runs
+from jobdeck.web.app import create_app
+
+
+@contextmanager
+def serving(store: Store) -> Iterator[str]:
+    """A real jobdeck server for `store` on a free port, in a thread; yields its URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(create_app(Settings(database_url=store.url), store), log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            thread.join(0.01)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@pytest.fixture(params=["direct", "http"])
+def tracked_into(request: pytest.FixtureRequest, store: Store, tmp_path: Path) -> Iterator[Store]:
+    """The SDK configured to deliver into `store` by each transport."""
+    options: dict[str, Any] = {"spool_dir": tmp_path / "spool", "heartbeat_interval_s": 0}
+    if request.param == "direct":
+        configure(database_url=store.url, **options)
+        yield store
+        shutdown(timeout=5)
+        return
+    with serving(store) as url:
+        configure(url=url, **options)
+        yield store
+        shutdown(timeout=5)
+
+
+def run_row(store: Store, run_id: str) -> dict[str, Any]:
+    with store.read() as conn:
+        return dict(conn.execute(select(runs).where(runs.c.run_id == run_id)).one()._mapping)
+
+
+def test_a_sync_run_is_stored_complete(tracked_into: Store) -> None:
+    @track("clip_sync", queue="default", labels={"team": "media"}, capture_args=True, capture_result=True)
+    def clip_sync(batch: int) -> dict[str, int]:
+        run = track.current()
+        assert run is not None
+        run.progress(succeeded=40, failed=1)
+        run.progress(skipped=2)
+        return {"synced": 40}
+
+    clip_sync(7)
+    assert jobdeck.flush(10)
+    with tracked_into.read() as conn:
+        (row,) = [dict(r._mapping) for r in conn.execute(select(runs))]
+    assert (row["job"], row["status"], row["queue"], row["source"]) == (
+        "clip_sync",
+        "succeeded",
+        "default",
+        "sdk",
+    )
+    assert (row["items_succeeded"], row["items_failed"], row["items_skipped"]) == (40, 1, 2)
+    assert row["result"] == {"synced": 40} and row["args"] == [7] and row["labels"] == {"team": "media"}
+    assert row["cpu_s"] is not None and row["duration_s"] is not None
+    assert row["started_at"] <= row["finished_at"] and row["host"] and row["pid"] and row["worker"]
+
+
+def test_an_async_run_is_stored(tracked_into: Store) -> None:
+    async def main() -> None:
+        async with track.run("inventory_sync", run_id="async-1") as run:
+            await asyncio.sleep(0.01)
+            run.progress(succeeded=5)
+
+    asyncio.run(main())
+    assert jobdeck.flush(10)
+    row = run_row(tracked_into, "async-1")
+    assert (row["status"], row["items_succeeded"]) == ("succeeded", 5)
+    assert row["duration_s"] >= 0.01
+
+
+def test_a_failed_run_keeps_its_error_and_traceback(tracked_into: Store) -> None:
+    @track("invoice_export")
+    async def export() -> None:
+        raise ConnectionResetError("upstream closed the connection")
+
+    with pytest.raises(ConnectionResetError):
+        asyncio.run(export())
+    assert jobdeck.flush(10)
+    with tracked_into.read() as conn:
+        row = dict(conn.execute(select(runs)).one()._mapping)
+    assert (row["status"], row["error_type"]) == ("failed", "ConnectionResetError")
+    assert row["error_message"] == "upstream closed the connection"
+    assert "in export" in row["traceback"] and row["traceback"].rstrip().endswith("connection")
