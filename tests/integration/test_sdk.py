@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from jobdeck.sdk import configure, shutdown, track
 from jobdeck.store import Store
 from jobdeck.store.schema import runs
 from jobdeck.web.app import create_app
+from tests.services import PG_ADMIN_URL, port_open, unavailable
 
 
 @contextmanager
@@ -112,3 +114,51 @@ def test_a_failed_run_keeps_its_error_and_traceback(tracked_into: Store) -> None
     assert (row["status"], row["error_type"]) == ("failed", "ConnectionResetError")
     assert row["error_message"] == "upstream closed the connection"
     assert "in export" in row["traceback"] and row["traceback"].rstrip().endswith("connection")
+
+
+@contextmanager
+def store_not_there_yet(backend: str, tmp_path: Path) -> Iterator[tuple[str, Callable[[], None]]]:
+    """A store URL that cannot be opened yet, and a way to make it exist."""
+    if backend == "sqlite":
+        folder = tmp_path / "later"
+        yield f"sqlite:///{folder / 'jobdeck.db'}", folder.mkdir
+        return
+    try:
+        import psycopg
+    except ImportError:
+        unavailable("PostgreSQL", "psycopg is not installed")
+    if not port_open("127.0.0.1", 5432):
+        unavailable("PostgreSQL", "nothing listens on 127.0.0.1:5432")
+    name = f"jobdeck_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        try:
+            yield (
+                PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}",
+                lambda: admin.execute(f'CREATE DATABASE "{name}"'),
+            )
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_store_that_cannot_be_opened_gets_its_runs_once_it_can(backend: str, tmp_path: Path) -> None:
+    with store_not_there_yet(backend, tmp_path) as (url, create):
+        configure(database_url=url, spool_dir=tmp_path / "spool", heartbeat_interval_s=0)
+        try:
+            with track.run("early", run_id="ok") as run:
+                run.progress(succeeded=1)
+            with pytest.raises(KeyError), track.run("early", run_id="bad"):
+                raise KeyError("k")
+            assert not jobdeck.flush(5)
+            create()
+            assert jobdeck.flush(10)  # migrates the new store, then replays the spool
+        finally:
+            shutdown(timeout=5)
+        store = Store(url)
+        try:
+            assert (run_row(store, "ok")["status"], run_row(store, "bad")["status"]) == (
+                "succeeded",
+                "failed",
+            )
+        finally:
+            store.close()

@@ -135,8 +135,14 @@ class Sender:
         with self._cond:
             if self._closed or (self._thread is not None and self._thread.is_alive()):
                 return
-            self._thread = threading.Thread(target=self._run, name="jobdeck-sender", daemon=True)
-            self._thread.start()
+            thread = threading.Thread(target=self._run, name="jobdeck-sender", daemon=True)
+            try:
+                thread.start()
+            except RuntimeError:
+                # Too late in interpreter shutdown for threads: close() spools what is queued.
+                log.debug("jobdeck: cannot start the sender thread now")
+                return
+            self._thread = thread
 
     def _run(self) -> None:
         stop = False

@@ -87,6 +87,8 @@ class DirectTransport:
         self._recorder: Recorder | None = None
 
     def _open(self) -> Recorder:
+        from sqlalchemy.exc import SQLAlchemyError
+
         from jobdeck.recorder import Recorder
         from jobdeck.store import Store
 
@@ -94,9 +96,12 @@ class DirectTransport:
         try:
             if not store.is_current():
                 store.migrate()
-        except BaseException:
+        except SQLAlchemyError:
             store.close()
             raise
+        except Exception as exc:
+            # Most likely a newer jobdeck migrated this store already: its schema still takes events.
+            log.warning("jobdeck: could not migrate the store (%s); recording into it as it is", exc)
         return Recorder(store)
 
     def send(self, events: Sequence[EventDict]) -> None:
