@@ -131,11 +131,12 @@ def store_not_there_yet(backend: str, tmp_path: Path) -> Iterator[tuple[str, Cal
         unavailable("PostgreSQL", "nothing listens on 127.0.0.1:5432")
     name = f"jobdeck_test_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+
+        def create() -> None:
+            admin.execute(f'CREATE DATABASE "{name}"')
+
         try:
-            yield (
-                PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}",
-                lambda: admin.execute(f'CREATE DATABASE "{name}"'),
-            )
+            yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", create
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
