@@ -47,6 +47,12 @@ def event(n: int) -> EventDict:
     return {"run_id": f"r{n}", "event": "started", "job": "j", "at": "2026-01-01T00:00:00+00:00"}
 
 
+def wait_until_sending(destination: Destination) -> None:
+    deadline = time.monotonic() + 5
+    while destination.sends == 0 and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
 @pytest.fixture
 def destination() -> Destination:
     return Destination()
@@ -121,7 +127,7 @@ def test_close_waits_a_bounded_time_and_spools_what_is_undelivered(
     sender = Sender(destination, spool, flush_interval_s=0.01)
     destination.hanging = True
     sender.put(event(0))
-    time.sleep(0.1)  # the thread is now stuck sending r0
+    wait_until_sending(destination)  # the thread is now stuck sending r0
     sender.put(event(1))
     started = time.monotonic()
     sender.close(timeout=0.3)
@@ -138,7 +144,7 @@ def test_a_full_queue_spills_its_oldest_batch_to_the_spool(destination: Destinat
     sender = Sender(destination, Spool(tmp_path / "spool", 10_000_000), queue_max=BATCH_SIZE)
     try:
         sender.put(event(-1))
-        time.sleep(0.05)
+        wait_until_sending(destination)
         for n in range(BATCH_SIZE + 10):
             sender.put(event(n))
         assert len(sender.spool.files()) == 1
