@@ -104,15 +104,24 @@ def to_micros(at: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+# One encoder for every key: json.dumps with options builds a new encoder per call.
+_KEY_ENCODER = json.JSONEncoder(sort_keys=True, default=str)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_KINDS: dict[str, EventKind] = {**{k.value: k for k in EventKind}, **{k: k for k in EventKind}}
+
+
 def make_event(run_id: str, kind: EventKind | str, at: datetime, data: Mapping[str, Any]) -> Event:
     """Build an event and its sort key; `at` must be timezone-aware."""
     if at.tzinfo is None:
         raise ValueError("event time must be timezone-aware")
-    kind = EventKind(kind)
-    at = at.astimezone(UTC)
-    body = json.dumps([run_id, kind.value, to_micros(at), data], sort_keys=True, default=str)
+    kind = _KINDS.get(kind) or EventKind(kind)
+    if at.tzinfo is not UTC:
+        at = at.astimezone(UTC)
+    delta = at - _EPOCH
+    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    body = _KEY_ENCODER.encode([run_id, kind.value, micros, data])
     digest = hashlib.blake2b(body.encode(), digest_size=8).hexdigest()
-    key = f"{RANK_OF_EVENT[kind]}{to_micros(at) + 2**62:020d}{_KIND_ORDER[kind]:02d}{digest}"
+    key = f"{RANK_OF_EVENT[kind]}{micros + 2**62:020d}{_KIND_ORDER[kind]:02d}{digest}"
     return Event(run_id=run_id, kind=kind, at=at, data=dict(data), key=key)
 
 

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, delete, func, select, union_all, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, func, select, union_all, update
 
 from jobdeck.analytics import sketch
 from jobdeck.domain import DURATION_STATUSES
 from jobdeck.events import to_micros
+from jobdeck.store import bulk
 from jobdeck.store.schema import rollup_bins, rollups, runs
 
 GRANULARITIES = (60, 3600, 86400)
@@ -75,44 +75,67 @@ def contribution_of(row: Mapping[Any, Any]) -> Contribution:
     )
 
 
-@dataclass
-class Changes:
-    """Accumulated rollup deltas for one transaction."""
+MinuteCell = tuple[int, str]  # (minute bucket, job)
+Cell = tuple[int, int, str]  # (granularity, bucket, job)
+BinKey = tuple[int, int, str, int, int]  # (granularity, bucket, job, metric, bin)
 
-    cells: dict[tuple[int, int, str], list[float]]
-    extremes: dict[tuple[int, int, str], tuple[float, float]]
-    bins: dict[tuple[int, int, str, int, int], int]
-    recompute: set[tuple[int, int, str]]
-    removed: bool = False
+
+class Changes:
+    """Accumulated rollup deltas for one transaction.
+
+    Contributions are added per minute cell only; the hour and day cells are sums of minute
+    cells, rolled up once when read (`cells`, `extremes`, `bins`, `recompute`).
+    """
+
+    def __init__(self) -> None:
+        self.minutes: dict[MinuteCell, list[float]] = {}
+        self.minute_extremes: dict[MinuteCell, tuple[float, float]] = {}
+        self.minute_bins: dict[tuple[int, str, int, int], int] = defaultdict(int)
+        self.minute_recompute: set[MinuteCell] = set()
+        self.removed = False
+        self._rolled: tuple[
+            dict[Cell, list[float]], dict[Cell, tuple[float, float]], dict[BinKey, int], set[Cell]
+        ]
+        self._rolled_at = -1
+        self._version = 0
 
     @classmethod
     def empty(cls) -> Changes:
-        return cls(defaultdict(lambda: [0.0] * len(COUNTERS)), {}, defaultdict(int), set())
+        return cls()
 
     def add(self, c: Contribution, sign: int) -> None:
+        self._version += 1
         if sign < 0:
             self.removed = True
-        for g in GRANULARITIES:
-            cell = (g, c.at - c.at % g, c.job)
-            v = self.cells[cell]
-            v[0] += sign
-            v[_INDEX[c.status]] += sign
-            v[12] += sign * c.items[0]
-            v[13] += sign * c.items[1]
-            v[14] += sign * c.items[2]
-            if c.duration is not None:
-                v[8] += sign
-                v[9] += sign * c.duration
-                self.bins[(*cell, DURATION, sketch.bin_of(c.duration))] += sign
-                if sign > 0:
-                    lo, hi = self.extremes.get(cell, (c.duration, c.duration))
-                    self.extremes[cell] = (min(lo, c.duration), max(hi, c.duration))
-                else:
-                    self.recompute.add(cell)
-            if c.wait is not None:
-                v[10] += sign
-                v[11] += sign * c.wait
-                self.bins[(*cell, WAIT, sketch.bin_of(c.wait))] += sign
+        cell = (c.at - c.at % 60, c.job)
+        v = self.minutes.get(cell)
+        if v is None:
+            v = self.minutes[cell] = [0.0] * len(COUNTERS)
+        v[0] += sign
+        v[_INDEX[c.status]] += sign
+        items = c.items
+        if items[0]:
+            v[12] += sign * items[0]
+        if items[1]:
+            v[13] += sign * items[1]
+        if items[2]:
+            v[14] += sign * items[2]
+        duration = c.duration
+        if duration is not None:
+            v[8] += sign
+            v[9] += sign * duration
+            self.minute_bins[(*cell, DURATION, sketch.bin_of(duration))] += sign
+            if sign > 0:
+                lo_hi = self.minute_extremes.get(cell)
+                self.minute_extremes[cell] = (
+                    (min(lo_hi[0], duration), max(lo_hi[1], duration)) if lo_hi else (duration, duration)
+                )
+            else:
+                self.minute_recompute.add(cell)
+        if c.wait is not None:
+            v[10] += sign
+            v[11] += sign * c.wait
+            self.minute_bins[(*cell, WAIT, sketch.bin_of(c.wait))] += sign
 
     def change(self, old: Contribution | None, new: Contribution | None) -> None:
         if old == new:
@@ -122,59 +145,140 @@ class Changes:
         if new is not None:
             self.add(new, +1)
 
+    def _roll(
+        self,
+    ) -> tuple[dict[Cell, list[float]], dict[Cell, tuple[float, float]], dict[BinKey, int], set[Cell]]:
+        if self._rolled_at == self._version:
+            return self._rolled
+        cells: dict[Cell, list[float]] = {}
+        extremes: dict[Cell, tuple[float, float]] = {}
+        bins: dict[BinKey, int] = defaultdict(int)
+        recompute: set[Cell] = set()
+        for (minute, job), v in self.minutes.items():
+            for g in GRANULARITIES:
+                key = (g, minute - minute % g, job)
+                total = cells.get(key)
+                if total is None:
+                    cells[key] = list(v)
+                else:
+                    for i, x in enumerate(v):
+                        if x:
+                            total[i] += x
+        for (minute, job), (lo, hi) in self.minute_extremes.items():
+            for g in GRANULARITIES:
+                key = (g, minute - minute % g, job)
+                old = extremes.get(key)
+                extremes[key] = (min(old[0], lo), max(old[1], hi)) if old else (lo, hi)
+        for (minute, job, metric, index), n in self.minute_bins.items():
+            if n:
+                for g in GRANULARITIES:
+                    bins[(g, minute - minute % g, job, metric, index)] += n
+        for minute, job in self.minute_recompute:
+            recompute.update((g, minute - minute % g, job) for g in GRANULARITIES)
+        self._rolled, self._rolled_at = (cells, extremes, bins, recompute), self._version
+        return self._rolled
 
-def _insert(conn: Connection, table: Any) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
+    @property
+    def cells(self) -> dict[Cell, list[float]]:
+        return self._roll()[0]
+
+    @property
+    def extremes(self) -> dict[Cell, tuple[float, float]]:
+        return self._roll()[1]
+
+    @property
+    def bins(self) -> dict[BinKey, int]:
+        return self._roll()[2]
+
+    @property
+    def recompute(self) -> set[Cell]:
+        return self._roll()[3]
+
+
+_DELTA_COLUMNS = ("granularity", "bucket", "job", *COUNTERS, "dur_min", "dur_max")
+_ROUNDED = tuple(name not in ("dur_sum", "wait_sum") for name in COUNTERS)
+
+
+_PG_TYPES = {"granularity": "int", "bucket": "bigint", "job": "text", "metric": "smallint", "bin": "int"}
+_PG_TYPES |= {name: "float8" for name in ("dur_sum", "wait_sum", "dur_min", "dur_max")}
+_CELL_KEY = ("granularity", "bucket", "job")
+_BIN_COLUMNS = (*_CELL_KEY, "metric", "bin", "n")
+
+
+def _rows_source(dialect: str, columns: tuple[str, ...]) -> str:
+    """Where rows come from: one VALUES row per execution on SQLite, one unnest of arrays on PostgreSQL."""
+    if dialect == "sqlite":
+        return f"VALUES ({', '.join('?' * len(columns))})"
+    arrays = ", ".join(f"%s::{_PG_TYPES.get(name, 'bigint')}[]" for name in columns)
+    return f"SELECT * FROM unnest({arrays})"
+
+
+def _statements(dialect: str) -> tuple[str, str, str, str]:
+    """The additive upserts and the deletes of emptied cells for a dialect."""
+    adds = ", ".join(f"{name} = rollups.{name} + excluded.{name}" for name in COUNTERS)
+    cells = (
+        f"INSERT INTO rollups ({', '.join(_DELTA_COLUMNS)}) {_rows_source(dialect, _DELTA_COLUMNS)} "
+        f"ON CONFLICT (granularity, bucket, job) DO UPDATE SET {adds}, "
+        "dur_min = CASE WHEN rollups.dur_min IS NULL OR excluded.dur_min < rollups.dur_min "
+        "THEN coalesce(excluded.dur_min, rollups.dur_min) ELSE rollups.dur_min END, "
+        "dur_max = CASE WHEN rollups.dur_max IS NULL OR excluded.dur_max > rollups.dur_max "
+        "THEN coalesce(excluded.dur_max, rollups.dur_max) ELSE rollups.dur_max END"
+    )
+    bins = (
+        f"INSERT INTO rollup_bins ({', '.join(_BIN_COLUMNS)}) {_rows_source(dialect, _BIN_COLUMNS)} "
+        "ON CONFLICT (granularity, bucket, job, metric, bin) DO UPDATE SET n = rollup_bins.n + excluded.n"
+    )
+    if dialect == "sqlite":
+        drop_cells = "DELETE FROM rollups WHERE granularity = ? AND bucket = ? AND job = ? AND runs <= 0"
+        drop_bins = (
+            "DELETE FROM rollup_bins WHERE granularity = ? AND bucket = ? AND job = ? "
+            "AND metric = ? AND bin = ? AND n <= 0"
+        )
+    else:
+        drop_cells = (
+            f"DELETE FROM rollups WHERE ({', '.join(_CELL_KEY)}) IN "
+            f"({_rows_source(dialect, _CELL_KEY)}) AND runs <= 0"
+        )
+        drop_bins = (
+            f"DELETE FROM rollup_bins WHERE ({', '.join(_BIN_COLUMNS[:5])}) IN "
+            f"({_rows_source(dialect, _BIN_COLUMNS[:5])}) AND n <= 0"
+        )
+    return cells, bins, drop_cells, drop_bins
+
+
+def _execute(conn: Connection, statement: str, rows: list[tuple[Any, ...]]) -> None:
+    """Run a statement for every row: executemany on SQLite, once over column arrays on PostgreSQL."""
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        bulk.execute_many(conn, statement, rows)
+    else:
+        conn.exec_driver_sql(statement, tuple(list(column) for column in zip(*rows, strict=True)))
 
 
 def apply_changes(conn: Connection, changes: Changes) -> None:
-    """Write accumulated deltas: additive upserts, then cleanup and min/max recomputation."""
+    """Write accumulated deltas: additive upserts, then deletes of emptied cells and min/max recomputation.
+
+    Keys are written in sorted order so concurrent writers lock rows in the same order.
+    """
+    cells_sql, bins_sql, drop_cells_sql, drop_bins_sql = _statements(conn.dialect.name)
+    extremes = changes.extremes
     cell_rows = []
-    for (g, bucket, job), v in sorted(changes.cells.items()):
-        if not any(v) and (g, bucket, job) not in changes.extremes:
+    emptied_cells = []
+    for key, v in sorted(changes.cells.items()):
+        lo_hi = extremes.get(key)
+        if lo_hi is None and not any(v):
             continue
-        row: dict[str, Any] = {"granularity": g, "bucket": bucket, "job": job}
-        for name, value in zip(COUNTERS, v, strict=True):
-            row[name] = value if name in ("dur_sum", "wait_sum") else round(value)
-        lo_hi = changes.extremes.get((g, bucket, job))
-        row["dur_min"], row["dur_max"] = lo_hi if lo_hi else (None, None)
-        cell_rows.append(row)
-    if cell_rows:
-        stmt = _insert(conn, rollups)
-        ex = stmt.excluded
-        sets: dict[str, Any] = {name: rollups.c[name] + ex[name] for name in COUNTERS}
-        sets["dur_min"] = case(
-            (rollups.c.dur_min.is_(None), ex.dur_min),
-            (and_(ex.dur_min.is_not(None), ex.dur_min < rollups.c.dur_min), ex.dur_min),
-            else_=rollups.c.dur_min,
-        )
-        sets["dur_max"] = case(
-            (rollups.c.dur_max.is_(None), ex.dur_max),
-            (and_(ex.dur_max.is_not(None), ex.dur_max > rollups.c.dur_max), ex.dur_max),
-            else_=rollups.c.dur_max,
-        )
-        conn.execute(
-            stmt.on_conflict_do_update(index_elements=["granularity", "bucket", "job"], set_=sets),
-            cell_rows,
-        )
-    bin_rows = [
-        {"granularity": g, "bucket": b, "job": j, "metric": m, "bin": i, "n": n}
-        for (g, b, j, m, i), n in sorted(changes.bins.items())
-        if n
-    ]
-    if bin_rows:
-        stmt = _insert(conn, rollup_bins)
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["granularity", "bucket", "job", "metric", "bin"],
-                set_={"n": rollup_bins.c.n + stmt.excluded.n},
-            ),
-            bin_rows,
-        )
+        values = [round(x) if r else x for x, r in zip(v, _ROUNDED, strict=True)]
+        cell_rows.append((*key, *values, *(lo_hi or (None, None))))
+        if v[0] < 0:
+            emptied_cells.append(key)
+    bin_rows = [(*key, n) for key, n in sorted(changes.bins.items()) if n]
+    _execute(conn, cells_sql, cell_rows)
+    _execute(conn, bins_sql, bin_rows)
     if changes.removed:
-        conn.execute(delete(rollup_bins).where(rollup_bins.c.n <= 0))
-        conn.execute(delete(rollups).where(rollups.c.runs <= 0))
+        _execute(conn, drop_bins_sql, [row[:5] for row in bin_rows if row[5] < 0])
+        _execute(conn, drop_cells_sql, emptied_cells)
     for g, bucket, job in sorted(changes.recompute):
         _recompute_extremes(conn, g, bucket, job)
 

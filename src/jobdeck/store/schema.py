@@ -120,7 +120,6 @@ rollups = Table(
     Column("items_succeeded", BigInteger, nullable=False, server_default="0"),
     Column("items_failed", BigInteger, nullable=False, server_default="0"),
     Column("items_skipped", BigInteger, nullable=False, server_default="0"),
-    Index("ix_rollups_bucket", "granularity", "bucket"),
 )
 
 # Log-bucketed histograms (metric 0: duration, 1: queue wait) for the same buckets.
@@ -133,8 +132,8 @@ rollup_bins = Table(
     Column("metric", SmallInteger, primary_key=True),
     Column("bin", Integer, primary_key=True),
     Column("n", BigInteger, nullable=False),
-    Index("ix_rollup_bins_bucket", "granularity", "metric", "bucket"),
-    # One job's histogram over a window (job pages, per-job percentile series) without the other jobs.
+    # Window reads of all jobs use the primary key's (granularity, bucket) prefix; this index serves
+    # one job's histogram over a window (job pages, per-job percentile series).
     Index("ix_rollup_bins_job", "granularity", "job", "metric", "bucket"),
 )
 

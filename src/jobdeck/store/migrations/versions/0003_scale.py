@@ -1,4 +1,7 @@
-"""scale: a per-job index on histogram bins, and the retention horizons
+"""scale: rollup indexes that pay for their writes, and the retention horizons
+
+The (granularity, bucket) indexes repeated the primary keys' prefix: every rollup write paid for
+them and no read needed them. One job's histogram over a window gets its own index instead.
 
 Revision ID: 0003
 Revises: 0002
@@ -16,6 +19,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.drop_index("ix_rollups_bucket", table_name="rollups")
+    op.drop_index("ix_rollup_bins_bucket", table_name="rollup_bins")
     op.create_index("ix_rollup_bins_job", "rollup_bins", ["granularity", "job", "metric", "bucket"])
     op.create_table(
         "retention",
@@ -28,3 +33,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("retention")
     op.drop_index("ix_rollup_bins_job", table_name="rollup_bins")
+    op.create_index("ix_rollup_bins_bucket", "rollup_bins", ["granularity", "metric", "bucket"])
+    op.create_index("ix_rollups_bucket", "rollups", ["granularity", "bucket"])

@@ -1,0 +1,117 @@
+"""Writing many rows in few statements, below SQLAlchemy's per-row parameter processing.
+
+The recorder writes thousands of rows a batch; SQLAlchemy's bind processing costs more than
+SQLite's own insert. Rows are turned into plain tuples here, the way the column types would
+store them (UTCDateTime: naive UTC text on SQLite; JSONValue: JSON text), and handed to the
+driver: `executemany` on SQLite, `COPY` or a pipelined `executemany` on PostgreSQL. Driver
+errors are raised as SQLAlchemy's, so callers handle one family of exceptions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, DateTime, Table, exc
+
+from jobdeck.store.types import JSONValue, UTCDateTime
+
+_ZERO = timedelta(0)
+
+
+def sqlite_time(value: datetime | None) -> str | None:
+    """An aware datetime as SQLAlchemy stores it on SQLite: naive UTC, microseconds always shown."""
+    if value is None:
+        return None
+    offset = value.utcoffset()
+    if offset is None:
+        raise ValueError("naive datetime: jobdeck stores only timezone-aware times")
+    if offset != _ZERO:
+        value = value.astimezone(UTC)
+    # Fixed width for years 1000-9999: "YYYY-MM-DD HH:MM:SS.ffffff" (the offset, +00:00, is cut off).
+    return value.isoformat(" ", "microseconds")[:26]
+
+
+def pg_time(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError("naive datetime: jobdeck stores only timezone-aware times")
+    return value
+
+
+def json_text(value: Any) -> str | None:
+    """JSON text for a JSON column; None stays SQL NULL."""
+    return None if value is None else json.dumps(value)
+
+
+def converters(conn: Connection, table: Table, columns: Sequence[str]) -> list[Callable[[Any], Any] | None]:
+    """Per column, the function that turns a Python value into what the driver should get (None: as is)."""
+    time = sqlite_time if conn.dialect.name == "sqlite" else pg_time
+    result: list[Callable[[Any], Any] | None] = []
+    for name in columns:
+        kind = table.c[name].type
+        if isinstance(kind, UTCDateTime | DateTime):
+            result.append(time)
+        elif isinstance(kind, JSONValue):
+            result.append(json_text)
+        else:
+            result.append(None)
+    return result
+
+
+def tuples(
+    rows: Sequence[dict[str, Any]], columns: Sequence[str], convert: Sequence[Callable[[Any], Any] | None]
+) -> list[tuple[Any, ...]]:
+    """Rows as tuples in column order, each value converted for the driver."""
+    fixes = [(i, f) for i, f in enumerate(convert) if f is not None]
+    result = []
+    for row in rows:
+        values = [row.get(c) for c in columns]
+        for i, f in fixes:
+            value = values[i]
+            if value is not None:
+                values[i] = f(value)
+        result.append(tuple(values))
+    return result
+
+
+def placeholder(conn: Connection) -> str:
+    return "?" if conn.dialect.name == "sqlite" else "%s"
+
+
+@contextmanager
+def driver_errors(statement: str) -> Iterator[None]:
+    """Raise a driver's integrity and operational errors as SQLAlchemy's (with `.orig` kept)."""
+    try:
+        yield
+    except Exception as error:
+        name = type(error).__mro__
+        if any(k.__name__ == "IntegrityError" for k in name):
+            raise exc.IntegrityError(statement, None, error) from error
+        if any(k.__name__ == "OperationalError" for k in name):
+            raise exc.OperationalError(statement, None, error) from error
+        raise
+
+
+def execute_many(conn: Connection, statement: str, params: Sequence[tuple[Any, ...]]) -> None:
+    """One statement (in the driver's placeholder style) for many parameter tuples."""
+    if params:
+        conn.exec_driver_sql(statement, list(params))
+
+
+def insert(conn: Connection, table: Table, columns: Sequence[str], params: Sequence[tuple[Any, ...]]) -> None:
+    """Insert many rows: executemany on SQLite, COPY on PostgreSQL."""
+    if not params:
+        return
+    names = ", ".join(columns)
+    if conn.dialect.name == "sqlite":
+        marks = ", ".join("?" * len(columns))
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", list(params))
+        return
+    statement = f"COPY {table.name} ({names}) FROM STDIN"
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with driver_errors(statement), cursor, cursor.copy(statement) as copy:
+        for row in params:
+            copy.write_row(row)
