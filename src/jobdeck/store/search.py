@@ -24,6 +24,7 @@ from sqlalchemy import (
     table,
 )
 
+from jobdeck.store.rollups import GRANULARITIES
 from jobdeck.store.runs import SUMMARY_COLUMNS, decode_cursor, encode_cursor
 from jobdeck.store.schema import rollups, runs
 
@@ -132,5 +133,6 @@ def find_runs(
 
 def job_names(conn: Connection) -> list[str]:
     """Every job ever seen, for filter menus: from the daily rollups, a few rows a day."""
-    query = select(rollups.c.job).where(rollups.c.granularity == 86400).distinct().order_by(rollups.c.job)
+    daily = GRANULARITIES[-1]
+    query = select(rollups.c.job).where(rollups.c.granularity == daily).distinct().order_by(rollups.c.job)
     return list(conn.execute(query).scalars())
