@@ -1,7 +1,8 @@
-"""The query parameters of run lists and their exports, turned into a store RunFilter (or a 422)."""
+"""The query parameters of run lists and their exports, turned into a store RunFilter."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
@@ -12,7 +13,34 @@ from jobdeck.store.search import RunFilter
 from jobdeck.web.deps import window_of
 
 
-def run_filter(
+@dataclass(frozen=True)
+class RunQuery:
+    """The parameters as given. Empty values mean "any": a form submits them that way."""
+
+    job: str | None
+    statuses: tuple[str, ...]
+    queue: str | None
+    text: str | None
+    hours: float | None
+    since: datetime | None
+    until: datetime | None
+
+    def to_filter(self, *, with_text: bool = True) -> RunFilter:
+        """The filter; raise ValueError for a search text the index cannot use."""
+        window = None
+        if self.hours is not None or self.since is not None or self.until is not None:
+            window = window_of(self.hours, self.since, self.until)
+        return RunFilter(
+            job=self.job,
+            statuses=self.statuses,
+            queue=self.queue,
+            since=window.since if window else None,
+            until=window.until if window else None,
+            text=self.text if with_text else None,
+        )
+
+
+def run_query(
     job: Annotated[str | None, Query(max_length=200, description="Only runs of this job")] = None,
     status: Annotated[list[Status] | None, Query(description="Only runs in these statuses")] = None,
     queue: Annotated[str | None, Query(max_length=200, description="Only runs on this queue")] = None,
@@ -22,20 +50,25 @@ def run_filter(
     hours: Annotated[float | None, Query(description="Only runs of the last N hours")] = None,
     since: Annotated[datetime | None, Query(description="Only runs from, ISO 8601 with offset")] = None,
     until: Annotated[datetime | None, Query(description="Only runs until, ISO 8601 with offset")] = None,
-) -> RunFilter:
-    """Empty parameters mean "any": a form submits them that way."""
-    window = None
-    if hours is not None or since is not None or until is not None:
-        window = window_of(hours, since, until)
+) -> RunQuery:
+    return RunQuery(
+        job=job or None,
+        statuses=tuple(s.value for s in status or []),
+        queue=queue or None,
+        text=q.strip() if q and q.strip() else None,
+        hours=hours,
+        since=since,
+        until=until,
+    )
+
+
+RunQueryDep = Annotated[RunQuery, Depends(run_query)]
+
+
+def run_filter(query: RunQueryDep) -> RunFilter:
+    """For the API: a search text the index cannot use is a 422."""
     try:
-        return RunFilter(
-            job=job or None,
-            statuses=tuple(s.value for s in status or []),
-            queue=queue or None,
-            since=window.since if window else None,
-            until=window.until if window else None,
-            text=q.strip() if q and q.strip() else None,
-        )
+        return query.to_filter()
     except ValueError as exc:
         raise HTTPException(422, f"q: {exc}") from None
 

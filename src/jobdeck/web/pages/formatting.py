@@ -1,0 +1,67 @@
+"""How the run pages write times, durations and JSON: pure functions the templates call."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+
+def duration(seconds: float | None) -> str:
+    """A duration the way people say it: 850 ms, 4.2 s, 3 m 20 s, 2 h 5 m, 3 d 4 h."""
+    if seconds is None:
+        return "—"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} m {secs} s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} m"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
+
+
+def when(at: datetime | None) -> str:
+    """A UTC time to the second."""
+    if at is None:
+        return "—"
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def iso(at: datetime | None) -> str:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z") if at else ""
+
+
+def ago(at: datetime | None, now: datetime | None = None) -> str:
+    """How long before now: "3 m 20 s ago", or "in 2 m" for a time still to come."""
+    if at is None:
+        return "—"
+    delta = ((now or datetime.now(UTC)) - at).total_seconds()
+    return f"{duration(delta)} ago" if delta >= 0 else f"in {duration(-delta)}"
+
+
+def pretty_json(value: Any) -> str:
+    """Indented JSON for a <pre>."""
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def sparkline_points(counts: list[int], width: int = 120, height: int = 28) -> str:
+    """SVG polyline points for counts, scaled to the box (the highest count touches the top)."""
+    if not counts:
+        return ""
+    top = max(max(counts), 1)
+    step = width / max(len(counts) - 1, 1)
+    return " ".join(
+        f"{i * step:.1f},{height - 2 - (count / top) * (height - 4):.1f}" for i, count in enumerate(counts)
+    )
+
+
+def seconds_since(at: datetime | None, now: datetime | None = None) -> float | None:
+    """Seconds from `at` to now (never negative), or None."""
+    if at is None:
+        return None
+    return max(((now or datetime.now(UTC)) - at).total_seconds(), 0.0)
