@@ -6,7 +6,7 @@ first, read through ix_runs_status_run_at and capped at `limit` runs; a capped a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -39,20 +39,8 @@ class FailureGroup:
     sample_id: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "fingerprint": self.fingerprint,
-            "job": self.job,
-            "error_type": self.error_type,
-            "signature": self.signature,
-            "count": self.count,
-            "first_seen": self.first_seen,
-            "last_seen": self.last_seen,
-            "sample_run_id": self.sample_run_id,
-            "sample_message": self.sample_message,
-            "sample_traceback": self.sample_traceback,
-            "sparkline": self.sparkline,
-            "jobs": self.jobs,
-        }
+        """The group's fields (without the internal row id of its sample)."""
+        return {k: v for k, v in asdict(self).items() if k != "sample_id"}
 
 
 @dataclass
