@@ -98,3 +98,25 @@ def test_empty_store_gives_empty_series(client: TestClient) -> None:
     body = client.get("/api/v1/timeseries?hours=720").json()
     assert body == {"metric": "runs", "step_s": 3600, "series": []}
     assert client.get("/api/v1/heatmap?hours=1").json()["cells"] == []
+
+
+def test_cached_ranges_follow_late_and_changed_runs(client: TestClient, recorder: Recorder) -> None:
+    old = NOW - timedelta(hours=20)
+    recorder.record([make_event("x", "started", old, {"job": "a"}), make_event("x", "succeeded", old, {})])
+    url = "/api/v1/timeseries?metric=duration_p95&hours=48&step=3600"
+
+    def point() -> float:
+        (value,) = [v for s in client.get(url).json()["series"] for _, v in s["points"] if v is not None]
+        return float(value)
+
+    def p95() -> float:
+        return float(client.get("/api/v1/jobs?hours=48&job=a").json()["jobs"][0]["p95_duration_s"])
+
+    assert point() == 0.0 and p95() == 0.0
+    # Late runs in the same, long-closed hour, then a finished run whose outcome changes.
+    for rid in ("y", "z"):
+        recorder.record([make_event(rid, "started", old, {"job": "a"})])
+        recorder.record([make_event(rid, "succeeded", old + timedelta(seconds=100), {})])
+    assert abs(point() - 100) <= 1.5 and abs(p95() - 100) <= 1.5
+    recorder.record([make_event("y", "cancelled", old + timedelta(seconds=100), {})])
+    assert point() == 0.0 and p95() == 0.0

@@ -115,3 +115,8 @@ def insert(conn: Connection, table: Table, columns: Sequence[str], params: Seque
     with driver_errors(statement), cursor, cursor.copy(statement) as copy:
         for row in params:
             copy.write_row(row)
+
+
+def analyze(conn: Connection) -> None:
+    """Refresh the planner's statistics (after a bulk load, as autovacuum would in time)."""
+    conn.exec_driver_sql("ANALYZE")

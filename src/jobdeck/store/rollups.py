@@ -9,11 +9,14 @@ them recomputed from its raw runs (rare: only a finished run that changes).
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
+import random
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, func, select, union_all, update
 
@@ -195,7 +198,7 @@ class Changes:
         return self._roll()[3]
 
 
-_DELTA_COLUMNS = ("granularity", "bucket", "job", *COUNTERS, "dur_min", "dur_max")
+_DELTA_COLUMNS = ("granularity", "bucket", "job", *COUNTERS, "dur_min", "dur_max", "version")
 _ROUNDED = tuple(name not in ("dur_sum", "wait_sum") for name in COUNTERS)
 
 
@@ -218,7 +221,7 @@ def _statements(dialect: str) -> tuple[str, str, str, str]:
     adds = ", ".join(f"{name} = rollups.{name} + excluded.{name}" for name in COUNTERS)
     cells = (
         f"INSERT INTO rollups ({', '.join(_DELTA_COLUMNS)}) {_rows_source(dialect, _DELTA_COLUMNS)} "
-        f"ON CONFLICT (granularity, bucket, job) DO UPDATE SET {adds}, "
+        f"ON CONFLICT (granularity, bucket, job) DO UPDATE SET {adds}, version = excluded.version, "
         "dur_min = CASE WHEN rollups.dur_min IS NULL OR excluded.dur_min < rollups.dur_min "
         "THEN coalesce(excluded.dur_min, rollups.dur_min) ELSE rollups.dur_min END, "
         "dur_max = CASE WHEN rollups.dur_max IS NULL OR excluded.dur_max > rollups.dur_max "
@@ -263,27 +266,34 @@ def apply_changes(conn: Connection, changes: Changes) -> None:
     """
     cells_sql, bins_sql, drop_cells_sql, drop_bins_sql = _statements(conn.dialect.name)
     extremes = changes.extremes
+    bin_rows = [(*key, n) for key, n in sorted(changes.bins.items()) if n]
+    binned = {row[:3] for row in bin_rows}
+    stamp = new_version()
     cell_rows = []
     emptied_cells = []
     for key, v in sorted(changes.cells.items()):
         lo_hi = extremes.get(key)
-        if lo_hi is None and not any(v):
+        if lo_hi is None and not any(v) and key not in binned:
             continue
         values = [round(x) if r else x for x, r in zip(v, _ROUNDED, strict=True)]
-        cell_rows.append((*key, *values, *(lo_hi or (None, None))))
+        cell_rows.append((*key, *values, *(lo_hi or (None, None)), stamp))
         if v[0] < 0:
             emptied_cells.append(key)
-    bin_rows = [(*key, n) for key, n in sorted(changes.bins.items()) if n]
     _execute(conn, cells_sql, cell_rows)
     _execute(conn, bins_sql, bin_rows)
     if changes.removed:
         _execute(conn, drop_bins_sql, [row[:5] for row in bin_rows if row[5] < 0])
         _execute(conn, drop_cells_sql, emptied_cells)
     for g, bucket, job in sorted(changes.recompute):
-        _recompute_extremes(conn, g, bucket, job)
+        _recompute_extremes(conn, g, bucket, job, stamp)
 
 
-def _recompute_extremes(conn: Connection, g: int, bucket: int, job: str) -> None:
+def new_version() -> int:
+    """A fresh cell version: random, so a cell deleted and made again never reuses an old one."""
+    return random.getrandbits(50) | 1
+
+
+def _recompute_extremes(conn: Connection, g: int, bucket: int, job: str, stamp: int) -> None:
     lo, hi = epoch(bucket), epoch(bucket + g)
     durations = (
         select(func.min(runs.c.duration_s), func.max(runs.c.duration_s))
@@ -294,7 +304,7 @@ def _recompute_extremes(conn: Connection, g: int, bucket: int, job: str) -> None
     conn.execute(
         update(rollups)
         .where(rollups.c.granularity == g, rollups.c.bucket == bucket, rollups.c.job == job)
-        .values(dur_min=low, dur_max=high)
+        .values(dur_min=low, dur_max=high, version=stamp)
     )
 
 
@@ -361,28 +371,103 @@ def totals_by_job(
 def bins_by_job(
     conn: Connection, since: int, until: int, metric: int = DURATION, job: str | None = None
 ) -> dict[str, dict[int, int]]:
-    """Merged histogram bins per job over the window."""
-    ranges = cover(since, until)
+    """Merged histogram bins per job over the window (each covering range cached while unchanged)."""
     result: dict[str, dict[int, int]] = defaultdict(dict)
-    if not ranges:
-        return result
-    parts = []
-    for g, lo, hi in ranges:
-        part = select(rollup_bins.c.job, rollup_bins.c.bin, func.sum(rollup_bins.c.n).label("n")).where(
-            rollup_bins.c.granularity == g,
-            rollup_bins.c.metric == metric,
-            rollup_bins.c.bucket >= lo,
-            rollup_bins.c.bucket < hi,
-        )
-        if job is not None:
-            part = part.where(rollup_bins.c.job == job)
-        parts.append(part.group_by(rollup_bins.c.job, rollup_bins.c.bin))
-    sub = union_all(*parts).subquery()
-    query = select(sub.c.job, sub.c.bin, func.sum(sub.c.n)).group_by(sub.c.job, sub.c.bin)
-    for job_name, index, n in conn.execute(query):
+    for g, lo, hi in cover(since, until):
+        part = cached(conn, ("bins", metric), g, lo, hi, job, partial(_bins, conn, g, lo, hi, metric, job))
+        for job_name, counts in part.items():
+            merged = result[job_name]
+            if not merged:
+                merged.update(counts)
+                continue
+            for index, n in counts.items():
+                merged[index] = merged.get(index, 0) + n
+    return result
+
+
+def _bins(
+    conn: Connection, g: int, lo: int, hi: int, metric: int, job: str | None
+) -> dict[str, dict[int, int]]:
+    query = select(rollup_bins.c.job, rollup_bins.c.bin, func.sum(rollup_bins.c.n)).where(
+        rollup_bins.c.granularity == g,
+        rollup_bins.c.metric == metric,
+        rollup_bins.c.bucket >= lo,
+        rollup_bins.c.bucket < hi,
+    )
+    if job is not None:
+        query = query.where(rollup_bins.c.job == job)
+    result: dict[str, dict[int, int]] = defaultdict(dict)
+    for job_name, index, n in conn.execute(query.group_by(rollup_bins.c.job, rollup_bins.c.bin)):
         if n:
             result[job_name][int(index)] = int(n)
-    return result
+    return dict(result)
+
+
+# --- caching what was merged from a range of cells ----------------------------------------------
+
+T = TypeVar("T")
+
+
+class RangeCache:
+    """Values computed from a range of rollup cells, kept while the cells' versions are unchanged.
+
+    Every write to a cell or its bins gives the cell a new random version, so the count and sum
+    of the versions in a range change whenever anything in it does. Checking them costs one
+    small query; merging the range again costs thousands of rows. A few entries are kept.
+    """
+
+    def __init__(self, size: int = 48) -> None:
+        self.size = size
+        self._entries: OrderedDict[Hashable, tuple[tuple[int, int], Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, fingerprint: tuple[int, int]) -> Any | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != fingerprint:
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: Hashable, fingerprint: tuple[int, int], value: Any) -> None:
+        with self._lock:
+            self._entries[key] = (fingerprint, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+range_cache = RangeCache()
+
+
+def fingerprint(conn: Connection, g: int, lo: int, hi: int, job: str | None = None) -> tuple[int, int]:
+    """(cells, sum of their versions) over [lo, hi) at granularity g: changes whenever a cell does."""
+    query = select(func.count(), func.coalesce(func.sum(rollups.c.version), 0)).where(
+        rollups.c.granularity == g, rollups.c.bucket >= lo, rollups.c.bucket < hi
+    )
+    if job is not None:
+        query = query.where(rollups.c.job == job)
+    count, total = conn.execute(query).one()
+    return int(count), int(total)
+
+
+def cached(
+    conn: Connection, kind: Hashable, g: int, lo: int, hi: int, job: str | None, compute: Callable[[], T]
+) -> T:
+    """`compute()` for the cells [lo, hi) of granularity g (and job), reused while they are unchanged."""
+    if lo >= hi:
+        return compute()
+    current = fingerprint(conn, g, lo, hi, job)
+    key = (conn.engine.url, kind, g, lo, hi, job)
+    value = range_cache.get(key, current)
+    if value is None:
+        value = compute()
+        range_cache.put(key, current, value)
+    return cast(T, value)
 
 
 def all_cells(

@@ -120,6 +120,9 @@ rollups = Table(
     Column("items_succeeded", BigInteger, nullable=False, server_default="0"),
     Column("items_failed", BigInteger, nullable=False, server_default="0"),
     Column("items_skipped", BigInteger, nullable=False, server_default="0"),
+    # A random stamp of the last write to this cell or its histogram bins: readers that cache what
+    # they merged from a range of cells know it is still right while the stamps are unchanged.
+    Column("version", BigInteger, nullable=False, server_default="0"),
 )
 
 # Log-bucketed histograms (metric 0: duration, 1: queue wait) for the same buckets.

@@ -8,8 +8,10 @@ divides it, so a 30-day series reads hourly cells and a 1-hour one minute cells.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, func, select
 
@@ -18,6 +20,7 @@ from jobdeck.store import rollups
 from jobdeck.store.schema import rollup_bins
 from jobdeck.store.schema import rollups as rollup_cells
 
+T = TypeVar("T")
 MAX_POINTS = 1000
 HEATMAP_COLUMNS = 240
 STEPS = (60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 7 * 86400)
@@ -71,12 +74,14 @@ def series(
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
     grid = grid_for(since, until, step)
+    empty: float | None
     if metric in COUNTER_METRICS:
-        values = _counter_points(conn, grid, COUNTER_METRICS[metric], job)
-        empty: float | None = 0
+        read = partial(_counter_points, conn, grid, COUNTER_METRICS[metric], job)
+        empty = 0
     else:
-        values = _quantile_points(conn, grid, *QUANTILE_METRICS[metric], job)
+        read = partial(_quantile_points, conn, grid, *QUANTILE_METRICS[metric], job)
         empty = None
+    values = _split(conn, metric, grid, job, read)
     return grid.step, {
         name: [(t, points.get(t, empty)) for t in grid.times] for name, points in sorted(values.items())
     }
@@ -86,15 +91,36 @@ def _bucket_of(column: Any, step: int) -> Any:
     return (column - column % step).label("t")
 
 
+def _split(
+    conn: Connection,
+    kind: str,
+    grid: Grid,
+    job: str | None,
+    read: Callable[[int, int], dict[str, dict[int, T]]],
+) -> dict[str, dict[int, T]]:
+    """`read(lo, hi)` over the grid: every step but the last from the range cache, the last one fresh."""
+    stable_hi = grid.hi - grid.step
+    key = (kind, grid.step)
+    result = {
+        name: dict(points)
+        for name, points in rollups.cached(
+            conn, key, grid.granularity, grid.lo, stable_hi, job, partial(read, grid.lo, stable_hi)
+        ).items()
+    }
+    for name, points in read(stable_hi, grid.hi).items():
+        result.setdefault(name, {}).update(points)
+    return result
+
+
 def _counter_points(
-    conn: Connection, grid: Grid, columns: tuple[str, ...], job: str | None
+    conn: Connection, grid: Grid, columns: tuple[str, ...], job: str | None, lo: int, hi: int
 ) -> dict[str, dict[int, float | None]]:
     t = _bucket_of(rollup_cells.c.bucket, grid.step)
     total = sum((rollup_cells.c[name] for name in columns[1:]), rollup_cells.c[columns[0]])
     query = select(rollup_cells.c.job, t, func.sum(total)).where(
         rollup_cells.c.granularity == grid.granularity,
-        rollup_cells.c.bucket >= grid.lo,
-        rollup_cells.c.bucket < grid.hi,
+        rollup_cells.c.bucket >= lo,
+        rollup_cells.c.bucket < hi,
     )
     if job is not None:
         query = query.where(rollup_cells.c.job == job)
@@ -105,15 +131,15 @@ def _counter_points(
 
 
 def _bins_by_step(
-    conn: Connection, grid: Grid, metric: int, job: str | None
+    conn: Connection, grid: Grid, metric: int, job: str | None, lo: int, hi: int
 ) -> dict[str, dict[int, dict[int, int]]]:
-    """{job: {t: {bin: n}}} over the grid."""
+    """{job: {t: {bin: n}}} over the steps [lo, hi) of the grid."""
     t = _bucket_of(rollup_bins.c.bucket, grid.step)
     query = select(rollup_bins.c.job, t, rollup_bins.c.bin, func.sum(rollup_bins.c.n)).where(
         rollup_bins.c.granularity == grid.granularity,
         rollup_bins.c.metric == metric,
-        rollup_bins.c.bucket >= grid.lo,
-        rollup_bins.c.bucket < grid.hi,
+        rollup_bins.c.bucket >= lo,
+        rollup_bins.c.bucket < hi,
     )
     if job is not None:
         query = query.where(rollup_bins.c.job == job)
@@ -122,14 +148,14 @@ def _bins_by_step(
     for name, at, index, n in conn.execute(query):
         if n:
             result[name][int(at)][int(index)] = int(n)
-    return result
+    return {name: dict(steps) for name, steps in result.items()}
 
 
 def _quantile_points(
-    conn: Connection, grid: Grid, metric: int, q: float, job: str | None
+    conn: Connection, grid: Grid, metric: int, q: float, job: str | None, lo: int, hi: int
 ) -> dict[str, dict[int, float | None]]:
-    bins = _bins_by_step(conn, grid, metric, job)
-    extremes = _duration_extremes(conn, grid, job) if metric == rollups.DURATION else {}
+    bins = _bins_by_step(conn, grid, metric, job, lo, hi)
+    extremes = _duration_extremes(conn, grid, job, lo, hi) if metric == rollups.DURATION else {}
     result: dict[str, dict[int, float | None]] = {}
     for name, steps in bins.items():
         points: dict[int, float | None] = {}
@@ -147,15 +173,15 @@ def _quantile_points(
 
 
 def _duration_extremes(
-    conn: Connection, grid: Grid, job: str | None
+    conn: Connection, grid: Grid, job: str | None, lo: int, hi: int
 ) -> dict[tuple[str, int], tuple[float | None, float | None]]:
     t = _bucket_of(rollup_cells.c.bucket, grid.step)
     query = select(
         rollup_cells.c.job, t, func.min(rollup_cells.c.dur_min), func.max(rollup_cells.c.dur_max)
     ).where(
         rollup_cells.c.granularity == grid.granularity,
-        rollup_cells.c.bucket >= grid.lo,
-        rollup_cells.c.bucket < grid.hi,
+        rollup_cells.c.bucket >= lo,
+        rollup_cells.c.bucket < hi,
         rollup_cells.c.dur_count > 0,
     )
     if job is not None:
@@ -170,7 +196,8 @@ def heatmap(conn: Connection, since: int, until: int, job: str | None = None) ->
     """Durations per time step: rows of duration ranges, and [t, row, count] for every non-empty cell."""
     grid = grid_for(since, until, max_points=HEATMAP_COLUMNS)
     merged: dict[tuple[int, int], int] = defaultdict(int)
-    for steps in _bins_by_step(conn, grid, rollups.DURATION, job).values():
+    read = partial(_bins_by_step, conn, grid, rollups.DURATION, job)
+    for steps in _split(conn, "heatmap", grid, job, read).values():
         for at, counts in steps.items():
             for index, n in counts.items():
                 merged[(at, _row_of(index))] += n

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -98,3 +99,16 @@ def _same(a: Any, b: Any) -> bool:
 
 def _nonzero(bins: dict[Any, int]) -> Iterator[Any]:
     return (key for key, n in bins.items() if n)
+
+
+def window_rows(conn: Connection, since: datetime, until: datetime, batch: int = 50_000) -> Iterator[Any]:
+    """(job, status, duration_s) of every run counted in [since, until]: the raw rows behind a summary.
+
+    Only benchmarks use it, as the baseline a summary from rollups is compared against.
+    """
+    query = (
+        select(runs.c.job, runs.c.status, runs.c.duration_s)
+        .where(runs.c.run_at >= since, runs.c.run_at <= until)
+        .execution_options(yield_per=batch)
+    )
+    yield from conn.execute(query)

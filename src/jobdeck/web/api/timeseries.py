@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 
 from jobdeck.store import timeseries
 from jobdeck.web.deps import StoreDep, WindowDep
@@ -21,17 +22,20 @@ def get_timeseries(
     metric: Metric = "runs",
     job: str | None = None,
     step: Annotated[int | None, Query(ge=60, description="Smallest step (s); widened as needed")] = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Points [t, value] per job; the step adapts so a series has at most ~1,000 points."""
     with store.read() as conn:
         step_s, by_job = timeseries.series(
             conn, metric, int(window.since.timestamp()), int(window.until.timestamp()) + 1, job, step
         )
-    return {
-        "metric": metric,
-        "step_s": step_s,
-        "series": [{"job": name, "points": [[t, v] for t, v in points]} for name, points in by_job.items()],
-    }
+    # Tens of thousands of points: serialised directly, not walked by FastAPI's encoder.
+    return JSONResponse(
+        {
+            "metric": metric,
+            "step_s": step_s,
+            "series": [{"job": name, "points": points} for name, points in by_job.items()],
+        }
+    )
 
 
 @router.get("/heatmap", summary="Duration distribution per time step")
