@@ -115,7 +115,9 @@ def seed_way(store: Store, hours: float) -> float:
     durations: dict[str, list[float]] = defaultdict(list)
     counts: dict[tuple[str, str], int] = defaultdict(int)
     with store.read() as conn:
-        for job, status, duration in verify.window_rows(conn, until - timedelta(hours=hours), until):
+        for _, job, status, _, _, _, duration in verify.window_rows(
+            conn, until - timedelta(hours=hours), until
+        ):
             counts[(job, status)] += 1
             if duration is not None and status in ("succeeded", "failed"):
                 durations[job].append(duration)

@@ -8,13 +8,27 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ARRAY, Connection, String, and_, any_, bindparam, func, or_, select
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    String,
+    and_,
+    any_,
+    bindparam,
+    column,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    union_all,
+)
 
 from jobdeck.domain import CARRIED_FIELDS, LIVE_STATUSES, Status
 from jobdeck.events import Event, RunState, make_event, to_micros
 from jobdeck.store import bulk
 from jobdeck.store.schema import events, runs
-from jobdeck.store.types import JSONValue
+from jobdeck.store.types import JSONValue, UTCDateTime
 
 _RUN_COLUMNS = tuple(c.name for c in runs.columns if c.name != "id")
 _FIELD_COLUMNS = tuple(name for name in CARRIED_FIELDS if name not in ("attempt",))
@@ -250,27 +264,60 @@ def live_counts(conn: Connection, job: str | None = None) -> dict[str, dict[str,
     return counts
 
 
+_LATEST_PG = (
+    text(
+        "SELECT j.job, l.run_at, l.status, s.finished_at FROM unnest(:jobs) AS j(job) "
+        "LEFT JOIN LATERAL (SELECT run_at, status FROM runs WHERE runs.job = j.job "
+        "ORDER BY run_at DESC LIMIT 1) l ON true "
+        "LEFT JOIN LATERAL (SELECT finished_at FROM runs WHERE runs.job = j.job "
+        "AND runs.status = 'succeeded' ORDER BY run_at DESC LIMIT 1) s ON true"
+    )
+    .bindparams(bindparam("jobs", type_=ARRAY(String)))
+    .columns(
+        column("job", String),
+        column("run_at", UTCDateTime()),
+        column("status", String),
+        column("finished_at", UTCDateTime()),
+    )
+)
+
+
 def latest_by_job(conn: Connection, jobs: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """Per job: the last run's time and status and the last success's time (index seeks, not scans)."""
-    result: dict[str, dict[str, Any]] = {}
-    for job in jobs:
-        last = conn.execute(
-            select(runs.c.run_at, runs.c.status)
-            .where(runs.c.job == job)
-            .order_by(runs.c.run_at.desc())
-            .limit(1)
-        ).first()
-        success = conn.execute(
-            select(runs.c.finished_at)
-            .where(runs.c.job == job, runs.c.status == Status.SUCCEEDED.value)
-            .order_by(runs.c.run_at.desc())
-            .limit(1)
-        ).scalar()
-        result[job] = {
-            "last_run_at": last.run_at if last else None,
-            "last_status": last.status if last else None,
-            "last_success_at": success,
-        }
+    """Per job: the last run's time and status and the last success's time (index seeks, not scans).
+
+    Two LIMIT 1 seeks per job, all in one statement: one round trip instead of two per job.
+    """
+    names = list(jobs)
+    result: dict[str, dict[str, Any]] = {
+        job: {"last_run_at": None, "last_status": None, "last_success_at": None} for job in names
+    }
+    if conn.dialect.name == "postgresql":
+        # A LATERAL join plans once for every job; eighty UNIONed subqueries took longer to plan than run.
+        for job, run_at, status, success in conn.execute(_LATEST_PG, {"jobs": names}):
+            result[job] = {"last_run_at": run_at, "last_status": status, "last_success_at": success}
+        return result
+    for chunk in _chunks(names, 100):
+        parts = []
+        for i, job in enumerate(chunk):
+            last = (
+                select(literal(i).label("i"), literal(0).label("kind"), runs.c.run_at, runs.c.status)
+                .where(runs.c.job == job)
+                .order_by(runs.c.run_at.desc())
+                .limit(1)
+            )
+            success = (
+                select(literal(i).label("i"), literal(1).label("kind"), runs.c.finished_at, runs.c.status)
+                .where(runs.c.job == job, runs.c.status == Status.SUCCEEDED.value)
+                .order_by(runs.c.run_at.desc())
+                .limit(1)
+            )
+            parts += [select(last.subquery()), select(success.subquery())]
+        for i, kind, at, status in conn.execute(union_all(*parts)):
+            entry = result[chunk[i]]
+            if kind == 0:
+                entry["last_run_at"], entry["last_status"] = at, status
+            else:
+                entry["last_success_at"] = at
     return result
 
 

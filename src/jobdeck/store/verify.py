@@ -102,12 +102,14 @@ def _nonzero(bins: dict[Any, int]) -> Iterator[Any]:
 
 
 def window_rows(conn: Connection, since: datetime, until: datetime, batch: int = 50_000) -> Iterator[Any]:
-    """(job, status, duration_s) of every run counted in [since, until]: the raw rows behind a summary.
+    """(run_id, job, status, created_at, started_at, finished_at, duration_s) of every run in [since, until].
 
-    Only benchmarks use it, as the baseline a summary from rollups is compared against.
+    Only benchmarks use it: the seed dashboard's way (every row of the window into Python), the
+    baseline a summary from rollups is compared against.
     """
+    names = ("run_id", "job", "status", "created_at", "started_at", "finished_at", "duration_s")
     query = (
-        select(runs.c.job, runs.c.status, runs.c.duration_s)
+        select(*(runs.c[name] for name in names))
         .where(runs.c.run_at >= since, runs.c.run_at <= until)
         .execution_options(yield_per=batch)
     )
