@@ -8,7 +8,7 @@ divides it, so a 30-day series reads hourly cells and a 1-hour one minute cells.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
@@ -130,10 +130,11 @@ def _counter_points(
     return result
 
 
-def _bins_by_step(
+def _step_histograms(
     conn: Connection, grid: Grid, metric: int, job: str | None, lo: int, hi: int
-) -> dict[str, dict[int, dict[int, int]]]:
-    """{job: {t: {bin: n}}} over the steps [lo, hi) of the grid."""
+) -> Iterator[tuple[str, int, dict[int, int]]]:
+    """(job, t, {bin: n}) for every non-empty step in [lo, hi), streamed: a month of all jobs'
+    hourly histograms is millions of rows, and only one step's bins are held at a time."""
     t = _bucket_of(rollup_bins.c.bucket, grid.step)
     query = select(rollup_bins.c.job, t, rollup_bins.c.bin, func.sum(rollup_bins.c.n)).where(
         rollup_bins.c.granularity == grid.granularity,
@@ -143,33 +144,51 @@ def _bins_by_step(
     )
     if job is not None:
         query = query.where(rollup_bins.c.job == job)
-    query = query.group_by(rollup_bins.c.job, t, rollup_bins.c.bin)
-    result: dict[str, dict[int, dict[int, int]]] = defaultdict(lambda: defaultdict(dict))
+    query = (
+        query.group_by(rollup_bins.c.job, t, rollup_bins.c.bin)
+        .order_by(rollup_bins.c.job, t, rollup_bins.c.bin)
+        .execution_options(yield_per=20_000)
+    )
+    current: tuple[str, int] | None = None
+    counts: dict[int, int] = {}
     for name, at, index, n in conn.execute(query):
+        key = (name, int(at))
+        if key != current:
+            if current is not None and counts:
+                yield (*current, counts)
+            current, counts = key, {}
         if n:
-            result[name][int(at)][int(index)] = int(n)
-    return {name: dict(steps) for name, steps in result.items()}
+            counts[int(index)] = int(n)
+    if current is not None and counts:
+        yield (*current, counts)
 
 
 def _quantile_points(
     conn: Connection, grid: Grid, metric: int, q: float, job: str | None, lo: int, hi: int
 ) -> dict[str, dict[int, float | None]]:
-    bins = _bins_by_step(conn, grid, metric, job, lo, hi)
     extremes = _duration_extremes(conn, grid, job, lo, hi) if metric == rollups.DURATION else {}
-    result: dict[str, dict[int, float | None]] = {}
-    for name, steps in bins.items():
-        points: dict[int, float | None] = {}
-        for at, counts in steps.items():
-            value = sketch.quantile(counts, q)
-            low, high = extremes.get((name, at), (None, None))
-            if value is not None:
-                # The sketch answers within ALPHA; the exact extremes can only make it closer.
-                value = min(
-                    max(value, low if low is not None else value), high if high is not None else value
-                )
-            points[at] = value
-        result[name] = points
-    return result
+    result: dict[str, dict[int, float | None]] = defaultdict(dict)
+    for name, at, counts in _step_histograms(conn, grid, metric, job, lo, hi):
+        value = sketch.quantile(counts, q)
+        low, high = extremes.get((name, at), (None, None))
+        if value is not None:
+            # The sketch answers within ALPHA; the exact extremes can only make it closer.
+            value = min(max(value, low if low is not None else value), high if high is not None else value)
+        result[name][at] = value
+    return dict(result)
+
+
+def _heat_cells(
+    conn: Connection, grid: Grid, job: str | None, lo: int, hi: int
+) -> dict[str, dict[int, dict[int, int]]]:
+    """{"": {t: {heatmap row: runs}}}: durations of all the jobs asked for, merged into coarse rows."""
+    merged: dict[int, dict[int, int]] = defaultdict(dict)
+    for _, at, counts in _step_histograms(conn, grid, rollups.DURATION, job, lo, hi):
+        cells = merged[at]
+        for index, n in counts.items():
+            row = _row_of(index)
+            cells[row] = cells.get(row, 0) + n
+    return {"": dict(merged)}
 
 
 def _duration_extremes(
@@ -196,11 +215,11 @@ def heatmap(conn: Connection, since: int, until: int, job: str | None = None) ->
     """Durations per time step: rows of duration ranges, and [t, row, count] for every non-empty cell."""
     grid = grid_for(since, until, max_points=HEATMAP_COLUMNS)
     merged: dict[tuple[int, int], int] = defaultdict(int)
-    read = partial(_bins_by_step, conn, grid, rollups.DURATION, job)
+    read = partial(_heat_cells, conn, grid, job)
     for steps in _split(conn, "heatmap", grid, job, read).values():
-        for at, counts in steps.items():
-            for index, n in counts.items():
-                merged[(at, _row_of(index))] += n
+        for at, cells in steps.items():
+            for row, n in cells.items():
+                merged[(at, row)] += n
     rows = sorted({row for _, row in merged})
     position = {row: i for i, row in enumerate(rows)}
     return {
