@@ -151,5 +151,9 @@ def _run_events(record: Record) -> list[Event]:
         steps.append(("retrying", finished or started or first))
     if not steps:
         steps.append(("enqueued", first))
-    # Every event carries the run's fields: the fold keeps the latest, so they are stored once.
-    return [_event(line, {**data, "event": kind, "at": at}, at) for kind, at in steps]
+    # The first event carries the run's fields (no later event names them again, so they stay).
+    ids = {"run_id": data.get("run_id"), "job": data.get("job")}
+    return [
+        _event(line, {**(data if i == 0 else ids), "event": kind, "at": at}, at)
+        for i, (kind, at) in enumerate(steps)
+    ]
