@@ -29,6 +29,7 @@ def test_duration(seconds: float | None, text: str) -> None:
 def test_times() -> None:
     assert formatting.when(NOW) == "2026-11-23 12:00:00 UTC"
     assert formatting.iso(NOW) == "2026-11-23T12:00:00Z"
+    assert formatting.clock(NOW) == "12:00:00 UTC"
     assert formatting.ago(NOW - timedelta(seconds=200), NOW) == "3 m 20 s ago"
     assert formatting.ago(NOW + timedelta(minutes=2), NOW) == "in 2 m 0 s"
     assert formatting.seconds_since(NOW + timedelta(seconds=5), NOW) == 0.0

@@ -12,6 +12,10 @@ from jobdeck.store import Store
 from jobdeck.web.api import export as export_api
 from jobdeck.web.api import health, ingest, reads
 from jobdeck.web.api import timeseries as timeseries_api
+from jobdeck.web.pages import control as control_page
+from jobdeck.web.pages import failures as failures_page
+from jobdeck.web.pages import run_detail as run_detail_page
+from jobdeck.web.pages import runs as runs_page
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
@@ -32,5 +36,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(health.router)
     app.include_router(timeseries_api.router)
     app.include_router(export_api.router)
+    app.include_router(runs_page.router)
+    app.include_router(run_detail_page.router)
+    app.include_router(failures_page.router)
+    app.include_router(control_page.router)
     retention.install(app, store, settings)
     return app

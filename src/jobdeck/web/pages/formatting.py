@@ -32,6 +32,11 @@ def when(at: datetime | None) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def clock(at: datetime | None) -> str:
+    """The UTC time of day, to the second."""
+    return at.astimezone(UTC).strftime("%H:%M:%S UTC") if at else "—"
+
+
 def iso(at: datetime | None) -> str:
     return at.astimezone(UTC).isoformat().replace("+00:00", "Z") if at else ""
 

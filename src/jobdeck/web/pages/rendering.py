@@ -1,0 +1,49 @@
+"""Rendering the run pages: their templates, the helpers they call, and links under the root path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from jobdeck.web.pages import formatting
+
+TEMPLATES = Path(__file__).parent.parent / "templates"
+templates = Jinja2Templates(directory=TEMPLATES)
+templates.env.globals["fmt"] = formatting
+
+
+def prefixed(request: Request, path: str) -> str:
+    """A link to a path of this app (e.g. another page) under the root path it is served at."""
+    return str(request.scope.get("root_path", "")).rstrip("/") + path
+
+
+def page_url(request: Request, name: str, params: dict[str, Any] | None = None, **path: str) -> str:
+    """The URL of a named route with a query string (empty values left out)."""
+    url = str(request.url_for(name, **path).path)
+    query = [
+        (key, item)
+        for key, value in (params or {}).items()
+        for item in (value if isinstance(value, list | tuple) else [value])
+        if item not in (None, "")
+    ]
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+def run_url(request: Request, run_id: str) -> str:
+    return str(request.url_for("run_detail", run_id=quote(run_id, safe="")).path)
+
+
+def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    """Render a template with the link helpers bound to this request."""
+    context = {
+        "prefixed": lambda path: prefixed(request, path),
+        "page_url": lambda route, params=None, **kw: page_url(request, route, params, **kw),
+        "run_url": lambda run_id: run_url(request, run_id),
+        **context,
+    }
+    return templates.TemplateResponse(request, name, context, status_code=status_code)

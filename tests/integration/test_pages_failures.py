@@ -1,0 +1,31 @@
+"""The failures page: groups with counts, times, affected jobs, a sparkline and a sample traceback."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from jobdeck.recorder import Recorder
+from tests.run_data import record_history
+
+
+def test_failures_page_groups_what_broke(client: TestClient, recorder: Recorder) -> None:
+    record_history(recorder)
+    page = client.get("/failures", params={"hours": 6})
+    assert page.status_code == 200
+    text = page.text
+    assert "3 kinds of failure, 30 failed runs in the last 6 hours." in text
+    assert text.count('<li class="jd-panel jd-failure">') == 3
+    assert text.count("order &lt;n&gt; not found") == 3 and text.count("<polyline") == 3
+    assert "KeyError: 1145" in text  # the newest sample's traceback
+    assert "Also in" in text and 'href="/runs/run-00145"' in text
+    assert "/api/v1/export/failures?hours=6&amp;format=csv" in text
+    one = client.get("/failures", params={"hours": 6, "job": "clip_sync"}).text
+    assert one.count('<li class="jd-panel jd-failure">') == 1
+
+
+def test_failures_page_empty_and_bad_window(client: TestClient) -> None:
+    page = client.get("/failures")
+    assert page.status_code == 200 and "No failures in the last 24 hours." in page.text
+    assert client.get("/failures", params={"hours": -3}).status_code == 422
+    fragment = client.get("/fragments/failures", params={"hours": 1}).text
+    assert "<html" not in fragment and "No failures in the last 1 hour." in fragment
