@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 import jobdeck
 from jobdeck import retention
@@ -16,6 +19,8 @@ from jobdeck.web.pages import control as control_page
 from jobdeck.web.pages import failures as failures_page
 from jobdeck.web.pages import run_detail as run_detail_page
 from jobdeck.web.pages import runs as runs_page
+
+STATIC = Path(__file__).parent / "static"
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
@@ -40,5 +45,6 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(run_detail_page.router)
     app.include_router(failures_page.router)
     app.include_router(control_page.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     retention.install(app, store, settings)
     return app
