@@ -175,7 +175,9 @@ def reads(url: str, repeat: int, port: int, out: Path | None, label: str, seed_r
             timings: dict[str, Any] = {}
             for name, path in paths.items():
                 try:
+                    began = time.perf_counter()
                     first = client.get(path)
+                    first_ms = round((time.perf_counter() - began) * 1000, 1)
                 except httpx.TransportError as exc:
                     timings[name] = {"error": str(exc)}
                     continue
@@ -190,6 +192,7 @@ def reads(url: str, repeat: int, port: int, out: Path | None, label: str, seed_r
                 timings[name] = {
                     "median_ms": round(statistics.median(samples), 1),
                     "max_ms": round(max(samples), 1),
+                    "first_ms": first_ms,  # before anything was cached in the server
                 }
             # Deep keyset pages cost the same as the first.
             cursor, began = None, time.perf_counter()
