@@ -13,12 +13,14 @@ from jobdeck.config import Settings
 from jobdeck.recorder import Recorder
 from jobdeck.store import Store
 from jobdeck.web.api import export as export_api
-from jobdeck.web.api import health, ingest, reads
+from jobdeck.web.api import health, ingest, reads, seed
+from jobdeck.web.api import overlaps as overlaps_api
 from jobdeck.web.api import timeseries as timeseries_api
 from jobdeck.web.pages import control as control_page
 from jobdeck.web.pages import failures as failures_page
 from jobdeck.web.pages import run_detail as run_detail_page
 from jobdeck.web.pages import runs as runs_page
+from jobdeck.web.proxy import RootPath
 
 STATIC = Path(__file__).parent / "static"
 
@@ -31,7 +33,6 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         title="jobdeck",
         version=jobdeck.__version__,
         summary="One dashboard and control plane for background jobs.",
-        root_path=settings.root_path,
     )
     app.state.settings = settings
     app.state.store = store
@@ -45,6 +46,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(run_detail_page.router)
     app.include_router(failures_page.router)
     app.include_router(control_page.router)
+    app.include_router(overlaps_api.router)
+    app.include_router(seed.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    if settings.root_path:
+        app.add_middleware(RootPath, root_path=settings.root_path)
     retention.install(app, store, settings)
     return app
