@@ -67,10 +67,14 @@ def test_filters_and_search_find_an_old_run(client: TestClient, recorder: Record
 def test_bad_requests_say_what_is_wrong_in_the_page(client: TestClient, recorder: Recorder) -> None:
     record_history(recorder)
     short = client.get("/runs", params={"q": "ab"})
-    assert short.status_code == 422 and "search needs at least 3 characters" in short.text
+    assert short.status_code == 422 and "Search needs at least 3 characters. Change the search" in short.text
     assert 'value="ab"' in short.text  # the search box keeps what was typed
     cursor = client.get("/runs", params={"cursor": "not-a-cursor"})
-    assert cursor.status_code == 422 and "invalid cursor" in cursor.text
+    assert (
+        cursor.status_code == 422
+        and "Invalid cursor" in cursor.text
+        and "start from the newest runs" in cursor.text
+    )
     assert client.get("/runs", params={"status": "done"}).status_code == 422
 
 

@@ -87,7 +87,14 @@ def list_context(conn: Connection, query: RunQuery, cursor: str | None) -> dict[
         rows, next_cursor = find_runs(conn, where, limit=PAGE_SIZE, cursor=cursor, columns=COLUMNS)
     except ValueError as exc:
         where = query.to_filter(with_text=False)
-        return {"error": str(exc), "runs": [], "tab": tab_of(where), "where": where, "params": _params(where)}
+        return {
+            "error": str(exc),
+            "runs": [],
+            "cursor": cursor,
+            "tab": tab_of(where),
+            "where": where,
+            "params": _params(where),
+        }
     return {
         "runs": rows,
         "next_cursor": next_cursor,
