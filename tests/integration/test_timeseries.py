@@ -7,10 +7,13 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
+from sqlalchemy import insert
 
 from jobdeck.analytics import sketch
 from jobdeck.events import make_event
 from jobdeck.recorder import Recorder
+from jobdeck.store import Store, rollups
+from jobdeck.store.schema import rollups as rollup_cells
 from jobdeck.store.timeseries import MAX_POINTS, grid_for
 
 NOW = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -120,3 +123,13 @@ def test_cached_ranges_follow_late_and_changed_runs(client: TestClient, recorder
     assert abs(point() - 100) <= 1.5 and abs(p95() - 100) <= 1.5
     recorder.record([make_event("y", "cancelled", old + timedelta(seconds=100), {})])
     assert point() == 0.0 and p95() == 0.0
+
+
+def test_fingerprints_of_many_cells_stay_within_64_bits(store: Store) -> None:
+    cells = [
+        {"granularity": 3600, "bucket": 3600 * i, "job": "j", "version": 2**50 - 1} for i in range(40_000)
+    ]
+    with store.write() as conn:
+        conn.execute(insert(rollup_cells), cells)
+        count, total = rollups.fingerprint(conn, 3600, 0, 3600 * 40_000)
+    assert count == 40_000 and total == 40_000 * ((2**50 - 1) % 2**40)

@@ -288,9 +288,12 @@ def apply_changes(conn: Connection, changes: Changes) -> None:
         _recompute_extremes(conn, g, bucket, job, stamp)
 
 
+_VERSION_MOD = 2**40
+
+
 def new_version() -> int:
     """A fresh cell version: random, so a cell deleted and made again never reuses an old one."""
-    return random.getrandbits(50) | 1
+    return random.getrandbits(40) | 1
 
 
 def _recompute_extremes(conn: Connection, g: int, bucket: int, job: str, stamp: int) -> None:
@@ -453,7 +456,8 @@ range_cache = RangeCache()
 
 def fingerprint(conn: Connection, g: int, lo: int, hi: int, job: str | None = None) -> tuple[int, int]:
     """(cells, sum of their versions) over [lo, hi) at granularity g: changes whenever a cell does."""
-    query = select(func.count(), func.coalesce(func.sum(rollups.c.version), 0)).where(
+    # Versions are summed modulo 2**40 so a sum over millions of cells stays within 64 bits.
+    query = select(func.count(), func.coalesce(func.sum(rollups.c.version % _VERSION_MOD), 0)).where(
         rollups.c.granularity == g, rollups.c.bucket >= lo, rollups.c.bucket < hi
     )
     if job is not None:
