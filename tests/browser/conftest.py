@@ -110,6 +110,8 @@ def serve(store: Store, *, root_path: str = "", settings: Settings | None = None
     try:
         yield LiveServer(f"http://127.0.0.1:{port}{root_path}", store, app)
     finally:
+        # End the live streams first, as a signal would under `jobdeck serve`, so shutdown is prompt.
+        app.state.live.close()
         server.should_exit = True
         thread.join(timeout=15)
 

@@ -12,12 +12,14 @@ from jobdeck import retention
 from jobdeck.config import Settings
 from jobdeck.recorder import Recorder
 from jobdeck.store import Store
+from jobdeck.web import live
 from jobdeck.web.api import export as export_api
 from jobdeck.web.api import health, ingest, reads, seed
 from jobdeck.web.api import overlaps as overlaps_api
 from jobdeck.web.api import timeseries as timeseries_api
 from jobdeck.web.pages import control as control_page
 from jobdeck.web.pages import failures as failures_page
+from jobdeck.web.pages import overview as overview_page
 from jobdeck.web.pages import run_detail as run_detail_page
 from jobdeck.web.pages import runs as runs_page
 from jobdeck.web.proxy import RootPath
@@ -48,8 +50,11 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(control_page.router)
     app.include_router(overlaps_api.router)
     app.include_router(seed.router)
+    app.include_router(live.router)
+    app.include_router(overview_page.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if settings.root_path:
         app.add_middleware(RootPath, root_path=settings.root_path)
+    live.install(app, store, app.state.recorder)
     retention.install(app, store, settings)
     return app

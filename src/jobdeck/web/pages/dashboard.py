@@ -1,0 +1,127 @@
+"""What the overview and job pages show: stat cards, the job summary rows and the change against the
+previous period of the same length, read from the store's report functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from jobdeck.store import reports
+from jobdeck.store import runs as run_rows
+from jobdeck.web.deps import Window
+from jobdeck.web.pages import formatting
+
+RECENT_COLUMNS = ("run_id", "job", "status", "created_at", "started_at", "finished_at", "duration_s")
+# The seed board's thresholds: success rate red < 50 %, yellow 50-90 %, green above; time since the
+# last success green < 2 h, yellow 2-6 h, red beyond.
+RATE_WARN, RATE_BAD = 90.0, 50.0
+STALE_WARN_S, STALE_BAD_S = 2 * 3600, 6 * 3600
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A change against the previous period: '▲ 12 (+8%)', and whether it is good news."""
+
+    text: str
+    tone: str  # good | bad | flat
+    title: str
+
+
+def previous(window: Window) -> Window:
+    """The period of the same length just before the window."""
+    return Window(window.since - (window.until - window.since), window.since)
+
+
+def delta(now: float | None, before: float | None, *, unit: str, higher_is_good: bool | None) -> Delta | None:
+    """The change from `before` to `now`, or None when either is unknown."""
+    if now is None or before is None:
+        return None
+    change = now - before
+    if abs(change) < 1e-9:
+        return Delta("= no change", "flat", f"previous period: {_show(before, unit)}")
+    arrow = "▲" if change > 0 else "▼"
+    text = f"{arrow} {_show(abs(change), unit)}"
+    if unit == "count" and before:
+        text += f" ({change / before * 100:+.0f}%)"
+    tone = "flat" if higher_is_good is None else ("good" if (change > 0) == higher_is_good else "bad")
+    return Delta(text, tone, f"previous period: {_show(before, unit)}")
+
+
+def _show(value: float, unit: str) -> str:
+    if unit == "pts":
+        return f"{value:.1f} pts"
+    if unit == "%":
+        return f"{value:.1f}%"
+    if unit == "s":
+        return formatting.duration(value)
+    return f"{value:,.0f}"
+
+
+def rate_tone(rate: float | None) -> str:
+    if rate is None:
+        return "muted"
+    return "ok" if rate >= RATE_WARN else ("warn" if rate >= RATE_BAD else "bad")
+
+
+def stale_tone(seconds: float | None) -> str:
+    if seconds is None:
+        return "bad"
+    return "ok" if seconds < STALE_WARN_S else ("warn" if seconds < STALE_BAD_S else "bad")
+
+
+def cards(conn: Connection, window: Window, job: str | None) -> dict[str, Any]:
+    """The four stat cards with their change against the previous period."""
+    now = reports.stats(conn, window.since, window.until, job)
+    before_window = previous(window)
+    before = reports.stats(conn, before_window.since, before_window.until, job)
+    return {
+        "stats": now,
+        "previous": before,
+        "total_delta": delta(now["total"], before["total"], unit="count", higher_is_good=None),
+        "rate_delta": delta(
+            now["success_rate"],
+            before["success_rate"],
+            unit="pts",
+            higher_is_good=True,
+        ),
+        "avg_delta": delta(now["avg_duration_s"], before["avg_duration_s"], unit="s", higher_is_good=False),
+        "rate_tone": rate_tone(now["success_rate"]),
+    }
+
+
+def summary_rows(
+    conn: Connection, window: Window, job: str | None, slow_job_seconds: float
+) -> list[dict[str, Any]]:
+    """One row per job: the report's figures, flags, tones and changes against the previous period."""
+    now = datetime.now(UTC)
+    rows = reports.job_summaries(conn, window.since, window.until, job)
+    before_window = previous(window)
+    before = {s["job"]: s for s in reports.job_summaries(conn, before_window.since, before_window.until, job)}
+    for row in rows:
+        old = before.get(row["job"], {})
+        since_success = formatting.seconds_since(row.get("last_success_at"), now)
+        row["status_now"] = "running" if row["running"] else (row.get("last_status") or "pending")
+        row["slow"] = row["avg_duration_s"] is not None and row["avg_duration_s"] > slow_job_seconds
+        row["failing"] = row.get("last_status") == "failed" or rate_tone(row["success_rate"]) == "bad"
+        row["rate_tone"] = rate_tone(row["success_rate"])
+        row["since_success_s"] = since_success
+        row["stale_tone"] = stale_tone(since_success)
+        row["runs_delta"] = delta(row["runs"], old.get("runs", 0), unit="count", higher_is_good=None)
+        row["rate_delta"] = delta(
+            row["success_rate"], old.get("success_rate"), unit="pts", higher_is_good=True
+        )
+        row["avg_delta"] = delta(
+            row["avg_duration_s"], old.get("avg_duration_s"), unit="s", higher_is_good=False
+        )
+    return rows
+
+
+def recent_runs(conn: Connection, window: Window, job: str | None, limit: int = 20) -> list[dict[str, Any]]:
+    """The most recent runs in the window (by start, or creation while not started)."""
+    found, _ = run_rows.list_runs(
+        conn, since=window.since, until=window.until, job=job, limit=limit, columns=RECENT_COLUMNS
+    )
+    return found
