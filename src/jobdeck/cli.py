@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from jobdeck.commands import data
+from jobdeck.commands import data, demo
 from jobdeck.config import Settings
 from jobdeck.store import Store
 
@@ -68,6 +68,6 @@ def serve(
 
 # Commands that live in their own modules under jobdeck/commands/ define `register(app)`;
 # each such module is added to this tuple (imported at the top of this file).
-COMMAND_MODULES: tuple[object, ...] = (data,)
+COMMAND_MODULES: tuple[object, ...] = (data, demo)
 for _module in COMMAND_MODULES:
     _module.register(app)  # type: ignore[attr-defined]

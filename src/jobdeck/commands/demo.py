@@ -1,0 +1,92 @@
+"""`jobdeck demo`: the dashboard on a live synthetic workload of eight realistic jobs."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+# cli.py imports this module while it is still loading: names are looked up when commands run.
+from jobdeck import cli
+from jobdeck.demo import live
+from jobdeck.demo.profiles import PROFILES
+from jobdeck.demo.workload import Stream
+from jobdeck.recorder import Recorder
+
+DEFAULT_SEED = 7
+
+
+def demo(
+    db: cli.DbOption = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+    days: Annotated[float, typer.Option(min=0, help="Days of history to backfill into an empty store")] = 7,
+    backfill: Annotated[
+        bool, typer.Option(help="Backfill history first (an empty store) or catch up (one with runs)")
+    ] = True,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the workload; keep it to resume a demo store without duplicates")
+    ] = DEFAULT_SEED,
+    tick: Annotated[float, typer.Option(min=0.1, help="Seconds between live recordings")] = 1.0,
+) -> None:
+    """Serve the dashboard on a synthetic workload: a week of history, then new runs in real time."""
+    import uvicorn
+
+    from jobdeck.web.app import create_app
+
+    settings = cli.settings_for(db, host=host, port=port)
+    store = cli.open_store(settings)
+    app = create_app(settings, store)
+    recorder: Recorder = app.state.recorder
+    now = datetime.now(UTC)
+    point = live.starting_point(store, now, days, backfill=backfill)
+    stream = Stream(point.start, seed, PROFILES)
+    try:
+        _record_history(recorder, stream, now, point)
+    except KeyboardInterrupt:
+        cli.console.print("stopped; what was recorded stays, and the next start catches up from it")
+        store.close()
+        raise typer.Exit(130) from None
+
+    live.install(app, live.LiveLoop(recorder, stream, tick_s=tick))
+    url = f"http://{settings.host}:{settings.port}{settings.root_path}/"
+    cli.console.print(
+        f"jobdeck demo serving on {url} — new runs arrive in real time (seed {seed}); Ctrl-C stops"
+    )
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    except KeyboardInterrupt:
+        pass  # uvicorn has shut down cleanly and re-raised the signal; that is how a demo ends
+    finally:
+        store.close()
+    cli.console.print("demo stopped")
+
+
+def _record_history(recorder: Recorder, stream: Stream, now: datetime, point: live.StartingPoint) -> None:
+    """Record the stream's events from its start to now, with a progress bar."""
+    if point.reason == "live":
+        return
+    began = time.perf_counter()
+    events = stream.advance(now)
+    label = "backfilling" if point.reason == "backfill" else "catching up"
+    columns = (
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("events"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=cli.console) as bar:
+        task = bar.add_task(label, total=len(events))
+        stored = live.record_in_batches(recorder, events, on_batch=lambda n: bar.advance(task, n))
+    runs = len({event.run_id for event in events})
+    hours = (now - point.start).total_seconds() / 3600
+    took = time.perf_counter() - began
+    cli.console.print(f"{label}: {stored} new events of {runs} runs over {hours:.0f} h in {took:.1f} s")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)
