@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, text
+from sqlalchemy import Connection, delete, text
 
 from jobdeck.events import make_event
 from jobdeck.recorder import Recorder
@@ -77,18 +77,29 @@ def test_search_text_too_short_or_long_is_refused(bad: str) -> None:
         RunFilter(text=bad)
 
 
+def _plan(conn: Connection, where: RunFilter) -> str:
+    query = runs_query(conn.dialect.name, where, ["run_id"]).limit(51)
+    sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
+    if conn.dialect.name == "sqlite":
+        return " ".join(row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+    return " ".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {sql}"))
+
+
 def test_search_uses_the_index(store: Store, recorder: Recorder) -> None:
     record_history(recorder, n=300)
+    plain = RunFilter(text="order 1005")
+    filtered = RunFilter(text="order 1005", job="clip_sync", statuses=("failed",), since=NOW)
     with store.write() as conn:
-        query = runs_query(conn.dialect.name, RunFilter(text="order 1005"), ["run_id"])
-        sql = str(query.limit(51).compile(conn, compile_kwargs={"literal_binds": True}))
         if conn.dialect.name == "sqlite":
-            plan = " ".join(row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
-            assert "runs_fts VIRTUAL TABLE INDEX" in plan and ":M" in plan, plan
+            for where in (plain, filtered):
+                plan = _plan(conn, where)
+                # From the search index to the runs it matched, whatever the other filters.
+                assert "runs_fts VIRTUAL TABLE INDEX" in plan and ":M" in plan, plan
+                assert "INTEGER PRIMARY KEY (rowid=?)" in plan, plan
         else:
             conn.execute(text("ANALYZE runs"))
             # A few hundred rows are cheaper to scan: rule scans out to see the index matches the query.
             conn.execute(text("SET LOCAL enable_seqscan = off"))
             conn.execute(text("SET LOCAL enable_indexscan = off"))
-            plan = " ".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {sql}"))
+            plan = _plan(conn, plain)
             assert "ix_runs_search" in plan, plan

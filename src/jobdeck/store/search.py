@@ -23,6 +23,8 @@ from sqlalchemy import (
     select,
     table,
 )
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.expression import UnaryExpression
 
 from jobdeck.store.rollups import GRANULARITIES
 from jobdeck.store.runs import SUMMARY_COLUMNS, decode_cursor, encode_cursor
@@ -78,19 +80,31 @@ def text_match(dialect: str, text: str) -> ColumnElement[bool]:
     return PG_SEARCH_TEXT.ilike(_like_pattern(text), escape="\\")
 
 
+def _unindexed(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The column behind SQLite's unary +, which keeps the planner off its indexes."""
+    return UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
+
+
 def conditions(dialect: str, where: RunFilter) -> list[ColumnElement[bool]]:
     """The WHERE conditions of a filter."""
+    job: ColumnElement[Any] = runs.c.job
+    status: ColumnElement[Any] = runs.c.status
+    run_at: ColumnElement[Any] = runs.c.run_at
+    if where.text and dialect == "sqlite":
+        # Start from the search index, so a search costs what it matches, not what the job or
+        # status has accumulated over the years (SQLite would otherwise walk those indexes).
+        job, status, run_at = _unindexed(job), _unindexed(status), _unindexed(run_at)
     found: list[ColumnElement[bool]] = []
     if where.job is not None:
-        found.append(runs.c.job == where.job)
+        found.append(job == where.job)
     if where.statuses:
-        found.append(runs.c.status.in_(where.statuses))
+        found.append(status.in_(where.statuses))
     if where.queue is not None:
         found.append(runs.c.queue == where.queue)
     if where.since is not None:
-        found.append(runs.c.run_at >= where.since)
+        found.append(run_at >= where.since)
     if where.until is not None:
-        found.append(runs.c.run_at <= where.until)
+        found.append(run_at <= where.until)
     if where.text:
         found.append(text_match(dialect, where.text))
     return found
