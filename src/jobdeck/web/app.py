@@ -19,6 +19,7 @@ from jobdeck.web.api import overlaps as overlaps_api
 from jobdeck.web.api import timeseries as timeseries_api
 from jobdeck.web.pages import control as control_page
 from jobdeck.web.pages import failures as failures_page
+from jobdeck.web.pages import jobs as jobs_page
 from jobdeck.web.pages import overview as overview_page
 from jobdeck.web.pages import run_detail as run_detail_page
 from jobdeck.web.pages import runs as runs_page
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(seed.router)
     app.include_router(live.router)
     app.include_router(overview_page.router)
+    app.include_router(jobs_page.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if settings.root_path:
         app.add_middleware(RootPath, root_path=settings.root_path)

@@ -154,7 +154,8 @@
     var viewButton = e.target.closest("[data-view]");
     if (viewButton) {
       view = viewButton.dataset.view;
-      document.body.dataset.view = view;
+      window.jobdeckTimeline = timeline;
+  document.body.dataset.view = view;
       page.querySelectorAll("[data-view]").forEach(function (b) { b.setAttribute("aria-pressed", b === viewButton ? "true" : "false"); });
       syncUrl();
       timeline.resize();
@@ -194,6 +195,7 @@
   var resizeTimer = null;
   window.addEventListener("resize", function () { clearTimeout(resizeTimer); resizeTimer = setTimeout(function () { timeline.redraw(); }, 150); });
 
+  window.jobdeckTimeline = timeline;
   document.body.dataset.view = view;
   schedule();
   loadTimeline();

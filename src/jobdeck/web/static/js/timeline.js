@@ -166,6 +166,17 @@
     };
   };
 
+  // The page coordinates of a run's bar centre (for tests and keyboard help); null when not drawn.
+  Timeline.prototype.barCenter = function (i) {
+    if (!this.chart || !this.data || !this.data.runs[i]) return null;
+    var r = this.data.runs[i];
+    var c = this.chart.convertToPixel({ xAxisIndex: 0, yAxisIndex: 0 }, [(r[2] + r[3]) / 2, r[0]]);
+    var band = this.chart.getModel().getComponent("yAxis", 0).axis.getBandWidth() * 0.84;
+    var h = band / this.data.jobs[r[0]].lanes;
+    var box = this.el.getBoundingClientRect();
+    return { x: box.left + c[0], y: box.top + c[1] - band / 2 + (r[1] + 0.5) * h, runId: r[5] };
+  };
+
   Timeline.prototype.redraw = function () { if (this.data) { if (this.chart) this.chart.dispose(); this.chart = null; this.render(this.data); } };
   Timeline.prototype.resize = function () { if (this.chart) this.chart.resize(); };
 

@@ -1,0 +1,131 @@
+// A job's page: duration trend, outcomes over time and a duration heatmap, from the chart API.
+(function () {
+  "use strict";
+  var page = document.getElementById("jd-jobpage");
+  if (!page || !window.echarts) return;
+  var api = page.dataset.api, job = page.dataset.job, windowQuery = page.dataset.apiWindow;
+  var charts = {};
+  var fmt = window.JobdeckFormat;
+
+  function cssVar(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
+  function get(path, extra) {
+    var url = api + path + "?" + windowQuery + "&job=" + encodeURIComponent(job) + (extra || "");
+    return fetch(url, { headers: { Accept: "application/json" } }).then(function (r) {
+      if (!r.ok) throw new Error("the server answered " + r.status);
+      return r.json();
+    });
+  }
+  function points(body) {
+    var s = body.series[0];
+    return s ? s.points.map(function (p) { return [p[0] * 1000, p[1]]; }) : [];
+  }
+  function base() {
+    var fg = cssVar("--fg"), muted = cssVar("--muted"), border = cssVar("--border");
+    return {
+      useUTC: true, animation: false,
+      textStyle: { color: fg },
+      grid: { left: 8, right: 16, top: 36, bottom: 28, containLabel: true },
+      legend: { top: 0, textStyle: { color: fg } },
+      tooltip: { trigger: "axis", confine: true, backgroundColor: cssVar("--surface"), borderColor: border, textStyle: { color: fg } },
+      xAxis: { type: "time", min: +page.dataset.since, max: +page.dataset.until, axisLabel: { color: muted, hideOverlap: true }, axisLine: { lineStyle: { color: border } } },
+      yAxis: { type: "value", axisLabel: { color: muted }, splitLine: { lineStyle: { color: border, opacity: 0.6 } } },
+    };
+  }
+  function draw(id, option) {
+    var el = document.getElementById(id);
+    if (!el) return;
+    if (charts[id]) charts[id].dispose();
+    charts[id] = window.echarts.init(el, null, { renderer: "canvas" });
+    charts[id].setOption(option);
+  }
+  function failed(id, err, retry) {
+    var el = document.getElementById(id);
+    var box = el && el.parentElement.querySelector("[data-chart-error]");
+    if (!box) return;
+    box.hidden = false;
+    box.textContent = "Could not load this chart (" + (err.message || "network error") + "). ";
+    var b = document.createElement("button");
+    b.type = "button"; b.className = "jd-btn jd-btn--primary"; b.textContent = "Retry";
+    b.addEventListener("click", function () { box.hidden = true; retry(); });
+    box.appendChild(b);
+  }
+
+  function duration() {
+    return Promise.all([get("/timeseries", "&metric=duration_p50"), get("/timeseries", "&metric=duration_p95")])
+      .then(function (r) {
+        var o = base();
+        o.yAxis.axisLabel.formatter = function (v) { return fmt.duration(v); };
+        o.tooltip.valueFormatter = function (v) { return v == null ? "—" : fmt.duration(v); };
+        var few = points(r[1]).filter(function (p) { return p[1] != null; }).length < 60;
+        o.series = [
+          { name: "p50", type: "line", showSymbol: few, symbolSize: 5, connectNulls: true, data: points(r[0]), lineStyle: { width: 2 }, color: cssVar("--run-running") },
+          { name: "p95", type: "line", showSymbol: few, symbolSize: 5, connectNulls: true, data: points(r[1]), lineStyle: { width: 2 }, color: cssVar("--run-succeeded") },
+        ];
+        draw("jd-chart-duration", o);
+      }).catch(function (e) { failed("jd-chart-duration", e, duration); });
+  }
+  function outcomes() {
+    return Promise.all([get("/timeseries", "&metric=runs"), get("/timeseries", "&metric=failures")])
+      .then(function (r) {
+        var runs = points(r[0]), failures = points(r[1]);
+        var fails = {};
+        failures.forEach(function (p) { fails[p[0]] = p[1] || 0; });
+        var o = base();
+        o.tooltip.axisPointer = { type: "shadow" };
+        o.series = [
+          { name: "Succeeded or other", type: "bar", stack: "runs", color: cssVar("--run-succeeded"),
+            data: runs.map(function (p) { return [p[0], Math.max((p[1] || 0) - (fails[p[0]] || 0), 0)]; }) },
+          { name: "Failed", type: "bar", stack: "runs", color: cssVar("--run-failed"), data: failures },
+        ];
+        draw("jd-chart-outcomes", o);
+      }).catch(function (e) { failed("jd-chart-outcomes", e, outcomes); });
+  }
+  function heatmap() {
+    return get("/heatmap").then(function (h) {
+      var o = base();
+      var labels = h.rows.map(function (r) { return fmt.duration(r[0]) + "–" + fmt.duration(r[1]); });
+      var max = 1;
+      h.cells.forEach(function (c) { max = Math.max(max, c[2]); });
+      o.tooltip = { trigger: "item", confine: true, backgroundColor: cssVar("--surface"), textStyle: { color: cssVar("--fg") },
+        formatter: function (p) { return fmt.time(p.value[0]) + "<br>" + labels[p.value[1]] + ": <b>" + p.value[2] + "</b> runs"; } };
+      o.legend = undefined;
+      o.grid.top = 12; o.grid.bottom = 64;
+      o.yAxis = { type: "category", data: labels, axisLabel: { color: cssVar("--muted") } };
+      o.xAxis.type = "time";
+      o.visualMap = { min: 0, max: max, calculable: true, orient: "horizontal", left: "center", bottom: 0, itemHeight: 120,
+        textStyle: { color: cssVar("--fg") },
+        inRange: { color: ["#3288bd", "#66c2a5", "#abdda4", "#e6f598", "#fee08b", "#fdae61", "#f46d43", "#d53e4f"] } };
+      var step = h.step_s * 1000;
+      o.series = [{ type: "custom", data: h.cells.map(function (c) { return [c[0] * 1000, c[1], c[2]]; }),
+        encode: { x: 0, y: 1 },
+        renderItem: function (params, api) {
+          var a = api.coord([api.value(0), api.value(1)]);
+          var b = api.coord([api.value(0) + step, api.value(1)]);
+          var hgt = api.size([0, 1])[1];
+          return { type: "rect", shape: { x: a[0], y: a[1] - hgt / 2, width: Math.max(b[0] - a[0], 1), height: hgt },
+            style: { fill: api.visual("color") } };
+        } }];
+      o.visualMap.dimension = 2;
+      draw("jd-chart-heatmap", o);
+    }).catch(function (e) { failed("jd-chart-heatmap", e, heatmap); });
+  }
+  function all() { duration(); outcomes(); heatmap(); }
+
+  page.addEventListener("click", function (e) {
+    var row = e.target.closest("tr[data-href]");
+    if (row && !e.target.closest("a, button")) window.location.href = row.dataset.href;
+  });
+  document.addEventListener("jobdeck:changed", function (e) {
+    var ids = (e.detail && e.detail.run_ids) || [];
+    all();
+    var first = document.querySelector("#jd-job-runs-body .jd-chip[aria-current]");
+    if (first && window.htmx && !ids.length) return;
+    if (first && window.htmx && !new URL(window.location.href).searchParams.get("cursor")) {
+      window.htmx.ajax("GET", first.getAttribute("hx-get"), { target: "#jd-job-runs-body", swap: "innerHTML" });
+    }
+  });
+  document.addEventListener("jobdeck:theme", all);
+  var t = null;
+  window.addEventListener("resize", function () { clearTimeout(t); t = setTimeout(function () { Object.keys(charts).forEach(function (k) { charts[k].resize(); }); }, 150); });
+  all();
+})();

@@ -1,0 +1,45 @@
+"""Live updates in Chromium: an event posted to the API shows on the open overview within 2 s, and a
+dropped stream falls back to polling and says so."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from jobdeck.events import make_event
+from jobdeck.recorder import Recorder
+from tests.browser.conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+
+
+def test_an_event_updates_the_open_page(live_server: LiveServer, page: Any) -> None:
+    page.goto(live_server.path("/?refresh=0"))
+    page.wait_for_selector('#jd-live[data-state="live"]')
+    before = page.locator('[data-card="running"] .jd-stat-value').inner_text()
+    event = {"run_id": "fresh-1", "event": "started", "job": "fresh_job", "at": datetime.now(UTC).isoformat()}
+    posted = time.monotonic()
+    response = httpx.post(live_server.path("/api/v1/events"), json=event)
+    assert response.status_code < 300, response.text
+    page.wait_for_selector("#jd-recent-table >> text=fresh-1", timeout=2000)
+    assert time.monotonic() - posted < 2.5
+    assert page.locator('[data-card="running"] .jd-stat-value').inner_text() == str(int(before) + 1)
+    assert page.jd_errors == []
+
+
+def test_a_dropped_stream_falls_back_to_polling(live_server: LiveServer, page: Any) -> None:
+    page.goto(live_server.path("/?refresh=0"))
+    page.wait_for_selector('#jd-live[data-state="live"]')
+    page.route("**/api/v1/stream", lambda route: route.abort())
+    page.evaluate("window.JobdeckLive.stop()")
+    badge = page.locator('#jd-live[data-state="polling"]')
+    badge.wait_for()
+    assert "polling" in badge.inner_text()
+    # A change made by another process (its own recorder) still arrives, through the change token.
+    other_writer = Recorder(live_server.store)
+    other_writer.record([make_event("fresh-2", "started", datetime.now(UTC), {"job": "fresh_job"})])
+    page.wait_for_selector("#jd-recent-table >> text=fresh-2", timeout=8000)
