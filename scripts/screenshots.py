@@ -1,0 +1,70 @@
+"""Screenshots of every page, light and dark, desktop (1440 px) and phone (390 px): `make screenshots`.
+
+Serves a known data set (the browser tests' one) on a free port, opens each page in Chromium, writes
+screenshots/<page>-<scheme>-<width>.png, and fails when a page scrolls sideways or logs a JS error.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, filled_store, serve  # noqa: E402
+
+PAGES = {
+    "overview": "/",
+    "overview-simple": "/?view=simple",
+    "job": "/jobs/reputation_tasks",
+    "runs": "/runs",
+    "runs-failed": "/runs?status=failed",
+    "failures": "/failures",
+    "run-detail": "/runs/rep-5",
+    "control": "/control",
+}
+SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
+
+
+def main(out: Path = ROOT / "screenshots") -> int:
+    out.mkdir(exist_ok=True)
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        store = filled_store(Path(tmp))
+        with serve(store) as server, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            for scheme in ("light", "dark"):
+                for size, (width, height) in SIZES.items():
+                    context = browser.new_context(
+                        viewport={"width": width, "height": height}, color_scheme=scheme
+                    )
+                    page = context.new_page()
+                    errors: list[str] = []
+                    page.on("console", lambda m, e=errors: e.append(m.text) if m.type == "error" else None)
+                    page.on("pageerror", lambda exc, e=errors: e.append(str(exc)))
+                    for name, path in PAGES.items():
+                        errors.clear()
+                        page.goto(server.path(path))
+                        page.wait_for_load_state("networkidle")
+                        page.wait_for_timeout(400)  # charts draw after their data arrives
+                        target = out / f"{name}-{scheme}-{size}.png"
+                        page.screenshot(path=target, full_page=True)
+                        scroll = page.evaluate("document.documentElement.scrollWidth")
+                        if scroll > width:
+                            problems.append(f"{target.name}: scrolls sideways ({scroll} px > {width} px)")
+                        problems += [f"{target.name}: {error}" for error in errors]
+                        verdict = "ok" if scroll <= width and not errors else "!"
+                        print(f"{target.relative_to(ROOT)}  {verdict}")  # noqa: T201
+                    context.close()
+            browser.close()
+        store.close()
+    for problem in problems:
+        print("problem:", problem)  # noqa: T201
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
