@@ -17,7 +17,7 @@ def test_failures_page_groups_what_broke(client: TestClient, recorder: Recorder)
     assert text.count('<li class="jd-panel jd-failure">') == 3
     assert text.count("order &lt;n&gt; not found") == 3 and text.count("<polyline") == 3
     assert "KeyError: 1145" in text  # the newest sample's traceback
-    assert "Also in" in text and 'href="/runs/run-00145"' in text
+    assert "Also in" in text and 'href="/runs/run-00145"' in text and 'href="/jobs/clip_sync"' in text
     assert "/api/v1/export/failures?hours=6&amp;format=csv" in text
     one = client.get("/failures", params={"hours": 6, "job": "clip_sync"}).text
     assert one.count('<li class="jd-panel jd-failure">') == 1

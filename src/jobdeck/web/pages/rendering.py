@@ -38,12 +38,18 @@ def run_url(request: Request, run_id: str) -> str:
     return str(request.url_for("run_detail", run_id=quote(run_id, safe="")).path)
 
 
+def job_url(request: Request, job: str) -> str:
+    """The job's page (any character in the name quoted)."""
+    return prefixed(request, "/jobs/" + quote(job, safe=""))
+
+
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
     """Render a template with the link helpers bound to this request."""
     context = {
         "prefixed": lambda path: prefixed(request, path),
         "page_url": lambda route, params=None, **kw: page_url(request, route, params, **kw),
         "run_url": lambda run_id: run_url(request, run_id),
+        "job_url": lambda job: job_url(request, job),
         **context,
     }
     return templates.TemplateResponse(request, name, context, status_code=status_code)
