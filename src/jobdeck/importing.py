@@ -17,7 +17,7 @@ from typing import IO, Any
 from pydantic import TypeAdapter, ValidationError
 
 from jobdeck.domain import Status, normalize_status
-from jobdeck.events import Event, EventIn
+from jobdeck.events import Event, EventIn, make_event
 
 _event_adapter = TypeAdapter(EventIn)
 _JSON_COLUMNS = ("args", "kwargs", "result", "labels")
@@ -151,9 +151,9 @@ def _run_events(record: Record) -> list[Event]:
         steps.append(("retrying", finished or started or first))
     if not steps:
         steps.append(("enqueued", first))
-    # The first event carries the run's fields (no later event names them again, so they stay).
-    ids = {"run_id": data.get("run_id"), "job": data.get("job")}
-    return [
-        _event(line, {**(data if i == 0 else ids), "event": kind, "at": at}, at)
-        for i, (kind, at) in enumerate(steps)
-    ]
+    # The first event carries the run's fields and is validated whole; the others name only the
+    # run and its job, which the first one has just validated, and a time parsed above.
+    (first_kind, first_at), *rest = steps
+    head = _event(line, {**data, "event": first_kind, "at": first_at}, first_at)
+    ids = {"job": head.data["job"]} if "job" in head.data else {}
+    return [head, *(make_event(head.run_id, kind, at, ids) for kind, at in rest)]
