@@ -50,7 +50,7 @@ READS: dict[str, Callable[[Connection], object]] = {
     "next page": lambda c: run_rows.list_runs(c, cursor=run_rows.encode_cursor(NOW, 10**6)),
     "one run": lambda c: run_rows.get_run(c, "r17"),
     "live counts": lambda c: run_rows.live_counts(c),
-    "latest per job": lambda c: run_rows.latest_by_job(c, ["job0", "job1", "job2"]),
+    "latest per job": lambda c: run_rows.latest_by_job(c, ["job0", "job1", "job2", "never_ran"]),
     "job summaries": lambda c: reports.job_summaries(c, NOW - timedelta(days=30), NOW),
     "stats": lambda c: reports.stats(c, NOW - timedelta(days=30), NOW),
     "series": lambda c: timeseries.series(c, "duration_p95", 0, int(NOW.timestamp()), "job1"),

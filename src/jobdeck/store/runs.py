@@ -264,13 +264,19 @@ def live_counts(conn: Connection, job: str | None = None) -> dict[str, dict[str,
     return counts
 
 
+# Per job, a backward seek on (job, run_at) and on (job, status, run_at). The row comparisons
+# bound those indexes' ranges: with a plain `job = j.job` the planner walks ix_runs_run_at back
+# instead, hoping to meet the job soon, which reads every run of the window when a job is idle.
 _LATEST_PG = (
     text(
         "SELECT j.job, l.run_at, l.status, s.finished_at FROM unnest(:jobs) AS j(job) "
-        "LEFT JOIN LATERAL (SELECT run_at, status FROM runs WHERE runs.job = j.job "
-        "ORDER BY run_at DESC LIMIT 1) l ON true "
-        "LEFT JOIN LATERAL (SELECT finished_at FROM runs WHERE runs.job = j.job "
-        "AND runs.status = 'succeeded' ORDER BY run_at DESC LIMIT 1) s ON true"
+        "LEFT JOIN LATERAL (SELECT run_at, status FROM runs "
+        "WHERE (runs.job, runs.run_at) <= (j.job, 'infinity'::timestamptz) AND runs.job >= j.job "
+        "ORDER BY runs.job DESC, runs.run_at DESC LIMIT 1) l ON true "
+        "LEFT JOIN LATERAL (SELECT finished_at FROM runs "
+        "WHERE (runs.job, runs.status, runs.run_at) <= (j.job, 'succeeded', 'infinity'::timestamptz) "
+        "AND runs.job >= j.job AND runs.status >= 'succeeded' "
+        "ORDER BY runs.job DESC, runs.status DESC, runs.run_at DESC LIMIT 1) s ON true"
     )
     .bindparams(bindparam("jobs", type_=ARRAY(String)))
     .columns(
