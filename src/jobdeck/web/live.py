@@ -179,16 +179,22 @@ def _close_on_signals(broadcaster: Broadcaster) -> Callable[[], None]:
 
 
 async def _watch(store: Store, broadcaster: Broadcaster, postgres: bool) -> None:
-    """Hear of changes made by other processes: LISTEN on PostgreSQL, else poll the newest event id."""
+    """Hear of changes made by other processes: LISTEN on PostgreSQL (replicas NOTIFY at once), and
+    on every backend a look at the newest event id, for writers that notify nobody (the SDK's direct
+    transport, `jobdeck import`)."""
+    tasks = [_poll(store, broadcaster)]
     if postgres:
-        try:
-            await _listen(store, broadcaster)
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.warning("LISTEN failed; polling the store for changes instead", exc_info=True)
-    await _poll(store, broadcaster)
+        tasks.append(_listen_or_log(store, broadcaster))
+    await asyncio.gather(*tasks)
+
+
+async def _listen_or_log(store: Store, broadcaster: Broadcaster) -> None:
+    try:
+        await _listen(store, broadcaster)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.warning("LISTEN failed; changes of other replicas arrive by the change check", exc_info=True)
 
 
 async def _poll(store: Store, broadcaster: Broadcaster) -> None:
@@ -206,6 +212,8 @@ async def _poll(store: Store, broadcaster: Broadcaster) -> None:
         except Exception:
             log.warning("change check failed", exc_info=True)
             continue
+        # A change this process announced already (its recorder, a NOTIFY) may be announced again
+        # here: browsers merge notices that arrive close together, so that costs one refresh at most.
         if now > seen:
             broadcaster.publish({"runs": None, "run_ids": [], "origin": "store"})
         seen = now
