@@ -54,7 +54,8 @@ def demo(
     live.install(app, live.LiveLoop(recorder, stream, tick_s=tick))
     url = f"http://{settings.host}:{settings.port}{settings.root_path}/"
     cli.console.print(
-        f"jobdeck demo serving on {url} — new runs arrive in real time (seed {seed}); Ctrl-C stops"
+        f"jobdeck demo serving on {url} — new runs arrive in real time (seed {seed}); Ctrl-C stops",
+        soft_wrap=True,
     )
     try:
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")

@@ -1,0 +1,198 @@
+"""The `jobdeck` console script in a subprocess: migrate, serve, a bad store, and the live demo."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from jobdeck.demo.profiles import PROFILES
+from jobdeck.demo.workload import Stream
+from jobdeck.domain import EventKind
+from tests.services import fresh_pg_database
+
+JOBDECK = str(Path(sys.executable).with_name("jobdeck"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _env() -> dict[str, str]:
+    """The environment without any JOBDECK_* setting of the developer's."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("JOBDECK_")}
+
+
+def jobdeck(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [JOBDECK, *args], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@contextmanager
+def running(*args: str, cwd: Path, port: int, ready_within: float = 60) -> Iterator[subprocess.Popen[str]]:
+    """The command running until /api/health answers; stopped with SIGINT on the way out."""
+    proc = subprocess.Popen(
+        [JOBDECK, *args, "--port", str(port)],
+        cwd=cwd,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + ready_within
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"jobdeck {args[0]} exited with {proc.returncode}: {proc.communicate()[1]}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"jobdeck {args[0]} did not answer within {ready_within} s")
+            time.sleep(0.2)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def stop(proc: subprocess.Popen[str]) -> tuple[int, str]:
+    """Ctrl-C the process; its exit code and what it wrote to stderr."""
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    return proc.returncode, err
+
+
+def test_migrate_creates_a_fresh_sqlite_store_and_is_idempotent(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "jobdeck.db"
+    path.parent.mkdir()
+    first = jobdeck("migrate", "--db", f"sqlite:///{path}", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "up to date" in first.stderr and path.exists()
+    again = jobdeck("migrate", "--db", f"sqlite:///{path}", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+
+
+@pytest.mark.postgres
+def test_migrate_creates_a_fresh_postgres_store(tmp_path: Path) -> None:
+    with fresh_pg_database("jobdeck_cli") as url:
+        done = jobdeck("migrate", "--db", url, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert "up to date" in done.stderr
+        assert jobdeck("migrate", "--db", url, cwd=tmp_path).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("command", "url"),
+    [
+        ("migrate", "sqlite:////nonexistent-dir/sub/jobdeck.db"),
+        ("migrate", "mysql+nosuchdriver://localhost/jobdeck"),
+        ("migrate", "postgresql://postgres@127.0.0.1:1/jobdeck"),
+        ("serve", "sqlite:////nonexistent-dir/sub/jobdeck.db"),
+        ("demo", "postgresql://postgres@127.0.0.1:1/jobdeck"),
+    ],
+)
+def test_a_bad_db_is_a_clear_error_and_a_non_zero_exit(tmp_path: Path, command: str, url: str) -> None:
+    done = jobdeck(command, "--db", url, cwd=tmp_path, timeout=30)
+    assert done.returncode != 0
+    assert "cannot open the store" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_serve_answers_health_and_accepts_events(tmp_path: Path) -> None:
+    port = free_port()
+    db = f"sqlite:///{tmp_path / 'serve.db'}"
+    with running("serve", "--db", db, cwd=tmp_path, port=port) as proc:
+        base = f"http://127.0.0.1:{port}"
+        health = httpx.get(f"{base}/api/health").json()
+        assert health["status"] == "healthy" and health["store"]["backend"] == "sqlite"
+        now = datetime.now(UTC)
+        enqueued, started = now - timedelta(seconds=9), now - timedelta(seconds=8)
+        batch = [
+            {"run_id": "cli-1", "event": "enqueued", "job": "clip_sync", "at": enqueued.isoformat()},
+            {"run_id": "cli-1", "event": "started", "worker": "celery@worker-1", "at": started.isoformat()},
+            {"run_id": "cli-1", "event": "succeeded", "items_succeeded": 40, "at": now.isoformat()},
+        ]
+        posted = httpx.post(f"{base}/api/v1/events", json=batch)
+        assert posted.status_code == 202 and posted.json() == {"accepted": 3}
+        run = httpx.get(f"{base}/api/v1/runs/cli-1").json()
+        assert run["status"] == "succeeded" and run["items_succeeded"] == 40
+        assert run["duration_s"] == pytest.approx(8.0)
+        code, err = stop(proc)
+    assert "Traceback" not in err
+    assert code == 0
+
+
+def _check_live_event(base: str, seed: int, after: datetime) -> None:
+    """Wait for the next event the workload has due after `after`, and find it recorded."""
+    # Replay the day the demo backfilled, so runs still under way count too.
+    stream = Stream(after - timedelta(days=1), seed, PROFILES)
+    stream.advance(after)
+    upcoming = stream.advance(after + timedelta(minutes=2))
+    event = next(e for e in upcoming if e.at and e.at > after + timedelta(seconds=1))
+    assert event.at is not None
+    time.sleep(max(0.0, (event.at - datetime.now(UTC)).total_seconds()))
+    deadline = time.monotonic() + 10
+    while True:
+        reply = httpx.get(f"{base}/api/v1/runs/{event.run_id}")
+        run: dict[str, Any] = reply.json() if reply.status_code == 200 else {}
+        seen = {
+            EventKind.ENQUEUED: bool(run),
+            EventKind.SUCCEEDED: run.get("status") == "succeeded",
+            EventKind.FAILED: run.get("status") == "failed",
+            EventKind.RETRYING: run.get("status") in ("retrying", "running", "succeeded", "failed"),
+        }.get(event.event, bool(run.get("heartbeat_at")) and run["heartbeat_at"] >= event.at.isoformat()[:19])
+        if seen:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(
+                f"the live {event.event.value} event of {event.job} at {event.at} was not recorded: {run}"
+            )
+        time.sleep(0.2)
+
+
+def test_demo_backfills_then_serves_live_runs_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    port, seed = free_port(), 7
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
+    args = ("demo", "--db", db, "--days", "1", "--seed", str(seed), "--tick", "0.2")
+    with running(*args, cwd=tmp_path, port=port) as proc:
+        base = f"http://127.0.0.1:{port}"
+        jobs = httpx.get(f"{base}/api/v1/jobs", params={"hours": 24}).json()["jobs"]
+        assert {job["job"] for job in jobs} == {p.name for p in PROFILES}
+        runs = httpx.get(f"{base}/api/v1/runs", params={"hours": 24, "limit": 1000}).json()["runs"]
+        assert len(runs) == 1000
+        statuses = {run["status"] for run in runs}
+        assert {"succeeded", "failed"} <= statuses
+        workers = {run["worker"] for run in runs if run["worker"]}
+        assert workers <= {"celery@worker-1", "celery@worker-2", "celery@worker-3"} and len(workers) == 3
+        failed = httpx.get(f"{base}/api/v1/runs", params={"hours": 24, "status": "failed"}).json()["runs"]
+        detail = httpx.get(f"{base}/api/v1/runs/{failed[0]['run_id']}").json()
+        assert detail["traceback"].startswith("Traceback (most recent call last):")
+
+        _check_live_event(base, seed, datetime.now(UTC))
+        code, err = stop(proc)
+    assert "backfilling" in err and "demo stopped" in err
+    assert "Traceback" not in err
+    assert code == 0
