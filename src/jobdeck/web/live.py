@@ -202,18 +202,21 @@ async def _poll(store: Store, broadcaster: Broadcaster) -> None:
         with store.read() as conn:
             return latest_event_id(conn)
 
-    seen = await asyncio.to_thread(latest)
+    seen: int | None = None
     while True:
-        await asyncio.sleep(POLL_S)
-        if not broadcaster.subscribers:
-            continue
+        if seen is not None:
+            await asyncio.sleep(POLL_S)
+            if not broadcaster.subscribers:
+                continue
         try:
             now = await asyncio.to_thread(latest)
-        except Exception:
+        except Exception:  # the store is down: /api/health says so; try again later
             log.warning("change check failed", exc_info=True)
+            seen = seen if seen is not None else 0
             continue
-        # A change this process announced already (its recorder, a NOTIFY) may be announced again
-        # here: browsers merge notices that arrive close together, so that costs one refresh at most.
+        if seen is None:
+            seen = now
+            continue
         if now > seen:
             broadcaster.publish({"runs": None, "run_ids": [], "origin": "store"})
         seen = now
