@@ -1,0 +1,270 @@
+"""Ingest rate through HTTP: events/s into a real `jobdeck serve` by POST /api/v1/events batches.
+
+    python bench/ingest.py                       # SQLite, a fresh file in a temporary folder
+    python bench/ingest.py --pg                  # PostgreSQL, a fresh database on 127.0.0.1:5432
+    python bench/ingest.py --batches 10 --batch-size 10000 --single 3000 --repeat 3
+
+Each repeat starts `jobdeck serve` on a free localhost port against a fresh store, posts
+`--batches` batches of `--batch-size` events (new runs: enqueued, started, then succeeded or, 3 %
+of them, failed with a traceback; 40 jobs over 6 queues and 3 workers), one batch after another
+on one keep-alive connection, and times them; then, as the naive baseline, posts `--single` events
+one per request. The bodies are serialised before the clock starts. Prints the median of the
+repeats: events/s and runs/s for batches, events/s for single events, and their ratio, with the
+load average, since other processes share the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+JOBDECK = str(Path(sys.executable).with_name("jobdeck"))
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+QUEUES = ("default", "sync", "scores", "webhooks", "ml", "reports")
+WORKERS = ("celery@worker-1", "celery@worker-2", "celery@worker-3")
+TRACEBACK = (
+    "Traceback (most recent call last):\n"
+    '  File "/usr/local/lib/python3.12/site-packages/celery/app/trace.py", line 453, in trace_task\n'
+    "    R = retval = fun(*args, **kwargs)\n"
+    '  File "/app/shop/jobs/products.py", line 58, in product_sync\n'
+    "    sku = item['sku']\n"
+    "KeyError: 'sku'\n"
+)
+
+
+def run_events(prefix: str, index: int, at: datetime, rnd: random.Random) -> list[dict[str, Any]]:
+    """One new run's events, as a Celery source would post them."""
+    run_id = f"{prefix}-{index}-{uuid.UUID(int=rnd.getrandbits(128))}"
+    job = f"job_{index % 40:02d}"
+    started = at + timedelta(seconds=rnd.uniform(0.05, 3))
+    finished = started + timedelta(seconds=rnd.lognormvariate(2.5, 0.8))
+    outcome: dict[str, Any] = {"run_id": run_id, "at": finished.isoformat()}
+    if rnd.random() < 0.03:
+        outcome |= {
+            "event": "failed",
+            "error_type": "KeyError",
+            "error_message": "'sku'",
+            "traceback": TRACEBACK,
+        }
+    else:
+        outcome |= {
+            "event": "succeeded",
+            "items_succeeded": rnd.randint(0, 500),
+            "items_skipped": rnd.randint(0, 20),
+        }
+    return [
+        {
+            "run_id": run_id,
+            "event": "enqueued",
+            "at": at.isoformat(),
+            "job": job,
+            "queue": QUEUES[index % len(QUEUES)],
+            "priority": rnd.randint(0, 9),
+            "source": "celery",
+            "kwargs": {"shard": rnd.randint(0, 63)},
+            "labels": {"env": "bench"},
+        },
+        {
+            "run_id": run_id,
+            "event": "started",
+            "at": started.isoformat(),
+            "worker": rnd.choice(WORKERS),
+            "pid": rnd.randint(1000, 60000),
+        },
+        outcome,
+    ]
+
+
+def batch_bodies(batches: int, size: int, seed: int) -> tuple[list[bytes], int]:
+    """The JSON bodies of the batches (about 3 events per new run) and the number of runs in them."""
+    rnd = random.Random(seed)
+    start = datetime.now(UTC) - timedelta(hours=batches + 1)
+    bodies, runs = [], 0
+    for number in range(batches):
+        events: list[dict[str, Any]] = []
+        index = 0
+        while len(events) < size:
+            at = start + timedelta(hours=number, seconds=index * 3600 / (size / 3))
+            events += run_events(f"b{number}", index, at, rnd)
+            index += 1
+        runs += len({e["run_id"] for e in events[:size]})
+        bodies.append(json.dumps(events[:size]).encode())
+    return bodies, runs
+
+
+def single_bodies(count: int, seed: int) -> list[bytes]:
+    """`count` events, one per body, of new runs (each run's events in order)."""
+    rnd = random.Random(seed)
+    start = datetime.now(UTC) - timedelta(minutes=30)
+    events: list[dict[str, Any]] = []
+    index = 0
+    while len(events) < count:
+        events += run_events("s", index, start + timedelta(seconds=index), rnd)
+        index += 1
+    return [json.dumps(event).encode() for event in events[:count]]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def fresh_store(pg: bool) -> Iterator[str]:
+    """A URL of a new, empty store: a SQLite file, or a PostgreSQL database dropped afterwards."""
+    if not pg:
+        with tempfile.TemporaryDirectory(prefix="jobdeck-ingest-") as folder:
+            yield f"sqlite:///{folder}/ingest.db"
+        return
+    import psycopg
+
+    name = f"jobdeck_ingest_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def server(url: str) -> Iterator[str]:
+    """`jobdeck serve` on the store, until /api/health answers; its base URL. Stopped with SIGINT."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOBDECK_")}
+    proc = subprocess.Popen(
+        [JOBDECK, "serve", "--db", url, "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"jobdeck serve exited: {proc.communicate()[1]}")
+            try:
+                if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def post_all(client: httpx.Client, bodies: list[bytes]) -> tuple[float, list[float]]:
+    """Post the bodies one after another; the total seconds and each request's seconds."""
+    each = []
+    began = time.perf_counter()
+    for body in bodies:
+        sent = time.perf_counter()
+        reply = client.post("/api/v1/events", content=body, headers={"content-type": "application/json"})
+        if reply.status_code != 202:
+            raise SystemExit(f"POST /api/v1/events answered {reply.status_code}: {reply.text[:500]}")
+        each.append(time.perf_counter() - sent)
+    return time.perf_counter() - began, each
+
+
+@dataclass
+class Repeat:
+    events_per_s: float
+    runs_per_s: float
+    batch_ms: float
+    single_per_s: float
+    single_ms: float
+
+
+def measure(pg: bool, batches: int, size: int, single: int, seed: int) -> Repeat:
+    bodies, runs = batch_bodies(batches + 1, size, seed)
+    singles = single_bodies(single + 50, seed + 1)
+    with fresh_store(pg) as url, server(url) as base, httpx.Client(base_url=base, timeout=300) as client:
+        # Warm-up: imports, statement caches and the first pages of each table, outside the clock.
+        post_all(client, bodies[:1])
+        post_all(client, singles[:50])
+        batch_s, batch_each = post_all(client, bodies[1:])
+        single_s, single_each = post_all(client, singles[50:])
+    runs_timed = runs * batches / (batches + 1)
+    return Repeat(
+        events_per_s=batches * size / batch_s,
+        runs_per_s=runs_timed / batch_s,
+        batch_ms=statistics.median(batch_each) * 1000,
+        single_per_s=single / single_s,
+        single_ms=statistics.median(single_each) * 1000,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--pg", action="store_true", help="a fresh PostgreSQL database instead of SQLite")
+    parser.add_argument("--batches", type=int, default=10, help="timed batches per repeat")
+    parser.add_argument("--batch-size", type=int, default=10_000, help="events per batch")
+    parser.add_argument("--single", type=int, default=3000, help="events posted one per request")
+    parser.add_argument("--repeat", type=int, default=3, help="repeats (each on a fresh store and server)")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    backend = "PostgreSQL" if args.pg else "SQLite"
+    load_before = os.getloadavg()
+    results = []
+    for number in range(args.repeat):
+        result = measure(args.pg, args.batches, args.batch_size, args.single, args.seed + number)
+        results.append(result)
+        console.print(
+            f"repeat {number + 1}: {result.events_per_s:,.0f} events/s in batches, "
+            f"{result.single_per_s:,.0f} events/s one by one"
+        )
+    load_after = os.getloadavg()
+
+    def median(name: str) -> float:
+        return statistics.median(getattr(r, name) for r in results)
+
+    table = Table(title=f"Ingest into {backend} through POST /api/v1/events (median of {len(results)})")
+    table.add_column("")
+    table.add_column("value", justify="right")
+    table.add_row(f"batches of {args.batch_size:,} events: events/s", f"{median('events_per_s'):,.0f}")
+    table.add_row("  runs/s", f"{median('runs_per_s'):,.0f}")
+    table.add_row("  ms per batch (median request)", f"{median('batch_ms'):,.0f}")
+    table.add_row("one event per request: events/s", f"{median('single_per_s'):,.0f}")
+    table.add_row("  ms per request (median)", f"{median('single_ms'):,.1f}")
+    table.add_row("batches ÷ one by one", f"{median('events_per_s') / median('single_per_s'):,.0f}x")
+    console.print(table)
+    console.print(
+        f"load average (1, 5, 15 min) before {', '.join(f'{x:.2f}' for x in load_before)}, "
+        f"after {', '.join(f'{x:.2f}' for x in load_after)}; {os.cpu_count()} CPUs",
+        soft_wrap=True,
+    )
+
+
+if __name__ == "__main__":
+    main()
