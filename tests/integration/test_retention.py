@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -15,6 +17,7 @@ from jobdeck.recorder import Recorder
 from jobdeck.store import Store, reports, verify
 from jobdeck.store.retention import cleanup, horizon
 from jobdeck.store.schema import events, rollups, runs
+from jobdeck.web.app import create_app
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -79,3 +82,19 @@ def test_verify_rollups_reports_a_difference(store: Store, recorder: Recorder) -
         conn.execute(rollups.update().where(rollups.c.granularity == 3600).values(runs=rollups.c.runs + 1))
     result = CliRunner().invoke(app, ["verify-rollups", "--db", store.url])
     assert result.exit_code == 1 and "differs" in result.output
+
+
+def test_the_app_runs_cleanup_in_the_background_when_retention_is_set(
+    store: Store, recorder: Recorder
+) -> None:
+    record_days(recorder, days=4)
+    settings = Settings(database_url=store.url, retention_days=2, cleanup_interval_s=3600)
+    with TestClient(create_app(settings, store)):
+        for _ in range(100):
+            with store.read() as conn:
+                if horizon(conn) is not None:
+                    break
+            time.sleep(0.05)
+    with store.read() as conn:
+        assert horizon(conn) is not None
+        assert verify.differences(conn) == []
