@@ -100,14 +100,14 @@ class Changes:
             dict[Cell, list[float]], dict[Cell, tuple[float, float]], dict[BinKey, int], set[Cell]
         ]
         self._rolled_at = -1
-        self._version = 0
+        self._additions = 0
 
     @classmethod
     def empty(cls) -> Changes:
         return cls()
 
     def add(self, c: Contribution, sign: int) -> None:
-        self._version += 1
+        self._additions += 1
         if sign < 0:
             self.removed = True
         cell = (c.at - c.at % 60, c.job)
@@ -151,7 +151,7 @@ class Changes:
     def _roll(
         self,
     ) -> tuple[dict[Cell, list[float]], dict[Cell, tuple[float, float]], dict[BinKey, int], set[Cell]]:
-        if self._rolled_at == self._version:
+        if self._rolled_at == self._additions:
             return self._rolled
         cells: dict[Cell, list[float]] = {}
         extremes: dict[Cell, tuple[float, float]] = {}
@@ -178,7 +178,7 @@ class Changes:
                     bins[(g, minute - minute % g, job, metric, index)] += n
         for minute, job in self.minute_recompute:
             recompute.update((g, minute - minute % g, job) for g in GRANULARITIES)
-        self._rolled, self._rolled_at = (cells, extremes, bins, recompute), self._version
+        self._rolled, self._rolled_at = (cells, extremes, bins, recompute), self._additions
         return self._rolled
 
     @property
