@@ -135,9 +135,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     store.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Chromium, headless, once per session."""
+    """Chromium, headless, once per module: Playwright's sync API runs an event loop in this thread
+    while it is open, which would break later tests that call asyncio.run()."""
     if not os.path.exists(CHROMIUM):
         unavailable("Chromium", f"{CHROMIUM} does not exist (apt-get install chromium)")
     try:
