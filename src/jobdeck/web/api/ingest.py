@@ -58,15 +58,21 @@ def parse_events(payload: Any, max_events: int, now: datetime) -> list[Event]:
     return parsed
 
 
-@router.post("/events", status_code=202, summary="Record one event or a batch of events")
-async def post_events(request: Request, recorder: RecorderDep, settings: SettingsDep) -> dict[str, int]:
-    """Record events; the batch is stored whole or, if any event is invalid, not at all."""
-    body = await read_body(request, settings.max_request_bytes)
+def decode_events(body: bytes, max_events: int) -> list[Event]:
+    """Parse a request body into validated events (422/413 on bad input)."""
     try:
         payload = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise HTTPException(422, f"body is not valid JSON: {exc}") from None
-    events = parse_events(payload, settings.max_batch_events, datetime.now(UTC))
+    return parse_events(payload, max_events, datetime.now(UTC))
+
+
+@router.post("/events", status_code=202, summary="Record one event or a batch of events")
+async def post_events(request: Request, recorder: RecorderDep, settings: SettingsDep) -> dict[str, int]:
+    """Record events; the batch is stored whole or, if any event is invalid, not at all."""
+    body = await read_body(request, settings.max_request_bytes)
+    # Decoding and validating a large batch takes a while: off the event loop, like the write.
+    events = await run_in_threadpool(decode_events, body, settings.max_batch_events)
     try:
         await run_in_threadpool(recorder.record, events)
     except MissingJob as exc:
