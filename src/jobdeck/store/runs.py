@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     ARRAY,
     Connection,
+    Select,
     String,
     and_,
     any_,
@@ -215,11 +216,17 @@ def list_runs(
         query = query.where(runs.c.status.in_(statuses))
     if queue is not None:
         query = query.where(runs.c.queue == queue)
+    return keyset_page(conn, query.order_by(runs.c.run_at.desc(), runs.c.id.desc()), limit, cursor, columns)
+
+
+def keyset_page(
+    conn: Connection, query: Select[Any], limit: int, cursor: str | None, columns: Sequence[str]
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of a (run_at, id)-descending query selecting id and run_at, and the next cursor."""
     if cursor is not None:
         at, row_id = decode_cursor(cursor)
         query = query.where(or_(runs.c.run_at < at, and_(runs.c.run_at == at, runs.c.id < row_id)))
-    query = query.order_by(runs.c.run_at.desc(), runs.c.id.desc()).limit(limit + 1)
-    rows = [dict(row._mapping) for row in conn.execute(query)]
+    rows = [dict(row._mapping) for row in conn.execute(query.limit(limit + 1))]
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

@@ -16,10 +16,8 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
-    and_,
     column,
     literal_column,
-    or_,
     select,
     table,
 )
@@ -27,7 +25,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.expression import UnaryExpression
 
 from jobdeck.store.rollups import GRANULARITIES
-from jobdeck.store.runs import SUMMARY_COLUMNS, decode_cursor, encode_cursor
+from jobdeck.store.runs import SUMMARY_COLUMNS, keyset_page
 from jobdeck.store.schema import rollups, runs
 
 MIN_SEARCH_CHARS = 3
@@ -129,20 +127,7 @@ def find_runs(
     columns: Sequence[str] = SUMMARY_COLUMNS,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of matching runs and the cursor of the next page (None on the last)."""
-    query = runs_query(conn.dialect.name, where, columns)
-    if cursor is not None:
-        at, row_id = decode_cursor(cursor)
-        query = query.where(or_(runs.c.run_at < at, and_(runs.c.run_at == at, runs.c.id < row_id)))
-    rows = [dict(row._mapping) for row in conn.execute(query.limit(limit + 1))]
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1]["run_at"], rows[-1]["id"])
-    for row in rows:
-        row.pop("id")
-        if "run_at" not in columns:
-            row.pop("run_at")
-    return rows, next_cursor
+    return keyset_page(conn, runs_query(conn.dialect.name, where, columns), limit, cursor, columns)
 
 
 def job_names(conn: Connection) -> list[str]:
