@@ -43,3 +43,22 @@ def test_a_dropped_stream_falls_back_to_polling(live_server: LiveServer, page: A
     other_writer = Recorder(live_server.store)
     other_writer.record([make_event("fresh-2", "started", datetime.now(UTC), {"job": "fresh_job"})])
     page.wait_for_selector("#jd-recent-table >> text=fresh-2", timeout=8000)
+    page.unroute("**/api/v1/stream")  # the page is shared by the module's tests
+
+
+def test_an_event_updates_the_open_run_list(live_server: LiveServer, page: Any) -> None:
+    page.goto(live_server.path("/runs?status=running"))
+    page.wait_for_selector('#jd-live[data-state="live"]')
+    event = {
+        "run_id": "fresh-list-1",
+        "event": "started",
+        "job": "fresh_job",
+        "at": datetime.now(UTC).isoformat(),
+    }
+    posted = time.monotonic()
+    response = httpx.post(live_server.path("/api/v1/events"), json=event)
+    assert response.status_code < 300, response.text
+    # The list's own timer is 10 s: only the live stream can bring the run within 2 s.
+    page.wait_for_selector("text=fresh-list-1", timeout=2000)
+    assert time.monotonic() - posted < 2.5
+    assert page.jd_errors == []
