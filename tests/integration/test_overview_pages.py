@@ -41,3 +41,27 @@ def test_links_and_assets_under_the_root_path(store: Store) -> None:
             links = re.findall(r'(?:href|src|data-[a-z-]+-url|data-api)="(/[^"]*)"', page.text)
             assert links and all(link.startswith("/jobs/") for link in links), links
         assert client.get("/jobs/static/css/app.css").status_code == 200
+
+
+def test_summary_and_job_runs_download_for_the_current_filters(
+    client: TestClient, recorder: Recorder
+) -> None:
+    import csv
+    import html
+    import io
+
+    record_history(recorder)
+    page = client.get("/", params={"hours": "24"}).text
+    links = [html.unescape(h) for h in re.findall(r'href="([^"]*export/jobs[^"]*)"', page)]
+    assert any("format=csv" in h for h in links) and any("format=json" in h for h in links)
+    csv_link = next(h for h in links if "format=csv" in h)
+    summary = list(csv.DictReader(io.StringIO(client.get(csv_link).text)))
+    api = client.get("/api/v1/jobs", params={"hours": "24"}).json()["jobs"]
+    assert sorted(r["job"] for r in summary) == sorted(j["job"] for j in api)
+
+    job_page = client.get("/jobs/clip_sync", params={"hours": "24"}).text
+    run_links = [html.unescape(h) for h in re.findall(r'href="([^"]*export/runs[^"]*)"', job_page)]
+    json_link = next(h for h in run_links if "format=json" in h)
+    assert "job=clip_sync" in json_link
+    runs = client.get(json_link).json()
+    assert runs and {r["job"] for r in runs} == {"clip_sync"}
