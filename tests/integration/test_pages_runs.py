@@ -33,7 +33,10 @@ def test_tabs_filter_by_status_and_show_their_columns(client: TestClient, record
     pending = client.get("/runs?status=pending").text
     assert run_ids(pending) == ["waiting"] and ">Priority<" in pending and ">ETA<" in pending
     running = client.get("/runs?status=running").text
-    assert run_ids(running) == ["live-1", "live-0"] and 'hx-trigger="every 10s"' in running
+    assert (
+        run_ids(running) == ["live-1", "live-0"]
+        and 'hx-trigger="every 10s, jobdeck:changed from:document"' in running
+    )
     assert "Nothing is running." not in running
     assert "No lost runs." in client.get("/runs?status=lost").text
 
