@@ -6,20 +6,44 @@
   var root = meta ? meta.content : "";
   var badge = document.getElementById("jd-live");
   var POLL_MS = 5000;
-  var source = null, pollTimer = null, version = null, debounce = null, downSince = null;
+  var GATHER_MS = 250, MAX_IDS = 20;
+  var source = null, pollTimer = null, version = null, gatherTimer = null, gathered = null, downSince = null;
 
-  function setState(state, text) {
+  // The badge in the top bar says in a word how the page stays current; the notice above the page
+  // says it in a sentence when it is not live.
+  function setState(state, text, notice) {
+    var box = document.getElementById("jd-live-notice");
+    if (box) {
+      box.hidden = !notice;
+      box.textContent = notice || "";
+    }
     if (!badge) return;
     badge.hidden = false;
     badge.dataset.state = state;
     badge.textContent = text;
+    badge.title = notice || "Changes arrive over a live stream";
     document.dispatchEvent(new CustomEvent("jobdeck:live", { detail: { state: state, text: text } }));
   }
+  // Changes are gathered for GATHER_MS, then announced once. The wait starts at the first change and
+  // is not pushed back by later ones: a steady stream of changes (many a second) is announced every
+  // GATHER_MS instead of never.
   function changed(detail) {
-    clearTimeout(debounce);
-    debounce = setTimeout(function () {
-      document.dispatchEvent(new CustomEvent("jobdeck:changed", { detail: detail || {} }));
-    }, 250);
+    detail = detail || {};
+    if (!gathered) {
+      gathered = { run_ids: [], runs: 0, sources: [] };
+    }
+    (detail.run_ids || []).forEach(function (id) {
+      if (gathered.run_ids.length < MAX_IDS && gathered.run_ids.indexOf(id) < 0) gathered.run_ids.push(id);
+    });
+    gathered.runs = detail.runs == null || gathered.runs == null ? null : gathered.runs + detail.runs;
+    if (detail.source && gathered.sources.indexOf(detail.source) < 0) gathered.sources.push(detail.source);
+    if (gatherTimer) return;
+    gatherTimer = setTimeout(function () {
+      var out = gathered;
+      gathered = null;
+      gatherTimer = null;
+      document.dispatchEvent(new CustomEvent("jobdeck:changed", { detail: out }));
+    }, GATHER_MS);
   }
   function poll() {
     fetch(root + "/api/v1/changes", { headers: { Accept: "application/json" } })
@@ -28,11 +52,21 @@
         if (version !== null && body.version !== version) changed({ source: "poll" });
         version = body.version;
       })
-      .catch(function () { setState("polling", "Offline — retrying"); });
+      .then(function () {
+        setState("polling", "Polling every " + POLL_MS / 1000 + " s",
+          "Live updates are interrupted: this page checks for changes every " + POLL_MS / 1000 +
+          " s instead, and goes back to live updates as soon as the stream is back.");
+      })
+      .catch(function () {
+        setState("offline", "Offline — retrying",
+          "The server cannot be reached. What you see may be out of date; trying again every " + POLL_MS / 1000 + " s.");
+      });
   }
   function startPolling() {
     if (pollTimer) return;
-    setState("polling", "Live updates lost — polling every " + POLL_MS / 1000 + " s");
+    setState("polling", "Polling every " + POLL_MS / 1000 + " s",
+      "Live updates are interrupted: this page checks for changes every " + POLL_MS / 1000 +
+      " s instead, and goes back to live updates as soon as the stream is back.");
     poll();
     pollTimer = setInterval(poll, POLL_MS);
   }
@@ -58,7 +92,21 @@
       if (source.readyState === EventSource.CLOSED) setTimeout(connect, 5000);
     };
   }
-  window.JobdeckLive = { stop: function () { if (source) source.close(); startPolling(); }, connect: connect };
+  // Run `fn(detail)` after changes, at most once every `gapMs` and always once after the last change:
+  // what a page's heavier refreshes (charts, the timeline) listen with.
+  function onChange(fn, gapMs) {
+    var last = 0, timer = null, latest = null;
+    document.addEventListener("jobdeck:changed", function (e) {
+      latest = e.detail || {};
+      if (timer) return;
+      timer = setTimeout(function () { timer = null; last = Date.now(); fn(latest); }, Math.max(0, last + gapMs - Date.now()));
+    });
+  }
+  window.JobdeckLive = {
+    stop: function () { if (source) source.close(); startPolling(); },
+    connect: connect,
+    onChange: onChange,
+  };
   window.addEventListener("pagehide", function () { if (source) source.close(); });
   connect();
 })();
