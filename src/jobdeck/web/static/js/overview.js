@@ -56,9 +56,12 @@
     button.disabled = b;
     button.querySelector(".jd-btn-label").textContent = b ? "Refreshing…" : "Refresh Now";
     if (!b) {
-      var now = new Date();
-      updated.dateTime = now.toISOString();
-      updated.textContent = now.toISOString().substring(11, 19) + " UTC";
+      // "Last updated" tells when the page last got fresh data: a failed refresh leaves it alone.
+      if (tlError.hidden && !body.querySelector(".jd-refresh-error")) {
+        var now = new Date();
+        updated.dateTime = now.toISOString();
+        updated.textContent = now.toISOString().substring(11, 19) + " UTC";
+      }
       if (pending) { pending = false; refresh(); }
     }
   }
@@ -90,7 +93,8 @@
           (data.truncated ? " · showing the newest " + data.runs.length.toLocaleString("en") + " runs" : "");
       })
       .catch(function (err) {
-        showError(tlError, "Could not load the timeline (" + (err.message || "network error") + ").", loadTimeline);
+        // Retry refreshes the whole page's data, so "Last updated" is true of all of it afterwards.
+        showError(tlError, "Could not load the timeline (" + (err.message || "network error") + ").", refresh);
       })
       .finally(function () { busy(false); });
   }
@@ -114,14 +118,17 @@
     if (seconds > 0) timer = setInterval(refresh, seconds * 1000);
   }
 
-  function onFilter() {
+  function onFilter(e) {
     custom.hidden = range.value !== "custom";
     Array.prototype.forEach.call(custom.querySelectorAll("input"), function (i) { i.disabled = custom.hidden; });
     if (range.value === "custom" && (!form.elements.from.value || !form.elements.to.value)) return;
     syncUrl();
     schedule();
+    // Another window or job: the zoom into the old one means nothing there. A new refresh rate keeps it.
+    if (!e || e.target !== refreshSelect) timeline.resetZoom();
     refresh();
   }
+
 
   // Sorting the summary table (kept across refreshes).
   function applySort() {
@@ -151,12 +158,12 @@
       applySort();
       return;
     }
-    var viewButton = e.target.closest("[data-view]");
+    // Only the layout buttons: <body> carries data-view too, and would match every click.
+    var viewButton = e.target.closest("button[data-view]");
     if (viewButton) {
       view = viewButton.dataset.view;
-      window.jobdeckTimeline = timeline;
-  document.body.dataset.view = view;
-      page.querySelectorAll("[data-view]").forEach(function (b) { b.setAttribute("aria-pressed", b === viewButton ? "true" : "false"); });
+      document.body.dataset.view = view;
+      page.querySelectorAll("button[data-view]").forEach(function (b) { b.setAttribute("aria-pressed", b === viewButton ? "true" : "false"); });
       syncUrl();
       timeline.resize();
       return;
@@ -167,7 +174,7 @@
     if (row && !e.target.closest("a, button")) window.location.href = row.dataset.href;
   });
 
-  form.addEventListener("change", function (e) { if (e.target.name !== "from" && e.target.name !== "to") onFilter(); else onFilter(); });
+  form.addEventListener("change", onFilter);
   form.addEventListener("submit", function (e) { e.preventDefault(); refresh(); });
 
   document.body.addEventListener("htmx:afterSwap", function (e) { if (e.detail.target === body) applySort(); });
@@ -186,7 +193,9 @@
   document.body.addEventListener("htmx:responseError", onBodyError);
   document.body.addEventListener("htmx:sendError", onBodyError);
 
-  document.addEventListener("jobdeck:changed", refresh);
+  // Live changes can arrive many times a second on a busy system: refresh at most every 1.5 s, and
+  // always once after the last change, so the page is current within about two seconds.
+  if (window.JobdeckLive) window.JobdeckLive.onChange(refresh, 1500);
   document.addEventListener("jobdeck:theme", function () { timeline.redraw(); });
   if (window.matchMedia) {
     var mq = window.matchMedia("(prefers-color-scheme: dark)");

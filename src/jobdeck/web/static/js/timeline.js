@@ -45,7 +45,31 @@
     return Math.max(220, jobs.length * this.band + 110);
   };
 
+  // The zoomed range [start, end] in ms, or null when the whole window shows. `atEnd` marks a zoom that
+  // reaches the window's end, which follows the newest runs as the window slides.
+  Timeline.prototype.zoomRange = function () {
+    if (!this.chart) return this.kept || null;
+    var z = (this.chart.getOption().dataZoom || [])[0];
+    if (!z || (z.start <= 0.01 && z.end >= 99.99)) return null;
+    return { start: z.startValue, end: z.endValue, atEnd: z.end >= 99.9 };
+  };
+  // Forget the zoom (a new time range or job was picked): the next render shows the whole window.
+  Timeline.prototype.resetZoom = function () { this.kept = null; this.reset = true; };
+
+  function zoomFor(kept, data) {
+    if (!kept) return null;
+    var lo = data.since, hi = Math.max(data.until, data.now);
+    var start = kept.start, end = kept.end;
+    if (kept.atEnd) { start = hi - (end - start); end = hi; }
+    start = Math.max(start, lo); end = Math.min(end, hi);
+    return end - start > 1000 ? [start, end] : null;
+  }
+
   Timeline.prototype.render = function (data) {
+    // Keep what the user zoomed into across refreshes (a live change redraws every few seconds).
+    var kept = this.reset ? null : this.zoomRange();
+    this.reset = false;
+    this.kept = kept;
     this.data = data;
     var el = this.el;
     if (!window.echarts) { el.textContent = "The chart library did not load."; return; }
@@ -66,7 +90,10 @@
     } else {
       this.chart.resize();
     }
-    this.chart.setOption(this.option(data), { notMerge: true });
+    var option = this.option(data);
+    var range = zoomFor(kept, data);
+    if (range) option.dataZoom.forEach(function (z) { z.startValue = range[0]; z.endValue = range[1]; });
+    this.chart.setOption(option, { notMerge: true });
   };
 
   Timeline.prototype.option = function (data) {
@@ -116,7 +143,10 @@
       },
       dataZoom: [
         { type: "slider", xAxisIndex: 0, filterMode: "weakFilter", height: 22, bottom: 12, labelFormatter: "",
-          borderColor: c.border, textStyle: { color: c.muted } },
+          borderColor: c.border, textStyle: { color: c.muted }, backgroundColor: "transparent",
+          fillerColor: "rgba(120, 140, 180, .22)", showDataShadow: false,
+          handleStyle: { color: c.surface, borderColor: c.muted }, moveHandleStyle: { color: c.muted, opacity: 0.6 },
+          emphasis: { handleStyle: { borderColor: c.fg }, moveHandleStyle: { color: c.fg } } },
         { type: "inside", xAxisIndex: 0, filterMode: "weakFilter", moveOnMouseMove: !narrow, zoomOnMouseWheel: true },
       ],
       series: [
@@ -177,7 +207,14 @@
     return { x: box.left + c[0], y: box.top + c[1] - band / 2 + (r[1] + 0.5) * h, runId: r[5] };
   };
 
-  Timeline.prototype.redraw = function () { if (this.data) { if (this.chart) this.chart.dispose(); this.chart = null; this.render(this.data); } };
+  Timeline.prototype.redraw = function () {
+    if (!this.data) return;
+    var kept = this.zoomRange();
+    if (this.chart) this.chart.dispose();
+    this.chart = null;
+    this.kept = kept;
+    this.render(this.data);
+  };
   Timeline.prototype.resize = function () { if (this.chart) this.chart.resize(); };
 
   window.JobdeckTimeline = Timeline;
