@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import time
+from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.browser.conftest import SLOW_JOB, LiveServer
@@ -32,4 +36,43 @@ def test_job_page_pages_fifty_runs(live_server: LiveServer, page: Any) -> None:
     assert page.locator("#jd-job-runs-table tbody tr").count() == 50
     page.click("#jd-job-runs-body .jd-pager .jd-btn")
     page.wait_for_function("document.querySelectorAll('#jd-job-runs-table tbody tr').length === 1")
+    assert page.jd_errors == []
+
+
+def test_the_job_page_asks_for_readable_steps(live_server: LiveServer, page: Any) -> None:
+    """Bars about half an hour wide over a day (not one per 2 minutes), and whole runs on the count axis."""
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/api/v1/timeseries" in r.url else None)
+    page.goto(live_server.path(f"/jobs/{SLOW_JOB}"))
+    page.wait_for_load_state("networkidle")
+    steps = dict(re.findall(r"metric=(\w+)&step=(\d+)", " ".join(asked)))
+    assert int(steps.get("runs", 0)) >= 24 * 3600 // 60
+    assert int(steps.get("duration_p95", 0)) >= 24 * 3600 // 120
+    assert page.jd_errors == []
+
+
+def test_live_changes_reload_the_newest_runs_but_not_a_later_page(live_server: LiveServer, page: Any) -> None:
+    page.goto(live_server.path("/jobs/clip_sync"))
+    page.wait_for_selector('#jd-live[data-state="live"]')
+    first = page.locator("#jd-job-runs-table tbody tr").first
+
+    def post(run_id: str) -> None:
+        at = datetime.now(UTC).isoformat()
+        event = {"run_id": run_id, "event": "started", "job": "clip_sync", "at": at}
+        assert httpx.post(live_server.path("/api/v1/events"), json=event).status_code < 300
+
+    posted = time.monotonic()
+    post("clip-live-1")
+    page.wait_for_function(
+        "document.querySelector('#jd-job-runs-table tbody tr td').textContent.includes('clip-live-1')",
+        timeout=2500,
+    )
+    assert time.monotonic() - posted < 2.5 and "clip-live-1" in first.inner_text()
+    # On an older page, a change leaves what one is reading where it is.
+    page.click("#jd-job-runs-body .jd-pager .jd-btn")
+    page.wait_for_selector("#jd-job-runs-body .jd-pager >> text=Newest")
+    older = page.locator("#jd-job-runs-table tbody tr").all_inner_texts()
+    post("clip-live-2")
+    page.wait_for_timeout(2500)
+    assert page.locator("#jd-job-runs-table tbody tr").all_inner_texts() == older
     assert page.jd_errors == []

@@ -8,6 +8,20 @@
   var fmt = window.JobdeckFormat;
 
   function cssVar(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
+  function dark() { return getComputedStyle(document.documentElement).colorScheme.indexOf("dark") >= 0; }
+  var windowS = Math.max((+page.dataset.until - +page.dataset.since) / 1000, 60);
+  // Steps wide enough that bars and lines read as a trend: about 60 bars, about 120 line points
+  // (the API widens a step to its own ladder: 24 h gives 30-minute bars and 15-minute points).
+  var BAR_STEP = Math.max(60, Math.ceil(windowS / 60)), LINE_STEP = Math.max(60, Math.ceil(windowS / 120));
+  var DURATION_STEPS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 21600, 43200, 86400];
+  // A tick interval in round durations (1 m, 5 m, 1 h…) that gives about five ticks up to `max`.
+  function durationInterval(max) {
+    var wanted = max / 5;
+    for (var i = 0; i < DURATION_STEPS.length; i++) if (DURATION_STEPS[i] >= wanted) return DURATION_STEPS[i];
+    return Math.ceil(wanted / 86400) * 86400;
+  }
+  function tick(v) { return v === 0 ? "0" : fmt.duration(v).replace(/ 0 s$/, "").replace(/ 0 m$/, "").replace(/ 0 h$/, ""); }
+
   function get(path, extra) {
     var url = api + path + "?" + windowQuery + "&job=" + encodeURIComponent(job) + (extra || "");
     return fetch(url, { headers: { Accept: "application/json" } }).then(function (r) {
@@ -51,26 +65,39 @@
   }
 
   function duration() {
-    return Promise.all([get("/timeseries", "&metric=duration_p50"), get("/timeseries", "&metric=duration_p95")])
+    var step = "&step=" + LINE_STEP;
+    return Promise.all([get("/timeseries", "&metric=duration_p50" + step), get("/timeseries", "&metric=duration_p95" + step)])
       .then(function (r) {
         var o = base();
-        o.yAxis.axisLabel.formatter = function (v) { return fmt.duration(v); };
+        var p50 = points(r[0]), p95 = points(r[1]);
+        var max = 0;
+        p50.concat(p95).forEach(function (p) { if (p[1] != null && p[1] > max) max = p[1]; });
+        o.yAxis.min = 0;
+        if (max > 0) {
+          // Round ticks up to a round top, so no label crowds the last tick.
+          o.yAxis.interval = durationInterval(max);
+          o.yAxis.max = Math.ceil(max / o.yAxis.interval) * o.yAxis.interval;
+        }
+        o.yAxis.axisLabel.formatter = tick;
         o.tooltip.valueFormatter = function (v) { return v == null ? "—" : fmt.duration(v); };
-        var few = points(r[1]).filter(function (p) { return p[1] != null; }).length < 60;
+        var few = p95.filter(function (p) { return p[1] != null; }).length < 60;
+        // p95 is dashed, so the two lines differ by more than their colour.
         o.series = [
-          { name: "p50", type: "line", showSymbol: few, symbolSize: 5, connectNulls: true, data: points(r[0]), lineStyle: { width: 2 }, color: cssVar("--run-running") },
-          { name: "p95", type: "line", showSymbol: few, symbolSize: 5, connectNulls: true, data: points(r[1]), lineStyle: { width: 2 }, color: cssVar("--run-succeeded") },
+          { name: "p50", type: "line", showSymbol: few, symbolSize: 5, connectNulls: true, data: p50, lineStyle: { width: 2 }, color: cssVar("--run-running") },
+          { name: "p95", type: "line", showSymbol: few, symbol: "rect", symbolSize: 5, connectNulls: true, data: p95, lineStyle: { width: 2, type: "dashed" }, color: cssVar("--run-succeeded") },
         ];
         draw("jd-chart-duration", o);
       }).catch(function (e) { failed("jd-chart-duration", e, duration); });
   }
   function outcomes() {
-    return Promise.all([get("/timeseries", "&metric=runs"), get("/timeseries", "&metric=failures")])
+    var step = "&step=" + BAR_STEP;
+    return Promise.all([get("/timeseries", "&metric=runs" + step), get("/timeseries", "&metric=failures" + step)])
       .then(function (r) {
         var runs = points(r[0]), failures = points(r[1]);
         var fails = {};
         failures.forEach(function (p) { fails[p[0]] = p[1] || 0; });
         var o = base();
+        o.yAxis.minInterval = 1;  // counts: no 0.5 runs
         o.tooltip.axisPointer = { type: "shadow" };
         o.series = [
           { name: "Succeeded or other", type: "bar", stack: "runs", color: cssVar("--run-succeeded"),
@@ -94,7 +121,8 @@
       o.xAxis.type = "time";
       o.visualMap = { min: 0, max: max, calculable: true, orient: "horizontal", left: "center", bottom: 0, itemHeight: 120,
         textStyle: { color: cssVar("--fg") },
-        inRange: { color: ["#3288bd", "#66c2a5", "#abdda4", "#e6f598", "#fee08b", "#fdae61", "#f46d43", "#d53e4f"] } };
+        // One hue from faint to strong: more runs, stronger colour (every cell drawn has at least one run).
+        inRange: { color: dark() ? ["#3a2d6e", "#7b5fd9", "#c9b8ff", "#f3efff"] : ["#d9cffa", "#9a78e6", "#5b32b8", "#2a1266"] } };
       var step = h.step_s * 1000;
       o.series = [{ type: "custom", data: h.cells.map(function (c) { return [c[0] * 1000, c[1], c[2]]; }),
         encode: { x: 0, y: 1 },
@@ -115,15 +143,17 @@
     var row = e.target.closest("tr[data-href]");
     if (row && !e.target.closest("a, button")) window.location.href = row.dataset.href;
   });
-  document.addEventListener("jobdeck:changed", function (e) {
-    var ids = (e.detail && e.detail.run_ids) || [];
+  // Live changes: redraw the charts and, when the newest runs are showing, reload them (a later page
+  // stays put, so what one is reading does not move). At most every 2 s on a busy system.
+  function onChange() {
     all();
-    var first = document.querySelector("#jd-job-runs-body .jd-chip[aria-current]");
-    if (first && window.htmx && !ids.length) return;
-    if (first && window.htmx && !new URL(window.location.href).searchParams.get("cursor")) {
-      window.htmx.ajax("GET", first.getAttribute("hx-get"), { target: "#jd-job-runs-body", swap: "innerHTML" });
+    var runs = document.querySelector("#jd-job-runs-body [data-first-page]");
+    var chip = document.querySelector("#jd-job-runs-body .jd-chip[aria-current]");
+    if (window.htmx && runs && runs.dataset.firstPage === "true" && chip) {
+      window.htmx.ajax("GET", chip.getAttribute("hx-get"), { target: "#jd-job-runs-body", swap: "innerHTML" });
     }
-  });
+  }
+  if (window.JobdeckLive) window.JobdeckLive.onChange(onChange, 2000);
   document.addEventListener("jobdeck:theme", all);
   var t = null;
   window.addEventListener("resize", function () { clearTimeout(t); t = setTimeout(function () { Object.keys(charts).forEach(function (k) { charts[k].resize(); }); }, 150); });
