@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
@@ -28,8 +29,10 @@ def test_control_center_lists_running_runs_longest_first(client: TestClient, rec
     assert text.count("past p95 (3.0 s)") == 2 and "No finished runs to compare with yet" in text
     assert 'Running</div><div class="jd-stat-value jd-stat-value--info">3<' in text
     assert 'p95</div><div class="jd-stat-value jd-stat-value--bad">2<' in text
-    # Only actions with something real behind them: stop and retry wait for the control plane.
-    assert ">View</a>" in text and "Stop" not in text and "Retry" not in text
+    # Only actions with something real behind them: stop and retry wait for the control plane, and the
+    # page says so instead of showing buttons that would do nothing.
+    assert ">View</a>" in text and not re.search(r">\s*(Stop|Retry)\s*</(a|button)>", text)
+    assert 'id="jd-no-executor"' in text and "no buttons here that would" in text
     assert "<html" not in client.get("/fragments/control").text
 
 

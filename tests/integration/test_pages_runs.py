@@ -38,7 +38,14 @@ def test_tabs_filter_by_status_and_show_their_columns(client: TestClient, record
         and 'hx-trigger="every 10s, jobdeck:changed from:document"' in running
     )
     assert "Nothing is running." not in running
-    assert "No lost runs." in client.get("/runs?status=lost").text
+    lost = client.get("/runs?status=lost").text
+    # An empty tab of a store with runs says so, without advice to instrument a first job.
+    assert "No lost runs." in lost and "No runs yet" not in lost and "every run</a>" in lost
+
+
+def test_an_empty_store_says_how_to_report_a_first_run(client: TestClient) -> None:
+    text = client.get("/runs?status=failed").text
+    assert "No failed runs." in text and "No runs yet" in text and "@jobdeck.track" in text
 
 
 def test_pages_follow_the_cursor_to_the_end(client: TestClient, recorder: Recorder) -> None:

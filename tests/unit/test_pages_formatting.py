@@ -1,4 +1,4 @@
-"""How the run pages write durations, times and sparklines."""
+"""How the pages write durations, times, window lengths, names, sparklines and changes."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from jobdeck.web.pages import formatting
+from jobdeck.web.pages.dashboard import delta
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -40,3 +41,31 @@ def test_sparkline_points_fill_the_box() -> None:
     assert points == [(0.0, 26.0), (60.0, 14.0), (120.0, 2.0)]
     assert formatting.sparkline_points([]) == ""
     assert formatting.sparkline_points([0, 0])  # all zero: a flat line, no division by zero
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(3600, "1 hour"), (6 * 3600, "6 hours"), (86400, "24 hours"), (7 * 86400, "7 days"), (60, "1 minute")],
+)
+def test_span_names_a_window(seconds: float, text: str) -> None:
+    assert formatting.span(seconds) == text
+    assert formatting.span(5400.5) == "1 h 30 m"  # not a round length: a duration
+
+
+def test_a_change_too_small_to_show_is_no_change() -> None:
+    # 98.02% after 98.04%: "▼ 0.0 pts" in red would be noise.
+    tiny = delta(98.02, 98.04, unit="pts", higher_is_good=True)
+    assert tiny is not None and (tiny.text, tiny.tone) == ("= no change", "flat")
+    assert tiny.title == "previous period: 98.0%"  # the rate was a percentage, its change is in points
+    slower = delta(1.0004, 1.0, unit="s", higher_is_good=False)
+    assert slower is not None and slower.text == "= no change"
+
+
+def test_changes_name_their_direction_and_whether_they_are_good_news() -> None:
+    worse = delta(90.0, 95.0, unit="pts", higher_is_good=True)
+    assert worse is not None and (worse.text, worse.tone) == ("▼ 5.0 pts", "bad")
+    more = delta(5, 4, unit="count", higher_is_good=None)
+    assert more is not None and (more.text, more.tone) == ("▲ 1 (+25%)", "flat")
+    slower = delta(90.0, 30.0, unit="s", higher_is_good=False)
+    assert slower is not None and (slower.text, slower.tone) == ("▲ 1 m 0 s", "bad")
+    assert delta(None, 3.0, unit="s", higher_is_good=False) is None

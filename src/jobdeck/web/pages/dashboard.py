@@ -40,14 +40,17 @@ def delta(now: float | None, before: float | None, *, unit: str, higher_is_good:
     if now is None or before is None:
         return None
     change = now - before
-    if abs(change) < 1e-9:
-        return Delta("= no change", "flat", f"previous period: {_show(before, unit)}")
+    # A change too small to show ("▼ 0.0 pts", "▲ 0 ms") is no change.
+    # The previous value itself: a rate in points of change was a percentage.
+    title = f"previous period: {_show(before, '%' if unit == 'pts' else unit)}"
+    if abs(change) < 1e-9 or _show(abs(change), unit) == _show(0.0, unit):
+        return Delta("= no change", "flat", title)
     arrow = "▲" if change > 0 else "▼"
     text = f"{arrow} {_show(abs(change), unit)}"
     if unit == "count" and before:
         text += f" ({change / before * 100:+.0f}%)"
     tone = "flat" if higher_is_good is None else ("good" if (change > 0) == higher_is_good else "bad")
-    return Delta(text, tone, f"previous period: {_show(before, unit)}")
+    return Delta(text, tone, title)
 
 
 def _show(value: float, unit: str) -> str:

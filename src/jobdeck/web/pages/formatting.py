@@ -25,6 +25,21 @@ def duration(seconds: float | None) -> str:
     return f"{days} d {hours} h"
 
 
+def span(seconds: float) -> str:
+    """A window's length in words: "1 hour", "24 hours", "7 days"; other lengths as a duration."""
+    whole = round(seconds)
+    if abs(seconds - whole) < 1e-6 and whole > 0:
+        if whole % 86400 == 0 and whole >= 2 * 86400:
+            return f"{whole // 86400} days"
+        if whole % 3600 == 0:
+            hours = whole // 3600
+            return "1 hour" if hours == 1 else f"{hours} hours"
+        if whole % 60 == 0 and whole < 3600:
+            minutes = whole // 60
+            return "1 minute" if minutes == 1 else f"{minutes} minutes"
+    return duration(seconds)
+
+
 def when(at: datetime | None) -> str:
     """A UTC time to the second."""
     if at is None:

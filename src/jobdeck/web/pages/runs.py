@@ -97,6 +97,8 @@ def list_context(conn: Connection, query: RunQuery, cursor: str | None) -> dict[
         }
     return {
         "runs": rows,
+        # An empty tab on a store that has runs needs no "instrument a job" advice.
+        "store_empty": not rows and not cursor and not job_names(conn),
         "next_cursor": next_cursor,
         "cursor": cursor,
         "tab": tab_of(where),
