@@ -1,15 +1,17 @@
 """The overview's controls in Chromium, as a demanding user works them: rows open what they name, a zoom
-into the timeline survives refreshes, the wall screen needs no script, and a failed refresh leaves
-"Last updated" alone."""
+into the timeline survives refreshes, the wall screen needs no script, phone tables are cards, a failed
+refresh leaves "Last updated" alone, and everything works under a root path."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import SLOW_JOB, LiveServer
+from jobdeck.config import Settings
+from tests.browser.conftest import PHONE, SLOW_JOB, LiveServer, filled_store, serve, watch_errors
 
 pytestmark = pytest.mark.browser
 
@@ -77,6 +79,36 @@ def test_the_wall_screen_hides_the_tables_without_script(live_server: LiveServer
         context.close()
 
 
+def test_phone_tables_are_cards_not_sideways_scrollers(live_server: LiveServer, browser: Any) -> None:
+    context = browser.new_context(viewport=PHONE)
+    try:
+        phone = context.new_page()
+        errors = watch_errors(phone)
+        for path in ("/", f"/jobs/{SLOW_JOB}"):
+            phone.goto(live_server.path(path))
+            phone.wait_for_load_state("networkidle")
+            assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+            # Every table fits its panel: nothing is hidden off to the right.
+            hidden = phone.evaluate(
+                "Array.from(document.querySelectorAll('.jd-table-wrap'))"
+                ".filter(w => w.scrollWidth > w.clientWidth + 1).map(w => w.querySelector('table').id)"
+            )
+            assert hidden == [], f"{path}: {hidden} scroll sideways"
+        # The summary's cards name each figure, and the sort buttons stay.
+        phone.goto(live_server.path("/"))
+        card = phone.locator(f'#jd-summary-table tr[data-job="{SLOW_JOB}"]')
+        label = card.locator('td[data-label="Success"]')
+        assert phone.evaluate("td => getComputedStyle(td, '::before').content", label.element_handle()) == (
+            '"Success"'
+        )
+        assert phone.locator('.jd-sort[data-key="p95"]').is_visible()
+        # The page links and the theme toggle fit the top bar.
+        assert phone.locator(".jd-nav").is_visible() and phone.locator("#jd-theme-toggle").is_visible()
+        assert errors == []
+    finally:
+        context.close()
+
+
 def test_a_failed_refresh_leaves_last_updated_alone(live_server: LiveServer, page: Any) -> None:
     page.goto(live_server.path("/?refresh=0"))
     page.wait_for_function(TIMELINE_DRAWN)
@@ -96,3 +128,34 @@ def test_a_failed_refresh_leaves_last_updated_alone(live_server: LiveServer, pag
     page.locator("#jd-timeline-error button").click()
     page.wait_for_function(f"document.getElementById('jd-updated').getAttribute('datetime') !== '{stamp}'")
     page.jd_errors.clear()  # the 500s this test asked for
+
+
+def test_every_page_works_under_a_root_path(tmp_path: Path, browser: Any) -> None:
+    store = filled_store(tmp_path)
+    settings = Settings(database_url=store.url, root_path="/jobs")
+    try:
+        with serve(store, settings=settings) as server:
+            context = browser.new_context()
+            page = context.new_page()
+            errors = watch_errors(page)
+            failed: list[str] = []
+            page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+            base = server.path("/jobs")
+            pages = ("/", f"/jobs/{SLOW_JOB}", "/runs?status=failed", "/failures", "/runs/rep-5", "/control")
+            for path in pages:
+                page.goto(base + path)
+                page.wait_for_selector('#jd-live[data-state="live"]')
+                outside = page.eval_on_selector_all(
+                    "a[href^='/']",
+                    "links => links.map(a => a.getAttribute('href')).filter(h => !h.startsWith('/jobs/'))",
+                )
+                assert outside == [], f"{path}: links outside the root path: {outside}"
+            page.goto(base + "/")
+            page.wait_for_function(TIMELINE_DRAWN)
+            page.locator(f'#jd-summary-table tr[data-job="{SLOW_JOB}"] td').nth(2).click()
+            page.wait_for_url(f"**/jobs/jobs/{SLOW_JOB}")
+            page.wait_for_selector("#jd-chart-duration canvas")
+            assert failed == [] and errors == []
+            context.close()
+    finally:
+        store.close()

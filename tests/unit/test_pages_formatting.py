@@ -52,6 +52,14 @@ def test_span_names_a_window(seconds: float, text: str) -> None:
     assert formatting.span(5400.5) == "1 h 30 m"  # not a round length: a duration
 
 
+def test_breakable_names_wrap_between_words_and_stay_escaped() -> None:
+    assert formatting.breakable("reports.generate_invoice") == "reports.<wbr>generate_<wbr>invoice"
+    assert formatting.breakable("celery@worker-3") == "celery@<wbr>worker-3"
+    assert formatting.breakable("<b>_x") == "&lt;b&gt;_<wbr>x"
+    assert formatting.breakable("trailing.") == "trailing."
+    assert formatting.breakable(None) == "—"
+
+
 def test_a_change_too_small_to_show_is_no_change() -> None:
     # 98.02% after 98.04%: "▼ 0.0 pts" in red would be noise.
     tiny = delta(98.02, 98.04, unit="pts", higher_is_good=True)

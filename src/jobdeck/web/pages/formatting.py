@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
+
+from markupsafe import Markup, escape
+
+_BREAK_AFTER = re.compile(r"([._:/@])(?=.)")
 
 
 def duration(seconds: float | None) -> str:
@@ -85,3 +90,11 @@ def seconds_since(at: datetime | None, now: datetime | None = None) -> float | N
     if at is None:
         return None
     return max(((now or datetime.now(UTC)) - at).total_seconds(), 0.0)
+
+
+def breakable(name: str | None) -> Markup:
+    """A name (job, worker, queue) escaped, with line-break opportunities after `.`, `_`, `:`, `/` and `@`,
+    so `reports.tasks.generate_monthly_invoice` wraps between its words instead of mid-word."""
+    if not name:
+        return Markup("—")
+    return Markup(_BREAK_AFTER.sub(r"\1<wbr>", str(escape(name))))
