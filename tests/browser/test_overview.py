@@ -115,3 +115,19 @@ def test_phone_width_and_dark_mode(live_server: LiveServer, browser: Any) -> Non
         assert phone.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(245, 246, 248)"
     finally:
         context.close()
+
+
+def test_failed_bars_stand_out_without_colour(live_server: LiveServer, page: Any) -> None:
+    """Failed runs are outlined as well as red on the timeline, and the legend says so."""
+    page.goto(live_server.path(f"/?job={SLOW_JOB}&hours=6&refresh=0"))
+    page.wait_for_function("document.getElementById('jd-timeline-info').textContent.includes('runs across')")
+    outlined = page.evaluate(
+        "(() => { const css = getComputedStyle(document.documentElement);"
+        " const red = css.getPropertyValue('--run-failed').trim();"
+        " return window.jobdeckTimeline.chart.getZr().storage.getDisplayList()"
+        ".filter(el => el.type === 'rect' && el.style.fill === red && el.style.stroke"
+        " && el.style.lineWidth === 1).length; })()"
+    )
+    assert outlined == 1  # rep-5, the one failed run of the job
+    assert "Failed (outlined)" in page.locator(".jd-legend").inner_text()
+    assert page.jd_errors == []

@@ -183,6 +183,8 @@
             if (!clipped) return null;
             var fill = c[r[4]] || (r[4] === "lost" ? c.failed : c.other);
             var item = { type: "rect", shape: clipped, style: { fill: fill, opacity: 0.85 } };
+            // Failed (and lost) bars are outlined as well as red, so they stand out without colour too.
+            if (r[4] === "failed" || r[4] === "lost") { item.style.stroke = c.fg; item.style.lineWidth = 1; }
             if (r[4] === "running") {
               item.keyframeAnimation = {
                 duration: 1400, loop: true,
