@@ -4,11 +4,11 @@
     python bench/import_rate.py --db postgresql://postgres@127.0.0.1:5432/scale_import --runs 100000
 
 Writes a CSV of whole runs (one line a run: created, started, finished, status, fields), then:
-  raw     the rows `jobdeck import` ends up storing for it (a runs row and its three events per
-          line), prepared in memory first, inserted by a plain executemany (SQLite) / COPY
-          (PostgreSQL) into an empty store: the physical limit;
+  raw     the runs rows `jobdeck import` ends up storing for it (one a line), prepared in memory
+          first, inserted by a plain executemany (SQLite) / COPY (PostgreSQL) into the runs table
+          of an empty store (its indexes included): the physical limit;
   import  `jobdeck import FILE` in a subprocess into another empty store: reading, validating,
-          folding, writing runs, events and rollups.
+          folding, writing runs and rollups.
 Each store is emptied first (for PostgreSQL: the database in --db is dropped and created again).
 """
 
@@ -29,7 +29,7 @@ from jobdeck.events import fold
 from jobdeck.importing import Record, events_of
 from jobdeck.store import Store, bulk
 from jobdeck.store import runs as run_rows
-from jobdeck.store.schema import events, runs
+from jobdeck.store.schema import runs
 
 COLUMNS = ("run_id", "job", "status", "created_at", "started_at", "finished_at", "queue", "error_type")
 
@@ -77,7 +77,7 @@ def fresh(url: str) -> Store:
 
 
 def raw_rate(url: str, path: Path) -> float:
-    """Lines a second for a plain bulk insert of the rows an import of `path` stores."""
+    """Lines a second for a plain bulk insert of the runs rows an import of `path` stores."""
     now = datetime.now(UTC)
     with path.open(newline="") as handle:
         records = [
@@ -85,20 +85,15 @@ def raw_rate(url: str, path: Path) -> float:
             for i, row in enumerate(csv.DictReader(handle))
         ]
     store = fresh(url)
-    event_rows, run_rows_ = [], []
-    with store.write() as conn:
-        time_of = bulk.sqlite_time if conn.dialect.name == "sqlite" else bulk.pg_time
-        convert = bulk.converters(conn, runs, run_rows._RUN_COLUMNS)
+    sqlite = store.backend == "sqlite"
+    rows = []
     for record in records:
         evs = events_of(record, now)
-        event_rows += [(e.run_id, e.key, e.kind.value, time_of(e.at), bulk.json_text(e.data)) for e in evs]
-        run_rows_.append(run_rows.state_to_row(fold(evs[0].run_id, evs)))
-    run_tuples = bulk.tuples(run_rows_, run_rows._RUN_COLUMNS, convert)
+        rows.append(run_rows.encode_run(fold(evs[0].run_id, evs), sqlite)[0])
     began = time.perf_counter()
-    for start in range(0, len(records), 20_000):
+    for start in range(0, len(rows), 20_000):
         with store.write() as conn:
-            bulk.insert(conn, runs, run_rows._RUN_COLUMNS, run_tuples[start : start + 20_000])
-            bulk.insert(conn, events, run_rows._EVENT_COLUMNS, event_rows[3 * start : 3 * (start + 20_000)])
+            bulk.insert(conn, runs, run_rows.WRITE_COLUMNS, rows[start : start + 20_000])
     elapsed = time.perf_counter() - began
     store.close()
     return len(records) / elapsed

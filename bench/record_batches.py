@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("--batches", type=int, default=12)
     args = parser.parse_args()
-    for name in ("load_rows", "insert_events", "insert_runs", "update_runs"):
+    for name in ("load_rows", "insert_runs", "update_runs"):
         timed(run_rows, name)
     timed(rollups, "apply_changes")
     store = Store(args.db)

@@ -3,8 +3,8 @@
     python bench/scale.py generate --db sqlite:////tmp/scale/1m.db --runs 1000000
     python bench/scale.py reads --db sqlite:////tmp/scale/1m.db --out /tmp/scale/results.jsonl
 
-`generate` writes runs and their rollups in bulk, straight into the store (not through HTTP),
-with the recorder's own contribution and rollup code, so `jobdeck verify-rollups` agrees.
+`generate` records runs (enqueued, started, outcome) through the recorder, straight into the
+store (not through HTTP), in large transactions, so runs and rollups are what ingest writes.
 `reads` starts `jobdeck serve` on the store, times the main reads over HTTP (median of
 --repeat), reads the server's RSS, and times the seed dashboard's way (select the window's
 rows, aggregate in Python) on the same data for the ratio.
@@ -28,55 +28,52 @@ from typing import Any
 
 import httpx
 
+from jobdeck.events import Event, make_event
+from jobdeck.recorder import Recorder
 from jobdeck.store import Store, bulk, rollups, verify
-from jobdeck.store import runs as run_rows
 
 JOBS = [f"job{i:02d}" for i in range(40)]
 ERRORS = [("TimeoutError", "timed out after 30s"), ("ValueError", "bad row 17"), ("IOError", "disk full")]
 
 
-def _run_row(
+def _run_events(
     rnd: random.Random, run_id: str, job: str, start: datetime, median: float, live: str | None
-) -> dict[str, Any]:
-    wait = rnd.expovariate(0.5)
-    created = start - timedelta(seconds=wait)
+) -> list[Event]:
+    """One synthetic run as the events a source would send: enqueued, started, its outcome."""
+    created = start - timedelta(seconds=rnd.expovariate(0.5))
     roll = rnd.random()
     status = live or (
         "failed" if roll < 0.05 else "cancelled" if roll < 0.06 else "lost" if roll < 0.065 else "succeeded"
     )
-    duration = rnd.lognormvariate(math.log(median), 0.6)
-    finished = None if live else start + timedelta(seconds=duration)
-    error = rnd.choice(ERRORS) if status == "failed" else (None, None)
-    micros = int(start.timestamp() * 1_000_000)
-    return {
-        "run_id": run_id,
+    fields: dict[str, Any] = {
         "job": job,
-        "status": status,
         "queue": "high" if rnd.random() < 0.2 else "default",
-        "worker": f"worker-{rnd.randrange(8)}",
-        "created_at": created,
-        "started_at": None if live == "pending" else start,
-        "finished_at": finished,
-        "heartbeat_at": None if live == "pending" else start,
-        "run_at": created if live == "pending" else start,
-        "duration_s": None if live else (finished - start).total_seconds(),  # type: ignore[operator]
-        "attempt": 1,
-        "error_type": error[0],
-        "error_message": error[1],
         "items_succeeded": rnd.randrange(100),
-        "items_failed": rnd.randrange(3) if status == "failed" else 0,
-        "fold_key": f"3{micros + 2**62:020d}04{rnd.getrandbits(64):016x}",
-        "fold_state": {"starts": [] if live == "pending" else [micros], "enq": True},
     }
+    events = [make_event(run_id, "enqueued", created, fields)]
+    if live == "pending":
+        return events
+    events.append(make_event(run_id, "started", start, {"worker": f"worker-{rnd.randrange(8)}"}))
+    if live:
+        return events
+    outcome: dict[str, Any] = {}
+    if status == "failed":
+        outcome["error_type"], outcome["error_message"] = rnd.choice(ERRORS)
+        outcome["items_failed"] = rnd.randrange(3)
+    finished = start + timedelta(seconds=rnd.lognormvariate(math.log(median), 0.6))
+    events.append(make_event(run_id, status, finished, outcome))
+    return events
 
 
 def generate(url: str, total: int, days: float, chunk: int, seed: int) -> None:
-    """Write `total` runs of 40 jobs spread over the last `days` days, with their rollups."""
+    """Record `total` runs of 40 jobs spread over the last `days` days through the recorder (its
+    write path, rollups included), `chunk` runs a transaction."""
     rnd = random.Random(seed)
     medians = {job: rnd.choice([0.3, 1.5, 4, 12, 45, 180]) * rnd.uniform(0.7, 1.4) for job in JOBS}
     weights = [1 / (i + 1) ** 0.7 for i in range(len(JOBS))]
     store = Store(url)
     store.migrate()
+    recorder = Recorder(store)
     end = datetime.now(UTC).replace(microsecond=0)
     start = end - timedelta(days=days)
     span = (end - start).total_seconds()
@@ -86,19 +83,14 @@ def generate(url: str, total: int, days: float, chunk: int, seed: int) -> None:
         lo, hi = first / total * span, (first + n) / total * span
         offsets = sorted(rnd.uniform(lo, hi) for _ in range(n))
         jobs = rnd.choices(JOBS, weights, k=n)
-        rows = []
+        events: list[Event] = []
         for i, (offset, job) in enumerate(zip(offsets, jobs, strict=True)):
             at = start + timedelta(seconds=offset)
             live = None
             if span - offset < 600:  # the last ten minutes: some runs are still going or waiting
                 live = "running" if rnd.random() < 0.3 else "pending" if rnd.random() < 0.05 else None
-            rows.append(_run_row(rnd, f"run-{first + i:09d}", job, at, medians[job], live))
-        changes = rollups.Changes.empty()
-        for row in rows:
-            changes.add(rollups.contribution_of(row), +1)
-        with store.write() as conn:
-            run_rows.insert_runs(conn, rows)
-            rollups.apply_changes(conn, changes)
+            events += _run_events(rnd, f"run-{first + i:09d}", job, at, medians[job], live)
+        recorder.record(events)
         done = first + n
         rate = done / (time.perf_counter() - began)
         print(f"\r{done:>11,} runs  {rate:,.0f} runs/s", end="", file=sys.stderr, flush=True)
@@ -231,7 +223,7 @@ def main() -> None:
     gen.add_argument("--db", required=True)
     gen.add_argument("--runs", type=int, required=True)
     gen.add_argument("--days", type=float, default=30)
-    gen.add_argument("--chunk", type=int, default=100_000)
+    gen.add_argument("--chunk", type=int, default=20_000)
     gen.add_argument("--seed", type=int, default=1)
     read = sub.add_parser("reads", help="time the reads against a generated store")
     read.add_argument("--db", required=True)

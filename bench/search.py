@@ -3,10 +3,11 @@
     python bench/search.py --db sqlite:////tmp/search.db --runs 1000000
     python bench/search.py --db postgresql://postgres@127.0.0.1:5432/jobdeck_bench --runs 1000000
 
-Writes synthetic finished runs straight into the runs table (one run every 30 s; 10% failed with
-a varied error message; args carry a customer id), so the search index is built by its triggers
-(SQLite) or by PostgreSQL as rows arrive; then times one page of `find_runs` (best of 3) for rare
-and common texts, alone and with filters, and a second page through the cursor.
+Records synthetic finished runs through the recorder (one run every 30 s; 10% failed with a
+varied error message; args carry a customer id), so the search index is built as runs arrive;
+then times one page of `find_runs` (best of 3) for rare and common texts (a run id prefix, words
+of an error message, a customer id in args), alone and with filters, and a second page through
+the cursor.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
+from jobdeck.events import Event, make_event
+from jobdeck.recorder import Recorder
 from jobdeck.store import Store
 from jobdeck.store.schema import runs
 from jobdeck.store.search import RunFilter, find_runs
@@ -34,44 +37,41 @@ ERRORS = [
 ]
 
 
-def synthetic_run(rnd: random.Random, i: int, start: datetime) -> dict[str, Any]:
+def synthetic_run(rnd: random.Random, i: int, start: datetime) -> list[Event]:
+    """One finished run's events (started, outcome): one run every 30 s, 10 % failed."""
     at = start + timedelta(seconds=30 * i)
     failed = rnd.random() < 0.1
-    return {
-        "run_id": "needle-old-run-0001" if i == 1000 else str(uuid.UUID(int=rnd.getrandbits(128))),
+    run_id = "needle-old-run-0001" if i == 1000 else str(uuid.UUID(int=rnd.getrandbits(128)))
+    fields = {
         "job": rnd.choice(JOBS),
-        "status": "failed" if failed else "succeeded",
         "queue": rnd.choice(["default", "high"]),
-        "created_at": at,
-        "started_at": at,
-        "finished_at": at + timedelta(seconds=5),
-        "run_at": at,
-        "duration_s": 5.0,
-        "attempt": 1,
         "args": [rnd.randrange(10**6), {"customer": f"cust-{rnd.randrange(50_000)}"}],
-        "error_type": "RuntimeError" if failed else None,
-        "error_message": rnd.choice(ERRORS).format(n=rnd.randrange(10**6), m=rnd.randrange(100))
-        if failed
-        else None,
-        "fold_key": "bench",
-        "fold_state": {},
     }
+    outcome: dict[str, Any] = {}
+    if failed:
+        message = rnd.choice(ERRORS).format(n=rnd.randrange(10**6), m=rnd.randrange(100))
+        outcome = {"error_type": "RuntimeError", "error_message": message}
+    return [
+        make_event(run_id, "started", at, fields),
+        make_event(run_id, "failed" if failed else "succeeded", at + timedelta(seconds=5), outcome),
+    ]
 
 
 def generate(store: Store, count: int) -> None:
     rnd = random.Random(1)
     start = datetime(2025, 1, 1, tzinfo=UTC)
-    began = time.perf_counter()
-    with store.write() as conn:
+    with store.read() as conn:
         if conn.execute(select(func.count()).select_from(runs)).scalar_one():
             print("runs already there: timing the searches only")
             return
-        for first in range(0, count, 10_000):
-            batch = [synthetic_run(rnd, i, start) for i in range(first, min(first + 10_000, count))]
-            conn.execute(insert(runs), batch)
+    recorder = Recorder(store)
+    began = time.perf_counter()
+    for first in range(0, count, 10_000):
+        batch = [e for i in range(first, min(first + 10_000, count)) for e in synthetic_run(rnd, i, start)]
+        recorder.record(batch)
     took = time.perf_counter() - began
     rate = count / took
-    print(f"{store.backend}: wrote {count:,} runs in {took:.1f} s ({rate:,.0f} runs/s, index included)")
+    print(f"{store.backend}: recorded {count:,} runs in {took:.1f} s ({rate:,.0f} runs/s, index included)")
 
 
 def timed(store: Store, label: str, where: RunFilter, cursor: str | None = None) -> str | None:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from jobdeck.events import Event, RunState, dedupe, fold
+from jobdeck.events import Event, RunState, apply_event
 from jobdeck.store import Store, rollups
+from jobdeck.store import changes as change_counter
 from jobdeck.store import runs as run_rows
 
 RETRYABLE = frozenset({"40P01", "40001"})
@@ -28,65 +28,56 @@ class MissingJob(ValueError):
 class Recorded:
     """What one call to the recorder did."""
 
-    new_events: int
+    applied_events: int  # events that changed their run (a repeated event changes nothing)
     runs_changed: int
     changed_run_ids: tuple[str, ...]
 
 
 def record_events(conn: Connection, batch: Sequence[Event]) -> Recorded:
     """Apply events in the caller's transaction. Idempotent and order-tolerant."""
-    grouped: dict[str, list[Event]] = defaultdict(list)
-    for event in dedupe(batch):
-        grouped[event.run_id].append(event)
+    grouped: dict[str, list[Event]] = {}
+    for event in batch:
+        found = grouped.get(event.run_id)
+        if found is None:
+            grouped[event.run_id] = [event]
+        else:
+            found.append(event)
     if not grouped:
         return Recorded(0, 0, ())
     # Every lock is taken in run_id order (and rollup cells in key order), so two writers
     # touching the same runs queue behind each other instead of deadlocking.
-    by_run = {run_id: grouped[run_id] for run_id in sorted(grouped)}
-    stored = run_rows.load_rows(conn, list(by_run))
-
-    # Runs whose new events all sort after what they have fold forward; the rest refold.
-    refold = [
-        run_id
-        for run_id, evs in by_run.items()
-        if run_id in stored and any(e.key <= stored[run_id]["fold_key"] for e in evs)
-    ]
-    history = run_rows.load_events(conn, refold) if refold else {}
-    refolding = set(refold)
-
-    new_events: list[Event] = []
+    run_ids = sorted(grouped)
+    stored = run_rows.load_rows(conn, run_ids)
     inserts, updates = [], []
-    changes = rollups.Changes.empty()
+    sqlite = conn.dialect.name == "sqlite"
+    changes = rollups.Changes()
     changed: list[str] = []
-    for run_id, evs in by_run.items():
+    applied = 0
+    for run_id in run_ids:
         old_row = stored.get(run_id)
-        state: RunState
-        if run_id in refolding:
-            known = {e.key for e in history.get(run_id, [])}
-            fresh = [e for e in evs if e.key not in known]
-            if not fresh:
-                continue
-            state = fold(run_id, [*history.get(run_id, []), *fresh])
-        else:
-            fresh = evs
-            state = fold(run_id, evs, run_rows.row_to_state(old_row) if old_row else None)
+        state = run_rows.row_to_state(old_row) if old_row is not None else RunState(run_id)
+        effective = 0
+        for event in grouped[run_id]:
+            effective += apply_event(state, event)
+        if not effective:
+            continue
+        applied += effective
         if state.job is None:
             raise MissingJob(run_id)
-        new_events.extend(fresh)
-        row = run_rows.state_to_row(state)
+        values, contribution = run_rows.encode_run(state, sqlite)
         changed.append(run_id)
         if old_row is None:
-            inserts.append(row)
-            changes.change(None, rollups.contribution_of(row))
+            inserts.append(values)
+            changes.change(None, contribution)
         else:
-            updates.append(row)
-            changes.change(rollups.contribution_of(old_row), rollups.contribution_of(row))
-
-    run_rows.insert_events(conn, new_events)
+            updates.append(values)
+            changes.change(rollups.contribution_of(old_row), contribution)
     run_rows.insert_runs(conn, inserts)
     run_rows.update_runs(conn, updates)
     rollups.apply_changes(conn, changes)
-    return Recorded(len(new_events), len(changed), tuple(changed))
+    if changed:
+        change_counter.bump(conn)
+    return Recorded(applied, len(changed), tuple(changed))
 
 
 class Recorder:

@@ -43,8 +43,10 @@ def test_search_finds_an_old_run_among_filters_and_pages(store: Store, recorder:
     record_history(recorder)
     # The oldest run's error, by part of its message, in any case.
     assert _all_pages(store, RunFilter(text="ORDER 1000 NOT")) == ["run-00000"]
-    # Its id; and a fragment that many runs share, through several pages.
+    # Its id, or the beginning of ids; and a fragment that many runs share, through several pages.
     assert _all_pages(store, RunFilter(text="run-00001")) == ["run-00001"]
+    assert _all_pages(store, RunFilter(text="run-0012")) == [f"run-{i:05d}" for i in range(129, 119, -1)]
+    assert _all_pages(store, RunFilter(text="un-0012")) == []  # ids match from their start
     assert len(_all_pages(store, RunFilter(text="not found"), limit=4)) == 30
     assert _all_pages(
         store, RunFilter(text="not found", job="clip_sync", since=NOW - timedelta(minutes=40))
@@ -61,14 +63,27 @@ def test_search_text_is_data_not_syntax(store: Store, recorder: Recorder, odd: s
     assert _all_pages(store, RunFilter(text=odd)) == ["odd"]
 
 
+def _index_is_sound(store: Store) -> None:
+    if store.backend == "sqlite":
+        with store.write() as conn:  # raises "database disk image is malformed" when it is not
+            conn.exec_driver_sql("INSERT INTO runs_fts(runs_fts, rank) VALUES ('integrity-check', 1)")
+
+
 def test_search_index_follows_updates_and_deletes(store: Store, recorder: Recorder) -> None:
     recorder.record([make_event("r1", "started", NOW - timedelta(seconds=5), {"job": "sync"})])
+    recorder.record([make_event("quiet", "succeeded", NOW, {"job": "sync"})])  # nothing to index
     assert _all_pages(store, RunFilter(text="disk full")) == []
     recorder.record([make_event("r1", "failed", NOW, {"error_message": "disk full on /var"})])
     assert _all_pages(store, RunFilter(text="disk full")) == ["r1"]
-    with store.write() as conn:
-        conn.execute(delete(runs).where(runs.c.run_id == "r1"))
+    # A newer outcome replaces the message: the old words go, the shared ones stay.
+    recorder.record([make_event("r1", "failed", NOW + timedelta(seconds=1), {"error_message": "disk quota"})])
     assert _all_pages(store, RunFilter(text="disk full")) == []
+    assert _all_pages(store, RunFilter(text="disk quota")) == ["r1"]
+    _index_is_sound(store)
+    with store.write() as conn:
+        conn.execute(delete(runs).where(runs.c.run_id.in_(["r1", "quiet"])))
+    assert _all_pages(store, RunFilter(text="disk")) == []
+    _index_is_sound(store)
 
 
 @pytest.mark.parametrize("bad", ["", "ab", "  x  ", "x" * 201])

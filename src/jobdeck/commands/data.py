@@ -53,7 +53,7 @@ def import_file(
         except MissingJob as exc:
             line = first_line.get(exc.run_id, 0)
             raise BadRecord(line, f"{exc} (this batch was not stored)") from None
-        imported += recorded.new_events
+        imported += recorded.applied_events
         runs_changed += recorded.runs_changed
         batch.clear()
         first_line.clear()
@@ -82,7 +82,7 @@ def import_file(
         store.close()
     elapsed = time.perf_counter() - started
     cli.console.print(
-        f"imported {imported} new events ({runs_changed} run changes) from {file} in {elapsed:.1f} s"
+        f"imported {imported} events ({runs_changed} run changes) from {file} in {elapsed:.1f} s"
     )
 
 
@@ -92,7 +92,7 @@ def cleanup(
     batch_size: Annotated[int, typer.Option(min=1, help="Runs deleted per transaction")] = 5000,
     keep_minute_rollups: Annotated[bool, typer.Option(help="Keep per-minute rollups too")] = False,
 ) -> None:
-    """Delete finished runs (and their events) older than the age; hour and day rollups stay."""
+    """Delete finished runs older than the age; hour and day rollups stay."""
     age = parse_age(older_than)
     store = cli.open_store(cli.settings_for(db))
     try:
@@ -101,9 +101,7 @@ def cleanup(
         )
     finally:
         store.close()
-    cli.console.print(
-        f"deleted {cleaned.runs} runs, {cleaned.events} events and {cleaned.minute_rollups} minute rollups"
-    )
+    cli.console.print(f"deleted {cleaned.runs} runs and {cleaned.minute_rollups} minute rollups")
 
 
 def verify_rollups(

@@ -67,7 +67,7 @@ def record_in_batches(
     stored = 0
     for first in range(0, len(events), batch_size):
         chunk = events[first : first + batch_size]
-        stored += recorder.record([event.to_event() for event in chunk]).new_events
+        stored += recorder.record([event.to_event() for event in chunk]).applied_events
         if on_batch is not None:
             on_batch(len(chunk))
     return stored

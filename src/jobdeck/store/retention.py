@@ -1,4 +1,4 @@
-"""Retention: delete old raw runs (and their events and minute rollups) in short batches.
+"""Retention: delete old raw runs and minute rollups in short batches.
 
 Hour and day rollups stay, so long-range charts survive. The horizon of what was
 deleted is kept in the `retention` table: verification skips rollup cells older
@@ -14,7 +14,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from jobdeck.domain import TERMINAL_STATUSES
 from jobdeck.store import rollups
-from jobdeck.store.schema import events, retention, rollup_bins, runs
+from jobdeck.store.schema import retention, runs
 from jobdeck.store.schema import rollups as rollup_cells
 from jobdeck.store.store import Store
 
@@ -28,7 +28,6 @@ class Cleaned:
     """What one cleanup did."""
 
     runs: int
-    events: int
     minute_rollups: int
 
 
@@ -46,31 +45,24 @@ def _raise_horizon(conn: Connection, kind: str, before: int) -> None:
         conn.execute(update(retention).where(retention.c.kind == kind).values(before=before))
 
 
-def delete_runs_batch(conn: Connection, before: datetime, batch_size: int) -> tuple[int, int]:
-    """Delete up to `batch_size` finished runs that counted before `before`, with their events."""
+def delete_runs_batch(conn: Connection, before: datetime, batch_size: int) -> int:
+    """Delete up to `batch_size` finished runs that counted before `before`."""
     chosen = conn.execute(
-        select(runs.c.id, runs.c.run_id)
+        select(runs.c.id)
         .where(runs.c.run_at < before, runs.c.status.in_([s.value for s in TERMINAL_STATUSES]))
         .order_by(runs.c.run_at)
         .limit(batch_size)
     ).all()
     if not chosen:
-        return 0, 0
-    gone_events = conn.execute(delete(events).where(events.c.run_id.in_([r.run_id for r in chosen])))
-    gone_runs = conn.execute(delete(runs).where(runs.c.id.in_([r.id for r in chosen])))
-    return gone_runs.rowcount, gone_events.rowcount
+        return 0
+    return conn.execute(delete(runs).where(runs.c.id.in_([r.id for r in chosen]))).rowcount
 
 
 def delete_minute_rollups(conn: Connection, lo: int, hi: int) -> int:
-    """Delete minute rollup cells and bins with buckets in [lo, hi)."""
+    """Delete minute rollup cells with buckets in [lo, hi)."""
     gone = conn.execute(
         delete(rollup_cells).where(
             rollup_cells.c.granularity == 60, rollup_cells.c.bucket >= lo, rollup_cells.c.bucket < hi
-        )
-    )
-    conn.execute(
-        delete(rollup_bins).where(
-            rollup_bins.c.granularity == 60, rollup_bins.c.bucket >= lo, rollup_bins.c.bucket < hi
         )
     )
     return gone.rowcount
@@ -84,7 +76,7 @@ def oldest_minute_bucket(conn: Connection) -> int | None:
 
 
 def cleanup(store: Store, before: datetime, batch_size: int = 5000, minute_rollups: bool = True) -> Cleaned:
-    """Delete finished runs (and events) before `before`, then minute rollups; one short transaction a batch.
+    """Delete finished runs before `before`, then minute rollups; one short transaction a batch.
 
     `before` is rounded down to a whole day so hour and day cells are either wholly kept or wholly
     past the horizon.
@@ -94,12 +86,11 @@ def cleanup(store: Store, before: datetime, batch_size: int = 5000, minute_rollu
     cutoff_at = rollups.epoch(cutoff)
     with store.write() as conn:
         _raise_horizon(conn, RUNS, cutoff)
-    total_runs = total_events = 0
+    total_runs = 0
     while True:
         with store.write() as conn:
-            n_runs, n_events = delete_runs_batch(conn, cutoff_at, batch_size)
+            n_runs = delete_runs_batch(conn, cutoff_at, batch_size)
         total_runs += n_runs
-        total_events += n_events
         if n_runs < batch_size:
             break
     total_cells = 0
@@ -113,4 +104,4 @@ def cleanup(store: Store, before: datetime, batch_size: int = 5000, minute_rollu
             lo = hi
         with store.write() as conn:
             _raise_horizon(conn, MINUTE_ROLLUPS, cutoff)
-    return Cleaned(total_runs, total_events, total_cells)
+    return Cleaned(total_runs, total_cells)

@@ -1,10 +1,13 @@
 """Per-job rollups by minute, hour and day, kept by adding each run's contribution.
 
-The recorder calls `apply_changes` in the same transaction as the runs it
-writes: for every run that changed, its old contribution is taken away and its
-new one added. Counters and histogram bins are sums, so that is exact; a
-minimum or maximum cannot be taken away, so a cell that loses a duration has
-them recomputed from its raw runs (rare: only a finished run that changes).
+The recorder calls `apply_changes` in the same transaction as the runs it writes: for every run
+that changed, its old contribution is taken away and its new one added. A cell holds counters, the
+duration extremes and two log-bucketed sketches (duration and queue wait) as small binary values.
+A batch's deltas are summed per cell in Python, the cells it touches are read (locked on
+PostgreSQL), merged and written back: one row per cell, however many histogram bins it has.
+Counters and sketches are sums, so that is exact; a minimum or maximum cannot be taken away, so a
+cell that loses a duration has them recomputed from its raw runs (rare: only a finished run that
+changes).
 """
 
 from __future__ import annotations
@@ -12,11 +15,10 @@ from __future__ import annotations
 import random
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Hashable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from sqlalchemy import Connection, func, select, update
 
@@ -24,10 +26,11 @@ from jobdeck.analytics import sketch
 from jobdeck.domain import DURATION_STATUSES
 from jobdeck.events import to_micros
 from jobdeck.store import bulk
-from jobdeck.store.schema import rollup_bins, rollups, runs
+from jobdeck.store.schema import rollups, runs
 
 GRANULARITIES = (60, 3600, 86400)
 DURATION, WAIT = 0, 1
+HISTOGRAMS = ("dur_hist", "wait_hist")  # the column of each sketch metric
 COUNTERS = (
     "runs",
     "pending",
@@ -46,10 +49,10 @@ COUNTERS = (
     "items_skipped",
 )
 _INDEX = {name: i for i, name in enumerate(COUNTERS)}
+_N = len(COUNTERS)
 
 
-@dataclass(frozen=True, slots=True)
-class Contribution:
+class Contribution(NamedTuple):
     """What one run adds to the rollups."""
 
     job: str
@@ -65,9 +68,9 @@ def contribution_of(row: Mapping[Any, Any]) -> Contribution:
     status = row["status"]
     duration = row["duration_s"] if status in DURATION_STATUSES else None
     wait = None
-    state = row.get("fold_state") or {}
-    if row.get("started_at") is not None and state.get("enq"):
-        wait = max(0.0, (row["started_at"] - row["created_at"]).total_seconds())
+    started = row["started_at"]
+    if started is not None and (row.get("fold_state") or {}).get("e"):
+        wait = max(0.0, (started - row["created_at"]).total_seconds())
     return Contribution(
         job=row["job"],
         at=to_micros(row["run_at"]) // 1_000_000,
@@ -78,67 +81,74 @@ def contribution_of(row: Mapping[Any, Any]) -> Contribution:
     )
 
 
-MinuteCell = tuple[int, str]  # (minute bucket, job)
 Cell = tuple[int, int, str]  # (granularity, bucket, job)
-BinKey = tuple[int, int, str, int, int]  # (granularity, bucket, job, metric, bin)
+
+
+class Delta:
+    """What a transaction adds to one cell: counters, the extremes of added durations, sketches."""
+
+    __slots__ = ("high", "low", "recompute", "sketches", "values")
+
+    def __init__(self) -> None:
+        self.values = [0.0] * _N
+        self.low: float | None = None
+        self.high: float | None = None
+        self.sketches: tuple[dict[int, int], dict[int, int]] = ({}, {})
+        self.recompute = False  # a duration was taken away: min and max come from the runs again
 
 
 class Changes:
-    """Accumulated rollup deltas for one transaction.
-
-    Contributions are added per minute cell only; the hour and day cells are sums of minute
-    cells, rolled up once when read (`cells`, `extremes`, `bins`, `recompute`).
-    """
+    """Accumulated rollup deltas for one transaction: each contribution goes straight into its
+    minute, hour and day cells."""
 
     def __init__(self) -> None:
-        self.minutes: dict[MinuteCell, list[float]] = {}
-        self.minute_extremes: dict[MinuteCell, tuple[float, float]] = {}
-        self.minute_bins: dict[tuple[int, str, int, int], int] = defaultdict(int)
-        self.minute_recompute: set[MinuteCell] = set()
+        self.cells: dict[Cell, Delta] = {}
         self.removed = False
-        self._rolled: tuple[
-            dict[Cell, list[float]], dict[Cell, tuple[float, float]], dict[BinKey, int], set[Cell]
-        ]
-        self._rolled_at = -1
-        self._additions = 0
 
     @classmethod
     def empty(cls) -> Changes:
         return cls()
 
     def add(self, c: Contribution, sign: int) -> None:
-        self._additions += 1
         if sign < 0:
             self.removed = True
-        cell = (c.at - c.at % 60, c.job)
-        v = self.minutes.get(cell)
-        if v is None:
-            v = self.minutes[cell] = [0.0] * len(COUNTERS)
-        v[0] += sign
-        v[_INDEX[c.status]] += sign
-        items = c.items
-        if items[0]:
-            v[12] += sign * items[0]
-        if items[1]:
-            v[13] += sign * items[1]
-        if items[2]:
-            v[14] += sign * items[2]
-        duration = c.duration
-        if duration is not None:
-            v[8] += sign
-            v[9] += sign * duration
-            self.minute_bins[(*cell, DURATION, sketch.bin_of(duration))] += sign
-            if sign > 0:
-                lo_hi = self.minute_extremes.get(cell)
-                self.minute_extremes[cell] = (
-                    (min(lo_hi[0], duration), max(lo_hi[1], duration)) if lo_hi else (duration, duration)
-                )
-            else:
-                self.minute_recompute.add(cell)
-        if c.wait is not None:
-            v[10] += sign
-            v[11] += sign * c.wait
-            self.minute_bins[(*cell, WAIT, sketch.bin_of(c.wait))] += sign
+        job, at, status, duration, wait, items = c
+        status_index = _INDEX[status]
+        duration_bin = sketch.bin_of(duration) if duration is not None else 0
+        wait_bin = sketch.bin_of(wait) if wait is not None else 0
+        cells = self.cells
+        for g in GRANULARITIES:
+            key = (g, at - at % g, job)
+            delta = cells.get(key)
+            if delta is None:
+                delta = cells[key] = Delta()
+            v = delta.values
+            v[0] += sign
+            v[status_index] += sign
+            if items[0]:
+                v[12] += sign * items[0]
+            if items[1]:
+                v[13] += sign * items[1]
+            if items[2]:
+                v[14] += sign * items[2]
+            if duration is not None:
+                v[8] += sign
+                v[9] += sign * duration
+                durations = delta.sketches[DURATION]
+                durations[duration_bin] = durations.get(duration_bin, 0) + sign
+                if sign < 0:
+                    delta.recompute = True
+                elif delta.low is None or delta.high is None:
+                    delta.low = delta.high = duration
+                elif duration < delta.low:
+                    delta.low = duration
+                elif duration > delta.high:
+                    delta.high = duration
+            if wait is not None:
+                v[10] += sign
+                v[11] += sign * wait
+                waits = delta.sketches[WAIT]
+                waits[wait_bin] = waits.get(wait_bin, 0) + sign
 
     def change(self, old: Contribution | None, new: Contribution | None) -> None:
         if old == new:
@@ -148,143 +158,114 @@ class Changes:
         if new is not None:
             self.add(new, +1)
 
-    def _roll(
-        self,
-    ) -> tuple[dict[Cell, list[float]], dict[Cell, tuple[float, float]], dict[BinKey, int], set[Cell]]:
-        if self._rolled_at == self._additions:
-            return self._rolled
-        cells: dict[Cell, list[float]] = {}
-        extremes: dict[Cell, tuple[float, float]] = {}
-        bins: dict[BinKey, int] = defaultdict(int)
-        recompute: set[Cell] = set()
-        for (minute, job), v in self.minutes.items():
-            for g in GRANULARITIES:
-                key = (g, minute - minute % g, job)
-                total = cells.get(key)
-                if total is None:
-                    cells[key] = list(v)
-                else:
-                    for i, x in enumerate(v):
-                        if x:
-                            total[i] += x
-        for (minute, job), (lo, hi) in self.minute_extremes.items():
-            for g in GRANULARITIES:
-                key = (g, minute - minute % g, job)
-                old = extremes.get(key)
-                extremes[key] = (min(old[0], lo), max(old[1], hi)) if old else (lo, hi)
-        for (minute, job, metric, index), n in self.minute_bins.items():
-            if n:
-                for g in GRANULARITIES:
-                    bins[(g, minute - minute % g, job, metric, index)] += n
-        for minute, job in self.minute_recompute:
-            recompute.update((g, minute - minute % g, job) for g in GRANULARITIES)
-        self._rolled, self._rolled_at = (cells, extremes, bins, recompute), self._additions
-        return self._rolled
 
-    @property
-    def cells(self) -> dict[Cell, list[float]]:
-        return self._roll()[0]
-
-    @property
-    def extremes(self) -> dict[Cell, tuple[float, float]]:
-        return self._roll()[1]
-
-    @property
-    def bins(self) -> dict[BinKey, int]:
-        return self._roll()[2]
-
-    @property
-    def recompute(self) -> set[Cell]:
-        return self._roll()[3]
-
-
-_DELTA_COLUMNS = ("granularity", "bucket", "job", *COUNTERS, "dur_min", "dur_max", "version")
+_KEY = ("granularity", "bucket", "job")
+_VALUE_COLUMNS = (*COUNTERS, "dur_min", "dur_max", *HISTOGRAMS)
+_CELL_COLUMNS = (*_KEY, *_VALUE_COLUMNS, "version")
 _ROUNDED = tuple(name not in ("dur_sum", "wait_sum") for name in COUNTERS)
+_PG_KEY_TYPES = ("int", "bigint", "text")
 
 
-_PG_TYPES = {"granularity": "int", "bucket": "bigint", "job": "text", "metric": "smallint", "bin": "int"}
-_PG_TYPES |= {name: "float8" for name in ("dur_sum", "wait_sum", "dur_min", "dur_max")}
-_CELL_KEY = ("granularity", "bucket", "job")
-_BIN_COLUMNS = (*_CELL_KEY, "metric", "bin", "n")
+def _load_cells(conn: Connection, keys: Sequence[Cell]) -> dict[Cell, tuple[Any, ...]]:
+    """The stored values of these cells (locked for update on PostgreSQL), by key."""
+    found: dict[Cell, tuple[Any, ...]] = {}
+    names = ", ".join(f"r.{name}" for name in (*_KEY, *_VALUE_COLUMNS))
+    if conn.dialect.name == "postgresql":
+        arrays = ", ".join(f"%s::{t}[]" for t in _PG_KEY_TYPES)
+        statement = (
+            f"SELECT {names} FROM rollups r JOIN unnest({arrays}) AS k(g, b, j) "
+            "ON r.granularity = k.g AND r.bucket = k.b AND r.job = k.j "
+            "ORDER BY r.granularity, r.bucket, r.job FOR UPDATE OF r"
+        )
+        columns = tuple(list(column) for column in zip(*keys, strict=True))
+        for row in conn.exec_driver_sql(statement, columns):
+            found[(row[0], row[1], row[2])] = tuple(row[3:])
+        return found
+    for start in range(0, len(keys), 900):
+        chunk = keys[start : start + 900]
+        # A join with the keys seeks each in the primary key; `(…) IN (VALUES …)` scans the table.
+        statement = sqlite_cells_query(len(chunk))
+        for row in conn.exec_driver_sql(statement, tuple(x for key in chunk for x in key)):
+            found[(row[0], row[1], row[2])] = tuple(row[3:])
+    return found
 
 
-def _rows_source(dialect: str, columns: tuple[str, ...]) -> str:
-    """Where rows come from: one VALUES row per execution on SQLite, one unnest of arrays on PostgreSQL."""
-    if dialect == "sqlite":
-        return f"VALUES ({', '.join('?' * len(columns))})"
-    arrays = ", ".join(f"%s::{_PG_TYPES.get(name, 'bigint')}[]" for name in columns)
-    return f"SELECT * FROM unnest({arrays})"
-
-
-def _statements(dialect: str) -> tuple[str, str, str, str]:
-    """The additive upserts and the deletes of emptied cells for a dialect."""
-    adds = ", ".join(f"{name} = rollups.{name} + excluded.{name}" for name in COUNTERS)
-    cells = (
-        f"INSERT INTO rollups ({', '.join(_DELTA_COLUMNS)}) {_rows_source(dialect, _DELTA_COLUMNS)} "
-        f"ON CONFLICT (granularity, bucket, job) DO UPDATE SET {adds}, version = excluded.version, "
-        "dur_min = CASE WHEN rollups.dur_min IS NULL OR excluded.dur_min < rollups.dur_min "
-        "THEN coalesce(excluded.dur_min, rollups.dur_min) ELSE rollups.dur_min END, "
-        "dur_max = CASE WHEN rollups.dur_max IS NULL OR excluded.dur_max > rollups.dur_max "
-        "THEN coalesce(excluded.dur_max, rollups.dur_max) ELSE rollups.dur_max END"
+def sqlite_cells_query(count: int) -> str:
+    """SQLite's statement reading `count` cells by key (`_load_cells`)."""
+    names = ", ".join(f"rollups.{name}" for name in (*_KEY, *_VALUE_COLUMNS))
+    marks = ", ".join("(?, ?, ?)" for _ in range(count))
+    return (
+        f"SELECT {names} FROM (VALUES {marks}) AS k JOIN rollups ON rollups.granularity = k.column1 "
+        "AND rollups.bucket = k.column2 AND rollups.job = k.column3"
     )
-    bins = (
-        f"INSERT INTO rollup_bins ({', '.join(_BIN_COLUMNS)}) {_rows_source(dialect, _BIN_COLUMNS)} "
-        "ON CONFLICT (granularity, bucket, job, metric, bin) DO UPDATE SET n = rollup_bins.n + excluded.n"
-    )
-    if dialect == "sqlite":
-        drop_cells = "DELETE FROM rollups WHERE granularity = ? AND bucket = ? AND job = ? AND runs <= 0"
-        drop_bins = (
-            "DELETE FROM rollup_bins WHERE granularity = ? AND bucket = ? AND job = ? "
-            "AND metric = ? AND bin = ? AND n <= 0"
-        )
-    else:
-        drop_cells = (
-            f"DELETE FROM rollups WHERE ({', '.join(_CELL_KEY)}) IN "
-            f"({_rows_source(dialect, _CELL_KEY)}) AND runs <= 0"
-        )
-        drop_bins = (
-            f"DELETE FROM rollup_bins WHERE ({', '.join(_BIN_COLUMNS[:5])}) IN "
-            f"({_rows_source(dialect, _BIN_COLUMNS[:5])}) AND n <= 0"
-        )
-    return cells, bins, drop_cells, drop_bins
 
 
-def _execute(conn: Connection, statement: str, rows: list[tuple[Any, ...]]) -> None:
-    """Run a statement for every row: executemany on SQLite, once over column arrays on PostgreSQL."""
-    if not rows:
-        return
-    if conn.dialect.name == "sqlite":
-        bulk.execute_many(conn, statement, rows)
-    else:
-        conn.exec_driver_sql(statement, tuple(list(column) for column in zip(*rows, strict=True)))
+def _merged(stored: tuple[Any, ...] | None, delta: Delta) -> list[Any]:
+    """A cell's new values (counters, dur_min, dur_max, sketches) from its stored ones and a delta."""
+    if stored is None:
+        values: list[Any] = [round(x) if r else x for x, r in zip(delta.values, _ROUNDED, strict=True)]
+        sketches = [sketch.encode(s) if s else None for s in delta.sketches]
+        return [*values, delta.low, delta.high, *sketches]
+    values = []
+    for old, x, rounded in zip(stored, delta.values, _ROUNDED, strict=False):
+        total = (old or 0) + x
+        values.append(round(total) if rounded else total)
+    low, high = stored[_N], stored[_N + 1]
+    if delta.low is not None:
+        low = delta.low if low is None else min(low, delta.low)
+        high = delta.high if high is None else max(high, delta.high)
+    sketches = []
+    for blob, part in zip(stored[_N + 2 :], delta.sketches, strict=True):
+        if part:
+            merged = sketch.decode(blob)
+            sketch.add_into(merged, part)
+            sketches.append(sketch.encode(merged) or None)
+        else:
+            sketches.append(blob)
+    return [*values, low, high, *sketches]
 
 
 def apply_changes(conn: Connection, changes: Changes) -> None:
-    """Write accumulated deltas: additive upserts, then deletes of emptied cells and min/max recomputation.
+    """Merge accumulated deltas into the stored cells; drop emptied cells, recompute lost extremes.
 
-    Keys are written in sorted order so concurrent writers lock rows in the same order.
+    Cells are read and written in key order so concurrent writers lock them in the same order;
+    two writers creating the same cell at once make one of them fail with an integrity error,
+    which the recorder retries.
     """
-    cells_sql, bins_sql, drop_cells_sql, drop_bins_sql = _statements(conn.dialect.name)
-    extremes = changes.extremes
-    bin_rows = [(*key, n) for key, n in sorted(changes.bins.items()) if n]
-    binned = {row[:3] for row in bin_rows}
+    cells = changes.cells
+    keys = sorted(key for key, d in cells.items() if any(d.values) or d.recompute or any(d.sketches))
+    if not keys:
+        return
+    stored = _load_cells(conn, keys)
     stamp = new_version()
-    cell_rows = []
-    emptied_cells = []
-    for key, v in sorted(changes.cells.items()):
-        lo_hi = extremes.get(key)
-        if lo_hi is None and not any(v) and key not in binned:
+    inserts: list[tuple[Any, ...]] = []
+    updates: list[tuple[Any, ...]] = []
+    emptied: list[Cell] = []
+    recompute: list[Cell] = []
+    for key in keys:
+        delta = cells[key]
+        old = stored.get(key)
+        values = _merged(old, delta)
+        if values[0] <= 0:
+            if old is not None:
+                emptied.append(key)
             continue
-        values = [round(x) if r else x for x, r in zip(v, _ROUNDED, strict=True)]
-        cell_rows.append((*key, *values, *(lo_hi or (None, None)), stamp))
-        if v[0] < 0:
-            emptied_cells.append(key)
-    _execute(conn, cells_sql, cell_rows)
-    _execute(conn, bins_sql, bin_rows)
-    if changes.removed:
-        _execute(conn, drop_bins_sql, [row[:5] for row in bin_rows if row[5] < 0])
-        _execute(conn, drop_cells_sql, emptied_cells)
-    for g, bucket, job in sorted(changes.recompute):
+        if delta.recompute:
+            recompute.append(key)
+        if old is None:
+            inserts.append((*key, *values, stamp))
+        else:
+            updates.append((*values, stamp, *key))
+    mark = bulk.placeholder(conn)
+    if updates:
+        sets = ", ".join(f"{name} = {mark}" for name in (*_VALUE_COLUMNS, "version"))
+        where = " AND ".join(f"{name} = {mark}" for name in _KEY)
+        bulk.execute_many(conn, f"UPDATE rollups SET {sets} WHERE {where}", updates)
+    bulk.insert(conn, rollups, _CELL_COLUMNS, inserts)
+    if emptied:
+        where = " AND ".join(f"{name} = {mark}" for name in _KEY)
+        bulk.execute_many(conn, f"DELETE FROM rollups WHERE {where}", emptied)
+    for g, bucket, job in recompute:
         _recompute_extremes(conn, g, bucket, job, stamp)
 
 
@@ -381,35 +362,27 @@ def _totals(conn: Connection, g: int, lo: int, hi: int, job: str | None) -> list
 def bins_by_job(
     conn: Connection, since: int, until: int, metric: int = DURATION, job: str | None = None
 ) -> dict[str, dict[int, int]]:
-    """Merged histogram bins per job over the window (each covering range cached while unchanged)."""
+    """Merged sketches per job over the window (each covering range cached while unchanged)."""
     result: dict[str, dict[int, int]] = defaultdict(dict)
     for g, lo, hi in cover(since, until):
         part = cached(conn, ("bins", metric), g, lo, hi, job, partial(_bins, conn, g, lo, hi, metric, job))
         for job_name, counts in part.items():
-            merged = result[job_name]
-            if not merged:
-                merged.update(counts)
-                continue
-            for index, n in counts.items():
-                merged[index] = merged.get(index, 0) + n
+            sketch.add_into(result[job_name], counts)
     return result
 
 
 def _bins(
     conn: Connection, g: int, lo: int, hi: int, metric: int, job: str | None
 ) -> dict[str, dict[int, int]]:
-    query = select(rollup_bins.c.job, rollup_bins.c.bin, func.sum(rollup_bins.c.n)).where(
-        rollup_bins.c.granularity == g,
-        rollup_bins.c.metric == metric,
-        rollup_bins.c.bucket >= lo,
-        rollup_bins.c.bucket < hi,
+    column = rollups.c[HISTOGRAMS[metric]]
+    query = select(rollups.c.job, column).where(
+        rollups.c.granularity == g, rollups.c.bucket >= lo, rollups.c.bucket < hi, column.is_not(None)
     )
     if job is not None:
-        query = query.where(rollup_bins.c.job == job)
+        query = query.where(rollups.c.job == job)
     result: dict[str, dict[int, int]] = defaultdict(dict)
-    for job_name, index, n in conn.execute(query.group_by(rollup_bins.c.job, rollup_bins.c.bin)):
-        if n:
-            result[job_name][int(index)] = int(n)
+    for job_name, blob in conn.execute(query):
+        sketch.add_into(result[job_name], sketch.decode(blob))
     return dict(result)
 
 
@@ -490,16 +463,4 @@ def all_cells(
         query = query.where(rollups.c.bucket >= since)
     if until is not None:
         query = query.where(rollups.c.bucket < until)
-    return (row._mapping for row in conn.execute(query))
-
-
-def all_bins(
-    conn: Connection, since: int | None = None, until: int | None = None
-) -> Iterable[Mapping[Any, Any]]:
-    """Every histogram bin with a bucket in [since, until) (for verification)."""
-    query = select(rollup_bins)
-    if since is not None:
-        query = query.where(rollup_bins.c.bucket >= since)
-    if until is not None:
-        query = query.where(rollup_bins.c.bucket < until)
     return (row._mapping for row in conn.execute(query))

@@ -1,11 +1,11 @@
-"""Runs and their event log: loading fold states, writing folded runs, and the run reads."""
+"""Runs: loading fold states, writing folded runs, and the run reads."""
 
 from __future__ import annotations
 
 import base64
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -25,15 +25,35 @@ from sqlalchemy import (
     union_all,
 )
 
-from jobdeck.domain import CARRIED_FIELDS, LIVE_STATUSES, Status
-from jobdeck.events import Event, RunState, make_event, to_micros
+from jobdeck.domain import CARRIED_FIELDS, DURATION_STATUSES, LIVE_STATUSES, Status
+from jobdeck.events import RunState, from_micros, to_micros
 from jobdeck.store import bulk
-from jobdeck.store.schema import events, runs
+from jobdeck.store.rollups import Contribution
+from jobdeck.store.schema import runs
 from jobdeck.store.types import JSONValue, UTCDateTime
 
 _RUN_COLUMNS = tuple(c.name for c in runs.columns if c.name != "id")
 _FIELD_COLUMNS = tuple(name for name in CARRIED_FIELDS if name not in ("attempt",))
-_DATETIME_FIELDS = ("eta",)
+# The order of `encode_run`'s values: the carried fields, then what the fold derives.
+WRITE_COLUMNS = (
+    "run_id",
+    *_FIELD_COLUMNS,
+    "status",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "heartbeat_at",
+    "run_at",
+    "duration_s",
+    "attempt",
+    "fold_key",
+    "fold_state",
+)
+assert sorted(WRITE_COLUMNS) == sorted(_RUN_COLUMNS), "WRITE_COLUMNS must name every runs column"
+_JSON_AT = tuple(i for i, name in enumerate(_FIELD_COLUMNS) if isinstance(runs.c[name].type, JSONValue))
+_TIME_AT = tuple(i for i, name in enumerate(_FIELD_COLUMNS) if isinstance(runs.c[name].type, UTCDateTime))
+_ENCODE = json.JSONEncoder().encode
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
 
 SUMMARY_COLUMNS = (
     "run_id",
@@ -57,57 +77,117 @@ SUMMARY_COLUMNS = (
 )
 
 
-def _from_micros(value: int) -> datetime:
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=value)
-
-
 def state_to_row(state: RunState) -> dict[str, Any]:
     """The runs-table row for a folded run."""
     if state.created_at is None or state.job is None:
         raise ValueError(f"run {state.run_id!r} has no events or no job")
-    row: dict[str, Any] = {name: state.fields.get(name) for name in _FIELD_COLUMNS}
-    for name in _DATETIME_FIELDS:
-        if isinstance(row[name], str):
-            row[name] = datetime.fromisoformat(row[name])
-    started = state.started_at
+    fields = state.fields
+    row: dict[str, Any] = {name: fields.get(name) for name in _FIELD_COLUMNS}
+    started, finished = state.timings()
     row.update(
         run_id=state.run_id,
         status=state.status.value,
         created_at=state.created_at,
         started_at=started,
-        finished_at=state.finished_at,
+        finished_at=finished,
         heartbeat_at=state.heartbeat_at,
         run_at=started or state.created_at,
-        duration_s=state.duration_s,
+        duration_s=(finished - started).total_seconds() if started and finished else None,
         attempt=state.attempt,
-        fold_key=state.last_key,
-        fold_state={"starts": [to_micros(s) for s in state.starts], "enq": state.created_by_enqueue},
+        fold_key=str(state.top_key),
+        fold_state=fold_state_of(state),
     )
     return row
 
 
+def fold_state_of(state: RunState) -> dict[str, Any]:
+    """What the join needs kept beside the run's columns: its starts (epoch micros), whether its
+    creation time is an enqueue, and the key of every carried field and label."""
+    saved: dict[str, Any] = {"s": [to_micros(s) for s in state.starts], "e": int(state.created_by_enqueue)}
+    if state.keys:
+        saved["k"] = state.keys
+    if state.label_keys:
+        saved["l"] = state.label_keys
+    return saved
+
+
+def fold_state_text(state: RunState) -> str:
+    """`fold_state_of` as canonical JSON (sorted keys: the same run is stored the same whatever
+    order its events came in)."""
+    return _CANONICAL(fold_state_of(state))
+
+
 def row_to_state(row: Mapping[str, Any]) -> RunState:
-    """The fold state stored in a runs-table row."""
+    """The fold state of a runs-table row."""
     fields = {name: row[name] for name in _FIELD_COLUMNS if row[name] is not None}
-    for name in _DATETIME_FIELDS:
-        if name in fields:
-            fields[name] = fields[name].isoformat()
     fields["attempt"] = row["attempt"]
-    fold_state = row["fold_state"]
+    saved = row["fold_state"]
     return RunState(
         run_id=row["run_id"],
-        status=Status(row["status"]),
+        top_key=int(row["fold_key"]),
         created_at=row["created_at"],
-        created_by_enqueue=bool(fold_state.get("enq")),
-        finished_at=row["finished_at"],
+        created_by_enqueue=bool(saved.get("e")),
         heartbeat_at=row["heartbeat_at"],
-        starts=[_from_micros(s) for s in fold_state.get("starts", [])],
+        starts=[from_micros(s) for s in saved.get("s", ())],
         fields=fields,
-        last_key=row["fold_key"],
+        keys=dict(saved.get("k", ())),
+        label_keys=dict(saved.get("l", ())),
     )
 
 
 # --- the write path (used only by the recorder) ------------------------------------------------
+
+
+def encode_run(state: RunState, sqlite: bool) -> tuple[tuple[Any, ...], Contribution]:
+    """A folded run as the driver takes it (WRITE_COLUMNS order; times as text on SQLite), and
+    what it adds to the rollups.
+
+    The recorder writes thousands of runs a batch: this skips building a row dict and SQLAlchemy's
+    per-value bind processing, derives each timing once, and converts only the columns that need it.
+    """
+    created = state.created_at
+    fields = state.fields
+    job = fields.get("job")
+    if created is None or job is None:
+        raise ValueError(f"run {state.run_id!r} has no events or no job")
+    get = fields.get
+    values = [get(name) for name in _FIELD_COLUMNS]
+    for i in _JSON_AT:
+        if values[i] is not None:
+            values[i] = _ENCODE(values[i])
+    status = state.status
+    started, finished = state.timings()
+    duration = (finished - started).total_seconds() if started and finished else None
+    run_at = started or created
+    wait = None
+    if started is not None and state.created_by_enqueue:
+        wait = max(0.0, (started - created).total_seconds())
+    items = (get("items_succeeded") or 0, get("items_failed") or 0, get("items_skipped") or 0)
+    contribution = Contribution(
+        job, to_micros(run_at) // 1_000_000, status.value, duration if status in DURATION_STATUSES else None,
+        wait, items,
+    )  # fmt: skip
+    times: tuple[Any, ...] = (created, started, finished, state.heartbeat_at, run_at)
+    if sqlite:
+        for i in _TIME_AT:
+            if values[i] is not None:
+                values[i] = bulk.sqlite_time(values[i])
+        # The fold's times are UTC already: straight to SQLAlchemy's SQLite text form.
+        heartbeat = state.heartbeat_at
+        created_text = created.isoformat(" ", "microseconds")[:26]
+        started_text = started.isoformat(" ", "microseconds")[:26] if started is not None else None
+        times = (
+            created_text,
+            started_text,
+            finished.isoformat(" ", "microseconds")[:26] if finished is not None else None,
+            heartbeat.isoformat(" ", "microseconds")[:26] if heartbeat is not None else None,
+            started_text or created_text,
+        )
+    row = (
+        state.run_id, *values, status.value, *times, duration, state.attempt, str(state.top_key),
+        fold_state_text(state),
+    )  # fmt: skip
+    return row, contribution
 
 
 def load_rows(conn: Connection, run_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -125,54 +205,42 @@ def load_rows(conn: Connection, run_ids: Sequence[str]) -> dict[str, dict[str, A
     return found
 
 
-def load_events(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[Event]]:
-    """Every stored event of these runs."""
-    found: dict[str, list[Event]] = {}
-    for chunk in _chunks(run_ids, 500):
-        query = select(events.c.run_id, events.c.kind, events.c.at, events.c.data).where(
-            events.c.run_id.in_(chunk)
-        )
-        for run_id, kind, at, data in conn.execute(query):
-            found.setdefault(run_id, []).append(make_event(run_id, kind, at, data))
-    return found
-
-
-_EVENT_COLUMNS = ("run_id", "key", "kind", "at", "data")
-
-
-def insert_events(conn: Connection, new_events: Sequence[Event]) -> None:
-    """Append events to the log (the recorder has made sure they are new)."""
-    if not new_events:
+def insert_runs(conn: Connection, values: Sequence[tuple[Any, ...]]) -> None:
+    """Insert new runs from `encode_run` values (executemany on SQLite, COPY on PostgreSQL)."""
+    if not values:
         return
-    time = bulk.sqlite_time if conn.dialect.name == "sqlite" else bulk.pg_time
-    dumps = json.dumps
-    bulk.insert(
-        conn,
-        events,
-        _EVENT_COLUMNS,
-        [(e.run_id, e.key, e.kind.value, time(e.at), dumps(e.data)) for e in new_events],
-    )
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        first_id = int(conn.execute(select(func.coalesce(func.max(runs.c.id), 0))).scalar_one()) + 1
+    bulk.insert(conn, runs, WRITE_COLUMNS, values)
+    if sqlite:
+        index_for_search(conn, first_id)
 
 
-def insert_runs(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert new runs (COPY on PostgreSQL)."""
-    if rows:
-        convert = bulk.converters(conn, runs, _RUN_COLUMNS)
-        bulk.insert(conn, runs, _RUN_COLUMNS, bulk.tuples(rows, _RUN_COLUMNS, convert))
-
-
-def update_runs(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Write refolded runs over their stored rows, one statement for all."""
-    if not rows:
+def update_runs(conn: Connection, values: Sequence[tuple[Any, ...]]) -> None:
+    """Write refolded runs (`encode_run` values) over their stored rows, one statement for all."""
+    if not values:
         return
-    columns = [name for name in _RUN_COLUMNS if name != "run_id"]
     mark = bulk.placeholder(conn)
     json_columns = {c.name for c in runs.columns if isinstance(c.type, JSONValue)}
     cast = "::jsonb" if conn.dialect.name == "postgresql" else ""
-    sets = ", ".join(f"{name} = {mark}{cast if name in json_columns else ''}" for name in columns)
-    convert = bulk.converters(conn, runs, [*columns, "run_id"])
-    params = bulk.tuples(rows, [*columns, "run_id"], convert)
-    bulk.execute_many(conn, f"UPDATE runs SET {sets} WHERE run_id = {mark}", params)
+    sets = ", ".join(f"{name} = {mark}{cast if name in json_columns else ''}" for name in WRITE_COLUMNS[1:])
+    bulk.execute_many(conn, f"UPDATE runs SET {sets} WHERE run_id = {mark}", [(*v[1:], v[0]) for v in values])
+
+
+# SQLite's search index (migration 0005) holds runs that have something to find; the recorder adds
+# new ones in one statement, triggers keep it right on update and delete.
+SEARCHED = "error_type, error_message, args"
+HAS_TEXT = "(error_type IS NOT NULL OR error_message IS NOT NULL OR args IS NOT NULL)"
+
+
+def index_for_search(conn: Connection, first_id: int) -> None:
+    """Add runs inserted from row id `first_id` on that have searchable text to SQLite's index."""
+    conn.exec_driver_sql(
+        f"INSERT INTO runs_fts(rowid, {SEARCHED}) SELECT id, {SEARCHED} FROM runs "
+        f"WHERE id >= ? AND {HAS_TEXT}",
+        (first_id,),
+    )
 
 
 # --- reads -------------------------------------------------------------------------------------
@@ -186,7 +254,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     """Parse a cursor from `list_runs`; raise ValueError when it is not one."""
     try:
         micros, row_id = base64.urlsafe_b64decode(cursor.encode()).decode().split(":")
-        return _from_micros(int(micros)), int(row_id)
+        return from_micros(int(micros)), int(row_id)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError("invalid cursor") from exc
 

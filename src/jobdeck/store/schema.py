@@ -8,12 +8,11 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
-    SmallInteger,
     String,
     Table,
     Text,
-    UniqueConstraint,
     text,
 )
 
@@ -33,7 +32,13 @@ runs = Table(
     "runs",
     metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
-    Column("run_id", String(200), nullable=False, unique=True),
+    # Byte order on PostgreSQL too: search finds a run id by prefix as a range of its unique index.
+    Column(
+        "run_id",
+        String(200).with_variant(String(200, collation="C"), "postgresql"),
+        nullable=False,
+        unique=True,
+    ),
     Column("job", String(200), nullable=False),
     Column("status", String(16), nullable=False),
     Column("queue", String(200)),
@@ -66,14 +71,20 @@ runs = Table(
     Column("cpu_s", Float),
     Column("max_rss_mb", Float),
     Column("labels", JSONValue()),
-    # The fold's bookkeeping: the last event key applied and what order-tolerance needs kept.
+    # The fold's bookkeeping (events.RunState): the highest event key, and the starts, the enqueue
+    # flag and the key of every carried field (store.runs.fold_state_of).
     Column("fold_key", String(64), nullable=False),
     Column("fold_state", JSONValue(), nullable=False),
     Index("ix_runs_run_at", "run_at"),
     Index("ix_runs_job_run_at", "job", "run_at"),
     Index("ix_runs_status_run_at", "status", "run_at"),
     Index("ix_runs_job_status_run_at", "job", "status", "run_at"),
-    Index("ix_runs_parent_run_id", "parent_run_id"),
+    Index(
+        "ix_runs_parent_run_id",
+        "parent_run_id",
+        sqlite_where=text("parent_run_id IS NOT NULL"),
+        postgresql_where=text("parent_run_id IS NOT NULL"),
+    ),
     Index(
         "ix_runs_live",
         "status",
@@ -81,19 +92,6 @@ runs = Table(
         sqlite_where=text(LIVE),
         postgresql_where=text(LIVE),
     ),
-)
-
-# Every distinct event, so a late or out-of-order event can refold its run exactly.
-events = Table(
-    "events",
-    metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
-    Column("run_id", String(200), nullable=False),
-    Column("key", String(64), nullable=False),
-    Column("kind", String(16), nullable=False),
-    Column("at", UTCDateTime(), nullable=False),
-    Column("data", JSONValue(), nullable=False),
-    UniqueConstraint("run_id", "key"),
 )
 
 # Per job and time bucket (granularity 60, 3600 or 86400 s): additive counters kept by the recorder.
@@ -120,24 +118,14 @@ rollups = Table(
     Column("items_succeeded", BigInteger, nullable=False, server_default="0"),
     Column("items_failed", BigInteger, nullable=False, server_default="0"),
     Column("items_skipped", BigInteger, nullable=False, server_default="0"),
+    # Log-bucketed sketches of duration and queue wait (analytics.sketch.encode), merged on write.
+    Column("dur_hist", LargeBinary),
+    Column("wait_hist", LargeBinary),
     # A random stamp of the last write to this cell or its histogram bins: readers that cache what
     # they merged from a range of cells know it is still right while the stamps are unchanged.
     Column("version", BigInteger, nullable=False, server_default="0"),
-)
-
-# Log-bucketed histograms (metric 0: duration, 1: queue wait) for the same buckets.
-rollup_bins = Table(
-    "rollup_bins",
-    metadata,
-    Column("granularity", Integer, primary_key=True),
-    Column("bucket", BigInteger, primary_key=True),
-    Column("job", String(200), primary_key=True),
-    Column("metric", SmallInteger, primary_key=True),
-    Column("bin", Integer, primary_key=True),
-    Column("n", BigInteger, nullable=False),
-    # Window reads of all jobs use the primary key's (granularity, bucket) prefix; this index serves
-    # one job's histogram over a window (job pages, per-job percentile series).
-    Index("ix_rollup_bins_job", "granularity", "job", "metric", "bucket"),
+    # One job's cells over a window (job pages, per-job series); all jobs' use the primary key.
+    Index("ix_rollups_job", "granularity", "job", "bucket"),
 )
 
 # How far back raw data is kept: `before` (epoch seconds) per kind ("runs", "minute_rollups").
@@ -147,4 +135,13 @@ retention = Table(
     metadata,
     Column("kind", String(32), primary_key=True),
     Column("before", BigInteger, nullable=False),
+)
+
+# Named counters; "changes" grows with every recorded batch, so any process can tell that runs
+# changed with one primary-key read (the live views' change check).
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", BigInteger, nullable=False),
 )

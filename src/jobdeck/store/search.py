@@ -1,8 +1,9 @@
 """Finding runs: filters and indexed text search, newest first with keyset pagination.
 
-Text search is a case-insensitive substring match over run id, job, error type, error message and
-args. It goes through an index on both backends (migration 0002): FTS5 trigram on SQLite, a
-pg_trgm GIN index on PostgreSQL. Both need at least three characters to use the index.
+Text search finds runs whose id starts with the text, and runs whose error type, error message or
+args contain it (any case). Both go through indexes: run ids through their unique index (a range
+scan in byte order), the rest through FTS5 trigram on SQLite and a pg_trgm GIN index on PostgreSQL
+(migration 0005). The substring index needs at least three characters.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
+    and_,
     column,
     literal_column,
+    or_,
     select,
     table,
 )
@@ -31,11 +34,12 @@ from jobdeck.store.schema import rollups, runs
 MIN_SEARCH_CHARS = 3
 MAX_SEARCH_CHARS = 200
 
-# Must equal the expression of the ix_runs_search index (migration 0002), or PostgreSQL ignores it.
+# Must equal the expression of the ix_runs_search index (migration 0005), or PostgreSQL ignores it.
 PG_SEARCH_TEXT: ColumnElement[str] = literal_column(
-    "(run_id || ' ' || job || ' ' || coalesce(error_type, '') || ' ' || coalesce(error_message, '')"
-    " || ' ' || coalesce(args::text, ''))"
+    "(coalesce(error_type, '') || ' ' || coalesce(error_message, '') || ' ' || coalesce(args::text, ''))"
 )
+# Above every character: a run id starts with the text exactly when it sorts in [text, text + this).
+_AFTER_ALL = "\U0010ffff"
 _runs_fts = table("runs_fts", column("rowid"))
 
 
@@ -69,13 +73,14 @@ def _like_pattern(text: str) -> str:
 
 
 def text_match(dialect: str, text: str) -> ColumnElement[bool]:
-    """The indexed condition for runs whose searched columns contain `text` (any case)."""
+    """The indexed condition for runs whose id starts with `text` or whose error or args contain it."""
     text = text.strip()
+    by_id = and_(runs.c.run_id >= text, runs.c.run_id < text + _AFTER_ALL)
     if dialect == "sqlite":
         phrase = '"' + text.replace('"', '""') + '"'
         matching = select(_runs_fts.c.rowid).where(literal_column("runs_fts").op("MATCH")(phrase))
-        return runs.c.id.in_(matching.scalar_subquery())
-    return PG_SEARCH_TEXT.ilike(_like_pattern(text), escape="\\")
+        return or_(by_id, runs.c.id.in_(matching.scalar_subquery()))
+    return or_(by_id, PG_SEARCH_TEXT.ilike(_like_pattern(text), escape="\\"))
 
 
 def _unindexed(column: ColumnElement[Any]) -> ColumnElement[Any]:

@@ -17,7 +17,6 @@ from sqlalchemy import Connection, func, select
 
 from jobdeck.analytics import sketch
 from jobdeck.store import rollups
-from jobdeck.store.schema import rollup_bins
 from jobdeck.store.schema import rollups as rollup_cells
 
 T = TypeVar("T")
@@ -133,32 +132,27 @@ def _counter_points(
 def _step_histograms(
     conn: Connection, grid: Grid, metric: int, job: str | None, lo: int, hi: int
 ) -> Iterator[tuple[str, int, dict[int, int]]]:
-    """(job, t, {bin: n}) for every non-empty step in [lo, hi), streamed: a month of all jobs'
-    hourly histograms is millions of rows, and only one step's bins are held at a time."""
-    t = _bucket_of(rollup_bins.c.bucket, grid.step)
-    query = select(rollup_bins.c.job, t, rollup_bins.c.bin, func.sum(rollup_bins.c.n)).where(
-        rollup_bins.c.granularity == grid.granularity,
-        rollup_bins.c.metric == metric,
-        rollup_bins.c.bucket >= lo,
-        rollup_bins.c.bucket < hi,
+    """(job, t, {bin: n}) for every non-empty step in [lo, hi), streamed one step at a time."""
+    column = rollup_cells.c[rollups.HISTOGRAMS[metric]]
+    query = select(rollup_cells.c.job, rollup_cells.c.bucket, column).where(
+        rollup_cells.c.granularity == grid.granularity,
+        rollup_cells.c.bucket >= lo,
+        rollup_cells.c.bucket < hi,
+        column.is_not(None),
     )
     if job is not None:
-        query = query.where(rollup_bins.c.job == job)
-    query = (
-        query.group_by(rollup_bins.c.job, t, rollup_bins.c.bin)
-        .order_by(rollup_bins.c.job, t, rollup_bins.c.bin)
-        .execution_options(yield_per=20_000)
-    )
+        query = query.where(rollup_cells.c.job == job)
+    query = query.order_by(rollup_cells.c.job, rollup_cells.c.bucket).execution_options(yield_per=20_000)
+    step = grid.step
     current: tuple[str, int] | None = None
     counts: dict[int, int] = {}
-    for name, at, index, n in conn.execute(query):
-        key = (name, int(at))
+    for name, bucket, blob in conn.execute(query):
+        key = (name, bucket - bucket % step)
         if key != current:
             if current is not None and counts:
                 yield (*current, counts)
             current, counts = key, {}
-        if n:
-            counts[int(index)] = int(n)
+        sketch.add_into(counts, sketch.decode(blob))
     if current is not None and counts:
         yield (*current, counts)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from jobdeck.analytics import sketch
 from jobdeck.store import retention, rollups
 from jobdeck.store.schema import rollups as cells
 from jobdeck.store.schema import runs
@@ -52,27 +53,24 @@ def differences(
     stored_cells = {
         (r["granularity"], r["bucket"], r["job"]): r for r in rollups.all_cells(conn, since, until)
     }
-    for cell, values in expected.cells.items():
+    for cell, delta in expected.cells.items():
         row = stored_cells.pop(cell, None)
         if row is None:
-            problems.append(f"missing rollup {cell}")
+            if any(delta.values):
+                problems.append(f"missing rollup {cell}")
             continue
-        for name, value in zip(rollups.COUNTERS, values, strict=True):
+        for name, value in zip(rollups.COUNTERS, delta.values, strict=True):
             if not math.isclose(float(row[name]), value, rel_tol=1e-9, abs_tol=1e-6):
                 problems.append(f"{cell} {name}: stored {row[name]}, runs say {value}")
-        lo_hi: tuple[float | None, float | None] = expected.extremes.get(cell, (None, None))
-        for name, extreme in zip(("dur_min", "dur_max"), lo_hi, strict=True):
+        for name, extreme in (("dur_min", delta.low), ("dur_max", delta.high)):
             if not _same(row[name], extreme):
                 problems.append(f"{cell} {name}: stored {row[name]}, runs say {extreme}")
+        for column, counts in zip(rollups.HISTOGRAMS, delta.sketches, strict=True):
+            stored = sketch.decode(row[column])
+            wanted = {index: n for index, n in counts.items() if n}
+            if stored != wanted:
+                problems.append(f"{cell} {column}: stored {stored}, runs say {wanted}")
     problems.extend(f"extra rollup {cell}" for cell in stored_cells)
-    stored_bins = {
-        (r["granularity"], r["bucket"], r["job"], r["metric"], r["bin"]): r["n"]
-        for r in rollups.all_bins(conn, since, until)
-    }
-    for key, n in expected.bins.items():
-        if stored_bins.pop(key, 0) != n:
-            problems.append(f"histogram bin {key}: runs say {n}")
-    problems.extend(f"extra histogram bin {key}" for key in _nonzero(stored_bins))
     return problems[:limit]
 
 
@@ -95,10 +93,6 @@ def _same(a: Any, b: Any) -> bool:
     if a is None or b is None:
         return a is None and b is None
     return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-6)
-
-
-def _nonzero(bins: dict[Any, int]) -> Iterator[Any]:
-    return (key for key, n in bins.items() if n)
 
 
 def window_rows(conn: Connection, since: datetime, until: datetime, batch: int = 50_000) -> Iterator[Any]:

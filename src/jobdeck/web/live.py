@@ -2,7 +2,7 @@
 
 Changes reach a replica three ways: its own recorder's listener (at once); on PostgreSQL, LISTEN on
 the `jobdeck_changes` channel that every replica's recorder NOTIFYs after a commit; on SQLite, a
-once-a-second look at the newest event id, which catches a second process writing (the SDK's direct
+once-a-second look at the store's change counter, which catches a second process writing (the SDK's direct
 transport, `jobdeck import`). Browsers subscribe to GET /api/v1/stream (Server-Sent Events) and fall
 back to polling GET /api/v1/changes when the stream is down.
 """
@@ -26,7 +26,7 @@ from fastapi.responses import StreamingResponse
 
 from jobdeck.recorder import Recorded, Recorder
 from jobdeck.store import Store
-from jobdeck.store.changes import latest_event_id
+from jobdeck.store.changes import change_count
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["live"])
@@ -180,7 +180,7 @@ def _close_on_signals(broadcaster: Broadcaster) -> Callable[[], None]:
 
 async def _watch(store: Store, broadcaster: Broadcaster, postgres: bool) -> None:
     """Hear of changes made by other processes: LISTEN on PostgreSQL (replicas NOTIFY at once), and
-    on every backend a look at the newest event id, for writers that notify nobody (the SDK's direct
+    on every backend a look at the change counter, for writers that notify nobody (the SDK's direct
     transport, `jobdeck import`)."""
     tasks = [_poll(store, broadcaster)]
     if postgres:
@@ -200,7 +200,7 @@ async def _listen_or_log(store: Store, broadcaster: Broadcaster) -> None:
 async def _poll(store: Store, broadcaster: Broadcaster) -> None:
     def latest() -> int:
         with store.read() as conn:
-            return latest_event_id(conn)
+            return change_count(conn)
 
     seen: int | None = None
     while True:
@@ -281,4 +281,4 @@ def changes(request: Request) -> dict[str, int]:
     """`version` grows whenever runs change (in any process writing to this store)."""
     store: Store = request.app.state.store
     with store.read() as conn:
-        return {"version": latest_event_id(conn)}
+        return {"version": change_count(conn)}

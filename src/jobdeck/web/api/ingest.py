@@ -8,14 +8,13 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
-from jobdeck.events import Event, EventIn
+from jobdeck.events import WIRE_BATCH, WIRE_EVENT, Event, event_from_wire
 from jobdeck.recorder import MissingJob
 from jobdeck.web.deps import RecorderDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
-_event_adapter = TypeAdapter(EventIn)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -32,39 +31,64 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _describe(error: ValidationError, index: int) -> str:
-    first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or "event"
-    more = len(error.errors()) - 1
+def _describe(error: ValidationError, single: bool) -> HTTPException:
+    """The 422 for the first problem of a batch, naming the event's index and field."""
+    problems = error.errors(include_url=False)
+    first = problems[0]
+    if first["type"] == "json_invalid":
+        return HTTPException(
+            422, f"body is not valid JSON: {first.get('ctx', {}).get('error', first['msg'])}"
+        )
+    where = first["loc"] if single else first["loc"][1:]
+    index = 0 if single else first["loc"][0]
+    if not where:
+        return HTTPException(422, f"event {index}: must be a JSON object")
+    field = ".".join(str(part) for part in where)
+    more = len(problems) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return f"event {index}: field '{field}': {first['msg']}{suffix}"
+    return HTTPException(422, f"event {index}: field '{field}': {first['msg']}{suffix}")
+
+
+def _events(items: list[dict[str, Any]], max_events: int, now: datetime) -> list[Event]:
+    if len(items) > max_events:
+        raise HTTPException(413, f"a batch holds at most {max_events} events; this one has {len(items)}")
+    events = []
+    for index, fields in enumerate(items):
+        try:
+            events.append(event_from_wire(fields, now))
+        except ValueError as exc:  # only an event time out of range gets this far
+            raise HTTPException(422, f"event {index}: field 'at': {exc}") from None
+    return events
 
 
 def parse_events(payload: Any, max_events: int, now: datetime) -> list[Event]:
-    """Validate one event object or a list of them; any invalid event rejects the whole batch (422)."""
-    items = [payload] if isinstance(payload, dict) else payload
-    if not isinstance(items, list):
+    """Validate one event object or a list of them (decoded JSON); any invalid event rejects the batch."""
+    if not isinstance(payload, dict | list):
         raise HTTPException(422, "body must be an event object or a JSON list of event objects")
-    if len(items) > max_events:
-        raise HTTPException(413, f"a batch holds at most {max_events} events; this one has {len(items)}")
-    parsed = []
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise HTTPException(422, f"event {index}: must be a JSON object")
-        try:
-            parsed.append(_event_adapter.validate_python(item).to_event(now))
-        except ValidationError as exc:
-            raise HTTPException(422, _describe(exc, index)) from None
-    return parsed
-
-
-def decode_events(body: bytes, max_events: int) -> list[Event]:
-    """Parse a request body into validated events (422/413 on bad input)."""
+    single = isinstance(payload, dict)
     try:
-        payload = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise HTTPException(422, f"body is not valid JSON: {exc}") from None
-    return parse_events(payload, max_events, datetime.now(UTC))
+        items = [WIRE_EVENT.validate_python(payload)] if single else WIRE_BATCH.validate_python(payload)
+    except ValidationError as exc:
+        raise _describe(exc, single) from None
+    return _events(items, max_events, now)
+
+
+def decode_events(body: bytes, max_events: int, now: datetime | None = None) -> list[Event]:
+    """Parse and validate a request body in one pass (422/413 on bad input)."""
+    now = now or datetime.now(UTC)
+    start = body.lstrip()[:1]
+    if start not in (b"[", b"{"):
+        try:
+            json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise HTTPException(422, f"body is not valid JSON: {exc}") from None
+        raise HTTPException(422, "body must be an event object or a JSON list of event objects")
+    single = start == b"{"
+    try:
+        items = [WIRE_EVENT.validate_json(body)] if single else WIRE_BATCH.validate_json(body)
+    except ValidationError as exc:
+        raise _describe(exc, single) from None
+    return _events(items, max_events, now)
 
 
 @router.post("/events", status_code=202, summary="Record one event or a batch of events")
