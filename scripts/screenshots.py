@@ -1,7 +1,8 @@
 """Screenshots of every page, light and dark, desktop (1440 px) and phone (390 px): `make screenshots`.
 
-Serves a known data set (the browser tests' one) on a free port, opens each page in Chromium, writes
-screenshots/<page>-<scheme>-<width>.png, and fails when a page scrolls sideways or logs a JS error.
+Serves a known data set (the browser tests' one) on a free port, and an empty store for the empty
+states, opens each page in Chromium, writes screenshots/<page>-<scheme>-<size>.png, and fails when a
+page scrolls sideways, hides part of a table off to the side, or logs a JS error.
 """
 
 from __future__ import annotations
@@ -26,6 +27,18 @@ PAGES = {
     "run-detail": "/runs/rep-5",
     "control": "/control",
 }
+# An empty store: what a first visit shows (each page says what to do).
+EMPTY_PAGES = {
+    "empty-overview": "/",
+    "empty-runs": "/runs?status=failed",
+    "empty-failures": "/failures",
+    "empty-control": "/control",
+}
+# Tables whose wrapper scrolls sideways: columns the reader cannot see without knowing to swipe.
+HIDDEN_TABLES = (
+    "Array.from(document.querySelectorAll('.jd-table-wrap'))"
+    ".filter(w => w.scrollWidth > w.clientWidth + 1).map(w => w.querySelector('table').id || 'a table')"
+)
 SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
 
 
@@ -33,9 +46,14 @@ def main(out: Path = ROOT / "screenshots") -> int:
     out.mkdir(exist_ok=True)
     problems: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
-        store = filled_store(Path(tmp))
-        with serve(store) as server, sync_playwright() as playwright:
+        (Path(tmp) / "filled").mkdir()
+        (Path(tmp) / "empty").mkdir()
+        store = filled_store(Path(tmp) / "filled")
+        empty = filled_store(Path(tmp) / "empty", events=[])
+        with serve(store) as server, serve(empty) as bare, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            shots = [(name, server.path(path)) for name, path in PAGES.items()]
+            shots += [(name, bare.path(path)) for name, path in EMPTY_PAGES.items()]
             for scheme in ("light", "dark"):
                 for size, (width, height) in SIZES.items():
                     context = browser.new_context(
@@ -45,22 +63,25 @@ def main(out: Path = ROOT / "screenshots") -> int:
                     errors: list[str] = []
                     page.on("console", lambda m, e=errors: e.append(m.text) if m.type == "error" else None)
                     page.on("pageerror", lambda exc, e=errors: e.append(str(exc)))
-                    for name, path in PAGES.items():
+                    for name, url in shots:
                         errors.clear()
-                        page.goto(server.path(path))
+                        page.goto(url)
                         page.wait_for_load_state("networkidle")
                         page.wait_for_timeout(400)  # charts draw after their data arrives
                         target = out / f"{name}-{scheme}-{size}.png"
                         page.screenshot(path=target, full_page=True)
+                        found = [f"{target.name}: {error}" for error in errors]
                         scroll = page.evaluate("document.documentElement.scrollWidth")
                         if scroll > width:
-                            problems.append(f"{target.name}: scrolls sideways ({scroll} px > {width} px)")
-                        problems += [f"{target.name}: {error}" for error in errors]
-                        verdict = "ok" if scroll <= width and not errors else "!"
-                        print(f"{target.relative_to(ROOT)}  {verdict}")  # noqa: T201
+                            found.append(f"{target.name}: scrolls sideways ({scroll} px > {width} px)")
+                        hidden = page.evaluate(HIDDEN_TABLES)
+                        found += [f"{target.name}: {table} scrolls sideways" for table in hidden]
+                        problems += found
+                        print(f"{target.relative_to(ROOT)}  {'!' if found else 'ok'}")  # noqa: T201
                     context.close()
             browser.close()
         store.close()
+        empty.close()
     for problem in problems:
         print("problem:", problem)  # noqa: T201
     return 1 if problems else 0
