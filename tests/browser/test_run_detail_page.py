@@ -1,9 +1,13 @@
-"""The run page in Chromium: the traceback is there, monospace, and scrolls in its own box."""
+"""The run page in Chromium: the traceback is there, monospace, and scrolls in its own box; a run still
+going updates itself when it changes."""
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from playwright.sync_api import expect
 
 from tests.browser.conftest import LiveServer
@@ -17,4 +21,19 @@ def test_run_page_shows_the_traceback(live_server: LiveServer, page: Any) -> Non
     expect(traceback).to_contain_text("KeyError: 1145")
     assert traceback.evaluate("e => getComputedStyle(e).overflowX") == "auto"
     assert "monospace" in traceback.evaluate("e => getComputedStyle(e).fontFamily")
+    assert page.jd_errors == []
+
+
+def test_a_running_run_updates_itself_when_it_finishes(live_server: LiveServer, page: Any) -> None:
+    page.goto(live_server.path("/runs/live-0"))
+    page.wait_for_selector('#jd-live[data-state="live"]')
+    badge = page.locator("header .jd-status")
+    expect(badge).to_have_text("running")
+    posted = time.monotonic()
+    event = {"run_id": "live-0", "event": "succeeded", "at": datetime.now(UTC).isoformat()}
+    assert httpx.post(live_server.path("/api/v1/events"), json=event).status_code < 300
+    expect(badge).to_have_text("succeeded", timeout=2500)
+    assert time.monotonic() - posted < 2.5
+    # Finished, it no longer listens: the section carries no trigger any more.
+    assert page.locator("#jd-run").get_attribute("hx-trigger") is None
     assert page.jd_errors == []
