@@ -163,3 +163,15 @@ def test_a_store_that_cannot_be_opened_gets_its_runs_once_it_can(backend: str, t
             )
         finally:
             store.close()
+
+
+def test_text_no_store_can_keep_arrives_replaced(tracked_into: Store) -> None:
+    odd = "bad\x00byte \ud800"
+    with pytest.raises(ValueError), track.run("nul_job", run_id="nul-1", args={"k\x00": odd}):
+        raise ValueError(odd)
+    assert jobdeck.flush(10)
+    row = run_row(tracked_into, "nul-1")
+    assert row["status"] == "failed"
+    assert row["error_message"] == "bad\ufffdbyte \ufffd" and row["args"] == {
+        "k\ufffd": "bad\ufffdbyte \ufffd"
+    }

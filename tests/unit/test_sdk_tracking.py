@@ -231,3 +231,20 @@ def test_many_threads_track_at_once(sent: Collector) -> None:
     assert jobdeck.flush(5)
     outcomes: list[Any] = [e for e in sent.events if e["event"] == "succeeded"]
     assert len({e["run_id"] for e in outcomes}) == 20
+
+
+def test_text_no_store_can_keep_is_replaced(sent: Collector) -> None:
+    """PostgreSQL keeps neither NUL characters nor lone surrogates, in text or in JSON."""
+    odd = "a\x00b\ud800c"
+    with pytest.raises(ValueError), track.run("nul_job", labels={"k": odd}, args={odd: [odd]}) as run:
+        run.result = odd
+        raise ValueError(odd)
+    events = only_run(sent)
+    clean = "a\ufffdb\ufffdc"
+    assert events["started"]["labels"] == {"k": clean}
+    assert events["started"]["args"] == {clean: [clean]}
+    failed = events["failed"]
+    assert failed["error_message"] == clean and clean in failed["traceback"]
+    for event in sent.events:
+        text = repr(event)
+        assert "\\x00" not in text and "\\ud800" not in text

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from jobdeck.sdk import payload
 from jobdeck.sdk.sender import Sender
 from jobdeck.sdk.settings import SdkSettings
 from jobdeck.sdk.spool import Spool
@@ -70,7 +71,7 @@ class Client:
     def emit(self, event: EventDict) -> None:
         """Queue an event for sending. Never raises."""
         try:
-            valid = checked(event)
+            valid = checked(payload.storable(event))
             if valid is not None:
                 self.sender.put(valid)
         except Exception:

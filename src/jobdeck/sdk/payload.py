@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import json
 import os
+import re
 import socket
 import traceback
 from collections.abc import Mapping
@@ -17,6 +18,8 @@ MAX_ERROR_TYPE = 500
 MAX_ERROR_MESSAGE = 10_000
 MAX_TRACEBACK = 200_000
 MAX_LABELS = 50
+# No store keeps these in text or JSON (PostgreSQL refuses both): a NUL and a lone UTF-16 surrogate.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def now_iso() -> str:
@@ -30,6 +33,22 @@ def clip(text: str, limit: int) -> str:
 def keep_end(text: str, limit: int) -> str:
     """Keep the end of `text` (a traceback's last frames say the most)."""
     return text if len(text) <= limit else "…" + text[-(limit - 1) :]
+
+
+def text_safe(text: str) -> str:
+    """`text` with NUL characters and lone surrogates replaced by U+FFFD (its length is kept)."""
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
+def storable(value: Any) -> Any:
+    """An event (or any JSON value) with every string, keys included, made `text_safe`."""
+    if isinstance(value, str):
+        return text_safe(value)
+    if isinstance(value, dict):
+        return {text_safe(k) if isinstance(k, str) else k: storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    return value
 
 
 def json_safe(value: Any) -> Any:
