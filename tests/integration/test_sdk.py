@@ -17,7 +17,8 @@ from sqlalchemy import select
 
 import jobdeck
 from jobdeck.config import Settings
-from jobdeck.sdk import configure, shutdown, track
+from jobdeck.sdk import SdkSettings, configure, shutdown, track
+from jobdeck.sdk.spool import Spool
 from jobdeck.store import Store
 from jobdeck.store.schema import runs
 from jobdeck.web.app import create_app
@@ -175,3 +176,30 @@ def test_text_no_store_can_keep_arrives_replaced(tracked_into: Store) -> None:
     assert row["error_message"] == "bad\ufffdbyte \ufffd" and row["args"] == {
         "k\ufffd": "bad\ufffdbyte \ufffd"
     }
+
+
+def test_a_spooled_event_the_server_fails_on_does_not_hold_back_later_runs(
+    store: Store, tmp_path: Path
+) -> None:
+    """An older SDK spooled an event the server cannot store (a NUL, on PostgreSQL): the rest still arrive."""
+    with serving(store) as url:
+        spool_dir = tmp_path / "spool"
+        spool = Spool(SdkSettings(url=url, spool_dir=spool_dir).spool_path, 10_000_000)
+        at = "2026-01-01T00:00:00+00:00"
+        spool.append(
+            [
+                {"run_id": "old-1", "event": "started", "job": "old", "at": at},
+                {"run_id": "old-1", "event": "failed", "job": "old", "at": at, "error_message": "a\x00b"},
+                {"run_id": "old-2", "event": "started", "job": "old", "at": at},
+            ]
+        )
+        configure(url=url, spool_dir=spool_dir, heartbeat_interval_s=0)
+        try:
+            with track.run("new", run_id="new-1"):
+                pass
+            assert jobdeck.flush(10)
+        finally:
+            shutdown(timeout=5)
+        assert run_row(store, "new-1")["status"] == "succeeded"
+        assert run_row(store, "old-2")["status"] == "running"
+        assert spool.files() == []

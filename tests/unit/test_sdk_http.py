@@ -9,7 +9,7 @@ import sys
 import httpx
 import pytest
 
-from jobdeck.sdk.transport import HttpTransport, Rejected, Unavailable
+from jobdeck.sdk.transport import HttpTransport, Rejected, ServerError, Unavailable
 
 EVENT = {"run_id": "a", "event": "started", "job": "j"}
 
@@ -43,6 +43,30 @@ def test_server_trouble_is_retried_later(status: int) -> None:
         transport_answering(status).send([EVENT])
 
 
+def test_an_internal_error_is_a_server_error_and_health_is_asked_of_the_server() -> None:
+    seen: list[httpx.Request] = []
+    with pytest.raises(ServerError):
+        transport_answering(500, seen).send([EVENT])
+    assert not transport_answering(503).healthy()
+    assert transport_answering(200, seen).healthy()
+    assert str(seen[-1].url) == "http://jobdeck:5555/api/health" and seen[-1].method == "GET"
+
+
+def test_health_is_asked_again_on_a_fresh_connection_after_a_reset() -> None:
+    answers = iter([httpx.ReadError("connection reset by peer"), httpx.Response(200, json={})])
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        reply = next(answers)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    transport = HttpTransport(
+        "http://jobdeck:5555", client=httpx.Client(transport=httpx.MockTransport(answer))
+    )
+    assert transport.healthy()
+
+
 @pytest.mark.parametrize(
     ("status", "per_event"), [(400, True), (413, True), (422, True), (401, False), (404, False)]
 )
@@ -50,6 +74,22 @@ def test_refusals_are_dropped(status: int, per_event: bool) -> None:
     with pytest.raises(Rejected) as refused:
         transport_answering(status).send([EVENT])
     assert refused.value.per_event is per_event
+
+
+def test_a_connection_the_server_closed_is_tried_once_more() -> None:
+    tries: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        tries.append(request)
+        if len(tries) == 1:
+            raise httpx.ReadError("connection reset by peer", request=request)
+        return httpx.Response(202, json={"accepted": 1})
+
+    transport = HttpTransport(
+        "http://jobdeck:5555", client=httpx.Client(transport=httpx.MockTransport(answer))
+    )
+    transport.send([EVENT])
+    assert len(tries) == 2
 
 
 def test_no_server_is_unavailable() -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from jobdeck.sdk.sender import BATCH_SIZE, Sender
 from jobdeck.sdk.spool import Spool
-from jobdeck.sdk.transport import EventDict, Rejected, Unavailable
+from jobdeck.sdk.transport import EventDict, Rejected, ServerError, Unavailable
 
 
 class Destination:
@@ -166,3 +166,62 @@ def test_a_transport_bug_is_treated_as_unavailable(destination: Destination, tmp
     assert not sender.flush(5)
     sender.close(1)
     assert len(sender.spool.files()) == 1
+
+
+class FailingServer(Destination):
+    """A server that answers 500 to batches holding certain events, and says whether it is healthy."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trips: set[str] = set()
+        self.is_healthy = True
+        self.health_checks = 0
+
+    def send(self, events: Sequence[EventDict]) -> None:
+        self.sends += 1
+        if any(e["run_id"] in self.trips for e in events):
+            raise ServerError("HTTP 500 from the server: Internal Server Error")
+        self.received.extend(events)
+
+    def healthy(self) -> bool:
+        self.health_checks += 1
+        return self.is_healthy
+
+
+def test_an_event_a_healthy_server_fails_on_is_held_and_the_others_arrive(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = FailingServer()
+    server.trips = {"r7"}
+    spool = Spool(tmp_path / "spool", 10_000_000)
+    spool.append([event(n) for n in range(5, 10)])  # an earlier process spooled the bad one
+    sender = Sender(server, spool, flush_interval_s=0.05)
+    try:
+        with caplog.at_level(logging.WARNING, "jobdeck.sdk"):
+            for n in range(10, 20):
+                sender.put(event(n))
+            assert sender.flush(5)  # nothing waits behind the bad event
+    finally:
+        sender.close(1)
+    assert server.ids() == [f"r{n}" for n in range(5, 20) if n != 7]
+    (held,) = spool.held()
+    assert [e["run_id"] for e in spool.read(held)] == ["r7"]
+    assert spool.files() == []
+    assert "held in" in caplog.text
+
+
+def test_server_errors_while_it_is_unhealthy_keep_every_event_for_later(tmp_path: Path) -> None:
+    server = FailingServer()
+    server.trips = {f"r{n}" for n in range(4)}
+    server.is_healthy = False
+    sender = Sender(server, Spool(tmp_path / "spool", 10_000_000), flush_interval_s=0.05)
+    try:
+        for n in range(4):
+            sender.put(event(n))
+        assert not sender.flush(5)
+        assert sender.spool.held() == []
+        spooled = [e["run_id"] for f in sender.spool.files() for e in sender.spool.read(f)]
+        assert sorted(spooled) == ["r0", "r1", "r2", "r3"]
+        assert server.health_checks == 1  # one look, not one per event
+    finally:
+        sender.close(1)

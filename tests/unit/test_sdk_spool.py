@@ -38,6 +38,18 @@ def test_over_the_cap_the_oldest_batches_go_with_a_warning(
     assert "dropped its oldest 5 events" in caplog.text
 
 
+def test_held_batches_are_kept_apart_from_replay_and_count_towards_the_cap(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "s", 2_000)
+    spool.append(batch("a"))
+    held = spool.hold(batch("h", 1))
+    assert held is not None and held.suffix == ".held"
+    assert [spool.read(f)[0]["run_id"] for f in spool.files()] == ["a0"]
+    assert spool.held() == [held] and [e["run_id"] for e in spool.read(held)] == ["h0"]
+    for tag in "bcdefghijklmnop":
+        spool.append(batch(tag, 5))
+    assert spool.size() <= 2_000 and spool.held() == []  # the oldest go first, held or not
+
+
 def test_a_damaged_line_is_skipped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     spool = Spool(tmp_path / "s", 1_000_000)
     spool.append(batch("a", 2))

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from jobdeck.sdk.spool import Spool
-from jobdeck.sdk.transport import EventDict, Rejected, Transport, Unavailable
+from jobdeck.sdk.transport import EventDict, Rejected, ServerError, Transport, Unavailable
 
 log = logging.getLogger("jobdeck.sdk")
 BATCH_SIZE = 500
@@ -223,10 +223,49 @@ class Sender:
                     self._deliver([event])
                 return
             log.warning("jobdeck: dropped %d events the destination refused: %s", len(events), exc)
+        except ServerError as exc:
+            self._isolate(events, exc)
         except Unavailable:
             raise
         except Exception as exc:
             raise Unavailable(f"{type(exc).__name__}: {exc}") from exc
+
+    def _isolate(self, events: Sequence[EventDict], error: ServerError) -> None:
+        """After a server error, find the events that cause it by halving the batch, and hold those.
+
+        An event is held (kept in the spool as a `.held` file, not replayed) when it fails twice on its
+        own while the server says it is healthy, so it cannot hold back every later event; when the
+        server is in trouble, the error goes up and everything waits in the spool as usual.
+        """
+        if len(events) > 1:
+            middle = len(events) // 2
+            self._deliver(events[:middle])
+            self._deliver(events[middle:])
+            return
+        healthy = getattr(self.transport, "healthy", None)
+        if healthy is None or not healthy():
+            raise error
+        try:
+            self.transport.send(events)  # once more: the error may have been passing
+            return
+        except ServerError as again:
+            error = again
+        except Rejected as exc:
+            log.warning("jobdeck: dropped 1 event the destination refused: %s", exc)
+            return
+        if not healthy():
+            raise error
+        try:
+            where: object = self.spool.hold(events)
+        except OSError as exc:
+            where = f"nowhere ({exc}), so it is lost"
+        log.warning(
+            "jobdeck: the destination fails on a %s event of run %s while healthy (%s); it is held in %s",
+            events[0].get("event"),
+            events[0].get("run_id"),
+            error,
+            where,
+        )
 
     def _unavailable(self, exc: Exception) -> None:
         if not self._backoff_s:

@@ -30,20 +30,39 @@ class Spool:
 
     def append(self, events: Sequence[dict[str, Any]]) -> None:
         """Write a batch to the spool, then drop the oldest files while the spool is over its cap."""
+        self._write(events, ".jsonl")
+
+    def hold(self, events: Sequence[dict[str, Any]]) -> Path | None:
+        """Keep events the destination fails on apart, as a `.held` file that is not replayed.
+
+        Renaming it to `.jsonl` sends it again (once the destination is fixed).
+        """
+        return self._write(events, ".held")
+
+    def _write(self, events: Sequence[dict[str, Any]], suffix: str) -> Path | None:
         if not events:
-            return
+            return None
         self.path.mkdir(parents=True, exist_ok=True)
         name = f"{time.time_ns():020d}-{os.getpid()}-{next(self._seq):06d}"
         tmp = self.path / f"{name}.tmp"
         with tmp.open("w", encoding="utf-8") as out:
             out.writelines(json.dumps(event, separators=(",", ":")) + "\n" for event in events)
-        os.replace(tmp, self.path / f"{name}.jsonl")
+        path = self.path / f"{name}{suffix}"
+        os.replace(tmp, path)
         self._enforce_cap()
+        return path
 
     def files(self) -> list[Path]:
         """The spooled batches, oldest first."""
+        return self._listed("*.jsonl")
+
+    def held(self) -> list[Path]:
+        """The held batches, oldest first."""
+        return self._listed("*.held")
+
+    def _listed(self, pattern: str) -> list[Path]:
         try:
-            return sorted(self.path.glob("*.jsonl"))
+            return sorted(self.path.glob(pattern))
         except OSError:
             return []
 
@@ -65,7 +84,8 @@ class Spool:
         file.unlink(missing_ok=True)
 
     def size(self) -> int:
-        return sum(_size(file) for file in self.files())
+        """Bytes on disk, held batches included."""
+        return sum(_size(file) for file in [*self.files(), *self.held()])
 
     def _enforce_cap(self) -> None:
         now = time.time()
@@ -73,7 +93,7 @@ class Spool:
             # A writer that died mid-write left this behind.
             if now - _mtime(tmp) > _STALE_TMP_S:
                 tmp.unlink(missing_ok=True)
-        files = self.files()
+        files = sorted([*self.files(), *self.held()], key=lambda file: file.name)
         total = sum(_size(file) for file in files)
         for file in files:
             if total <= self.max_bytes:

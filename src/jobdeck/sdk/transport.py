@@ -20,6 +20,14 @@ class Unavailable(Exception):
     """The destination cannot take events now; keep them and try again later."""
 
 
+class ServerError(Unavailable):
+    """The destination answered with an internal error (HTTP 500).
+
+    Either it is in trouble, or one event of the batch trips it: a batch that fails on every try would
+    otherwise hold back all later events. The sender tells the two apart with `healthy()`.
+    """
+
+
 class Rejected(Exception):
     """The destination refused the batch; sending it again would not help.
 
@@ -54,6 +62,7 @@ class HttpTransport:
         from jobdeck import __version__
 
         self.endpoint = url.rstrip("/") + "/api/v1/events"
+        self.health_url = url.rstrip("/") + "/api/health"
         headers = {"User-Agent": f"jobdeck-python/{__version__}", "Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -63,17 +72,36 @@ class HttpTransport:
 
     def send(self, events: Sequence[EventDict]) -> None:
         body = json.dumps(list(events), separators=(",", ":"))
-        try:
-            response = self._client.post(self.endpoint, content=body, headers=self._headers)
-        except self._httpx.HTTPError as exc:
-            raise Unavailable(f"{type(exc).__name__}: {exc}") from exc
+        stale = (self._httpx.ReadError, self._httpx.WriteError, self._httpx.RemoteProtocolError)
+        for attempt in (1, 2):
+            try:
+                response = self._client.post(self.endpoint, content=body, headers=self._headers)
+                break
+            except stale as exc:
+                # A kept-alive connection the server has closed (as it does after an error): once more
+                # on a new one. Sending events twice is harmless: the recorder ignores repeats.
+                if attempt == 2:
+                    raise Unavailable(f"{type(exc).__name__}: {exc}") from exc
+            except self._httpx.HTTPError as exc:
+                raise Unavailable(f"{type(exc).__name__}: {exc}") from exc
         status = response.status_code
         if status < 300:
             return
         detail = f"HTTP {status} from {self.endpoint}: {response.text[:500]}"
+        if status == 500:
+            raise ServerError(detail)
         if status >= 500 or status in _RETRY_STATUSES:
             raise Unavailable(detail)
         raise Rejected(detail, per_event=status not in _DESTINATION_STATUSES)
+
+    def healthy(self) -> bool:
+        """True if the server says it and its store are fine (GET /api/health answers 200)."""
+        for _ in range(2):  # a server may close the connection after an error: the second try opens anew
+            try:
+                return self._client.get(self.health_url, headers=self._headers).status_code == 200
+            except self._httpx.HTTPError:
+                continue
+        return False
 
     def close(self) -> None:
         self._client.close()
