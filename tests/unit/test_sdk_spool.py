@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from jobdeck.sdk.settings import SdkSettings
+from jobdeck.sdk.settings import SdkSettings, server_url
 from jobdeck.sdk.spool import Spool
 
 
@@ -48,6 +48,12 @@ def test_held_batches_are_kept_apart_from_replay_and_count_towards_the_cap(tmp_p
     for tag in "bcdefghijklmnop":
         spool.append(batch(tag, 5))
     assert spool.size() <= 2_000 and spool.held() == []  # the oldest go first, held or not
+
+
+def test_a_server_url_without_a_scheme_is_taken_as_http() -> None:
+    assert server_url("jobdeck:5555") == "http://jobdeck:5555"
+    assert server_url(" https://jobdeck.example/ ") == "https://jobdeck.example/"
+    assert server_url("") is None and server_url(None) is None
 
 
 def test_a_damaged_line_is_skipped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

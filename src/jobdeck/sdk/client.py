@@ -6,6 +6,7 @@ import atexit
 import dataclasses
 import logging
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobdeck.sdk import payload
 from jobdeck.sdk.sender import Sender
-from jobdeck.sdk.settings import SdkSettings
+from jobdeck.sdk.settings import SdkSettings, server_url
 from jobdeck.sdk.spool import Spool
 from jobdeck.sdk.transport import DirectTransport, EventDict, HttpTransport, Transport
 
@@ -115,6 +116,7 @@ def get_client() -> Client:
         with _client_lock:
             if _client is None:
                 _client = Client(SdkSettings.from_env())
+                _flush_at_child_exit()
             client = _client
     return client
 
@@ -137,12 +139,13 @@ def configure(
     settings = SdkSettings.from_env()
     given: dict[str, Any] = dict(options)
     if url is not None or database_url is not None:
-        given.update(url=url, database_url=database_url or settings.database_url)
+        given.update(url=server_url(url), database_url=database_url or settings.database_url)
     if token is not None:
         given["token"] = token
     if spool_dir is not None:
         given["spool_dir"] = Path(spool_dir)
     client = Client(dataclasses.replace(settings, **given), transport)
+    _flush_at_child_exit()
     with _client_lock:
         old, _client = _client, client
     if old is not None:
@@ -169,6 +172,26 @@ def shutdown(timeout: float | None = None) -> None:
             client.close(timeout)
         except Exception:
             log.exception("jobdeck: shutdown failed")
+
+
+_exit_hook_pid = 0
+
+
+def _flush_at_child_exit() -> None:
+    """In a multiprocessing child, flush when it ends: it leaves by os._exit, which skips atexit."""
+    global _exit_hook_pid
+    mp = sys.modules.get("multiprocessing")
+    if mp is None or _exit_hook_pid == os.getpid():
+        return
+    try:
+        if mp.parent_process() is None:
+            return
+        from multiprocessing import util
+
+        util.Finalize(None, shutdown, exitpriority=20)
+        _exit_hook_pid = os.getpid()
+    except Exception:
+        log.debug("jobdeck: cannot flush at the end of this child process", exc_info=True)
 
 
 def _forget_after_fork() -> None:

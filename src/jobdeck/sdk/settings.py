@@ -30,6 +30,14 @@ def _number(name: str, default: float) -> float:
         return default
 
 
+def server_url(url: str | None) -> str | None:
+    """A server URL as given, with http:// assumed when it has no scheme (`jobdeck:5555`)."""
+    url = (url or "").strip()
+    if not url:
+        return None
+    return url if "://" in url else f"http://{url}"
+
+
 @dataclass(frozen=True)
 class SdkSettings:
     """Where events go and how the background sender behaves."""
@@ -49,7 +57,7 @@ class SdkSettings:
     def from_env(cls) -> SdkSettings:
         env = os.environ
         return cls(
-            url=env.get("JOBDECK_URL") or None,
+            url=server_url(env.get("JOBDECK_URL")),
             database_url=env.get("JOBDECK_DATABASE_URL") or DEFAULT_DATABASE_URL,
             token=env.get("JOBDECK_TOKEN") or None,
             spool_dir=Path(env["JOBDECK_SPOOL_DIR"]) if env.get("JOBDECK_SPOOL_DIR") else default_spool_dir(),
