@@ -23,8 +23,11 @@ $(VENDOR)/.built: package.json package-lock.json scripts/copy-assets.sh
 	bash scripts/copy-assets.sh $(VENDOR)
 	touch $@
 
+# Options for `jobdeck demo`, e.g. make demo ARGS='--port 5600'
+ARGS ?=
+
 demo: $(STAMP) assets
-	$(BIN)/jobdeck demo
+	$(BIN)/jobdeck demo $(ARGS)
 
 services:
 	@bash scripts/ensure-services.sh

@@ -121,6 +121,54 @@ def test_a_bad_db_is_a_clear_error_and_a_non_zero_exit(tmp_path: Path, command: 
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("migrate", "--db", "sqlite://"), "in-memory SQLite store"),
+        (("serve", "--db", "sqlite:///:memory:"), "in-memory SQLite store"),
+        (("migrate", "--db", ""), "--db is empty"),
+        (("serve", "--port", "70000"), "port = 70000"),
+    ],
+)
+def test_a_store_or_setting_that_cannot_work_is_refused_with_a_message(
+    tmp_path: Path, args: tuple[str, ...], says: str
+) -> None:
+    done = jobdeck(*args, cwd=tmp_path, timeout=30)
+    assert done.returncode == 2
+    assert says in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_bad_setting_in_the_environment_names_its_variable(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [JOBDECK, "migrate", "--db", f"sqlite:///{tmp_path / 'x.db'}"],
+        cwd=tmp_path,
+        env={**_env(), "JOBDECK_PORT": "abc"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "JOBDECK_PORT" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("command", ["serve", "demo"])
+def test_a_port_in_use_is_a_clear_error_before_any_work(tmp_path: Path, command: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        db = tmp_path / "jobdeck.db"
+        started = time.monotonic()
+        done = jobdeck(command, "--db", f"sqlite:///{db}", "--port", str(port), cwd=tmp_path, timeout=60)
+    assert done.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "--port" in done.stderr
+    assert "Traceback" not in done.stderr and "serving on" not in done.stderr
+    assert not db.exists()  # the demo did not backfill a week first
+    assert time.monotonic() - started < 20
+
+
 def test_serve_answers_health_and_accepts_events(tmp_path: Path) -> None:
     port = free_port()
     db = f"sqlite:///{tmp_path / 'serve.db'}"

@@ -38,6 +38,7 @@ def demo(
     from jobdeck.web.app import create_app
 
     settings = cli.settings_for(db, host=host, port=port)
+    cli.check_can_listen(settings.host, settings.port)  # before a backfill that takes a while
     store = cli.open_store(settings)
     app = create_app(settings, store)
     recorder: Recorder = app.state.recorder
