@@ -175,3 +175,53 @@ def test_health_is_503_when_the_store_is_unreachable(tmp_path: Any) -> None:
         r = client.get("/api/health")
     assert r.status_code == 503
     assert r.json()["status"] == "unhealthy"
+
+
+WINDOWED = [
+    "/api/v1/runs",
+    "/api/v1/jobs",
+    "/api/v1/stats",
+    "/api/v1/timeseries",
+    "/api/v1/heatmap",
+    "/api/v1/overlaps",
+    "/api/v1/timeline",
+    "/api/v1/export/runs",
+    "/api/v1/export/failures",
+    "/api/v1/export/jobs",
+]
+
+
+@pytest.mark.parametrize("path", WINDOWED)
+@pytest.mark.parametrize(
+    "query",
+    [
+        "until=0001-01-01T00:00:00Z",
+        "since=0001-01-01T00:00:00%2B14:00",
+        "until=9999-12-31T23:59:59-14:00",
+        "since=1969-12-31T00:00:00Z&until=2026-01-01T00:00:00Z",
+    ],
+)
+def test_times_at_the_ends_of_the_calendar_are_422_not_500(sqlite_store: Any, path: str, query: str) -> None:
+    from jobdeck.config import Settings
+    from jobdeck.web.app import create_app
+
+    app = create_app(Settings(database_url=sqlite_store.url), sqlite_store)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.get(f"{path}?{query}")
+    assert r.status_code == 422, r.text
+    assert "between 1970 and 9000" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/runs", "/api/v1/runs/r-1", "/api/v1/jobs", "/api/v1/stats"])
+def test_reads_are_503_with_the_reason_when_the_store_is_unreachable(path: str) -> None:
+    from jobdeck.config import Settings
+    from jobdeck.store import Store
+    from jobdeck.web.app import create_app
+
+    url = "postgresql://postgres@127.0.0.1:1/none"
+    app = create_app(Settings(database_url=url), Store(url))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.get(path)
+    assert r.status_code == 503, r.text
+    assert r.json()["detail"].startswith("the store is unavailable: ")
+    assert r.headers["retry-after"]

@@ -13,8 +13,8 @@ from jobdeck.config import Settings
 from jobdeck.recorder import Recorder
 from jobdeck.store import Store
 from jobdeck.web import live
+from jobdeck.web.api import errors, health, ingest, reads, seed
 from jobdeck.web.api import export as export_api
-from jobdeck.web.api import health, ingest, reads, seed
 from jobdeck.web.api import overlaps as overlaps_api
 from jobdeck.web.api import timeseries as timeseries_api
 from jobdeck.web.pages import control as control_page
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.settings = settings
     app.state.store = store
     app.state.recorder = Recorder(store)
+    errors.install(app)
     app.include_router(ingest.router)
     app.include_router(reads.router)
     app.include_router(health.router)
