@@ -48,6 +48,16 @@ def test_the_job_page_asks_for_readable_steps(live_server: LiveServer, page: Any
     steps = dict(re.findall(r"metric=(\w+)&step=(\d+)", " ".join(asked)))
     assert int(steps.get("runs", 0)) >= 24 * 3600 // 60
     assert int(steps.get("duration_p95", 0)) >= 24 * 3600 // 120
+    # The duration axis ticks at round durations and writes them without zero parts.
+    page.wait_for_function("window.jobdeckCharts['jd-chart-duration']")
+    axis = page.evaluate(
+        "(() => { const y = window.jobdeckCharts['jd-chart-duration'].getOption().yAxis[0];"
+        " const f = y.axisLabel.formatter;"
+        " return [y.interval, y.max, f(0), f(30), f(300), f(3600), f(90)]; })()"
+    )
+    assert axis == [30, 90, "0", "30 s", "5 m", "1 h", "1 m 30 s"]  # the job's runs take 90 s
+    outcomes = page.evaluate("window.jobdeckCharts['jd-chart-outcomes'].getOption().yAxis[0].minInterval")
+    assert outcomes == 1
     assert page.jd_errors == []
 
 

@@ -5,6 +5,7 @@
   if (!page || !window.echarts) return;
   var api = page.dataset.api, job = page.dataset.job, windowQuery = page.dataset.apiWindow;
   var charts = {};
+  window.jobdeckCharts = charts;  // for tests and the console, like window.jobdeckTimeline
   var fmt = window.JobdeckFormat;
 
   function cssVar(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
@@ -20,7 +21,12 @@
     for (var i = 0; i < DURATION_STEPS.length; i++) if (DURATION_STEPS[i] >= wanted) return DURATION_STEPS[i];
     return Math.ceil(wanted / 86400) * 86400;
   }
-  function tick(v) { return v === 0 ? "0" : fmt.duration(v).replace(/ 0 s$/, "").replace(/ 0 m$/, "").replace(/ 0 h$/, ""); }
+  // Axis labels of round durations, without their zero parts: "30 s", "5 m", "1 h" (not "30.0 s", "5 m 0 s").
+  function tick(v) {
+    if (v === 0) return "0";
+    if (v >= 1 && v < 60 && v === Math.round(v)) return v + " s";
+    return fmt.duration(v).replace(/ 0 s$/, "").replace(/ 0 m$/, "").replace(/ 0 h$/, "");
+  }
 
   function get(path, extra) {
     var url = api + path + "?" + windowQuery + "&job=" + encodeURIComponent(job) + (extra || "");
