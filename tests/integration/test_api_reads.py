@@ -198,7 +198,8 @@ WINDOWED = [
         "until=0001-01-01T00:00:00Z",
         "since=0001-01-01T00:00:00%2B14:00",
         "until=9999-12-31T23:59:59-14:00",
-        "since=1969-12-31T00:00:00Z&until=2026-01-01T00:00:00Z",
+        "since=1899-12-31T00:00:00Z&until=2026-01-01T00:00:00Z",
+        "until=2500-01-02T00:00:00Z",
     ],
 )
 def test_times_at_the_ends_of_the_calendar_are_422_not_500(sqlite_store: Any, path: str, query: str) -> None:
@@ -209,7 +210,18 @@ def test_times_at_the_ends_of_the_calendar_are_422_not_500(sqlite_store: Any, pa
     with TestClient(app, raise_server_exceptions=False) as client:
         r = client.get(f"{path}?{query}")
     assert r.status_code == 422, r.text
-    assert "between 1970 and 9000" in r.json()["detail"]
+    assert "between 1900 and 2500" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("path", WINDOWED)
+def test_the_earliest_time_an_event_may_have_is_a_valid_window_start(sqlite_store: Any, path: str) -> None:
+    from jobdeck.config import Settings
+    from jobdeck.web.app import create_app
+
+    app = create_app(Settings(database_url=sqlite_store.url), sqlite_store)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.get(f"{path}?since=1900-01-01T00:00:00Z")
+    assert r.status_code == 200, r.text
 
 
 @pytest.mark.parametrize("path", ["/api/v1/runs", "/api/v1/runs/r-1", "/api/v1/jobs", "/api/v1/stats"])

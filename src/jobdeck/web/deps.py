@@ -9,13 +9,11 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Query, Request
 
 from jobdeck.config import Settings
+from jobdeck.events import EARLIEST, LATEST
 from jobdeck.recorder import Recorder
 from jobdeck.store import Store
 
 MAX_WINDOW_HOURS = 24 * 366 * 5
-# Times outside these are typing mistakes, and near datetime's own limits arithmetic overflows.
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 def get_store(request: Request) -> Store:
@@ -61,7 +59,8 @@ def window_of(hours: float | None, since: datetime | None, until: datetime | Non
         if value is not None and value.tzinfo is None:
             raise HTTPException(422, f"'{name}' needs a timezone offset, e.g. 2026-01-01T00:00:00Z")
         if value is not None and not EARLIEST <= value <= LATEST:
-            raise HTTPException(422, f"'{name}' must be between 1970 and 9000")
+            # The times events may have; near datetime's own limits, window arithmetic overflows.
+            raise HTTPException(422, f"'{name}' must be between {EARLIEST.year} and {LATEST.year}")
     if hours is not None and (since is not None):
         raise HTTPException(422, "give either 'hours' or 'since'/'until', not both")
     if hours is not None and not 0 < hours <= MAX_WINDOW_HOURS:
