@@ -5,9 +5,11 @@ refresh leaves "Last updated" alone, and everything works under a root path."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from jobdeck.config import Settings
@@ -159,3 +161,26 @@ def test_every_page_works_under_a_root_path(tmp_path: Path, browser: Any) -> Non
             context.close()
     finally:
         store.close()
+
+
+def test_live_changes_wait_while_a_tooltip_is_read(live_server: LiveServer, page: Any) -> None:
+    """A live refresh redraws the cards and tables at once, but not the timeline under the pointer
+    (that would take the tooltip away); the timeline catches up when the pointer leaves."""
+    page.goto(live_server.path(f"/?job={SLOW_JOB}&hours=6&refresh=0"))
+    page.wait_for_selector('#jd-live[data-state="live"]')
+    page.wait_for_function(TIMELINE_DRAWN)
+    drawn = page.evaluate("window.jobdeckTimeline.data.runs.length")
+    box = page.evaluate("window.jobdeckTimeline.barCenter(0)")
+    page.mouse.move(box["x"] - 3, box["y"])
+    page.mouse.move(box["x"], box["y"])
+    tip = page.locator(".jd-tip")
+    tip.wait_for()
+    at = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    event = {"run_id": "hover-1", "event": "started", "job": SLOW_JOB, "at": at}
+    assert httpx.post(live_server.path("/api/v1/events"), json=event).status_code < 300
+    page.wait_for_selector("#jd-recent-table >> text=hover-1", timeout=2500)
+    assert tip.is_visible() and box["runId"] in tip.inner_text()
+    assert page.evaluate("window.jobdeckTimeline.data.runs.length") == drawn
+    page.mouse.move(5, 5)
+    page.wait_for_function(f"window.jobdeckTimeline.data.runs.length === {drawn + 1}")
+    assert page.jd_errors == []

@@ -62,7 +62,7 @@
         updated.dateTime = now.toISOString();
         updated.textContent = now.toISOString().substring(11, 19) + " UTC";
       }
-      if (pending) { pending = false; refresh(); }
+      if (pending) { var f = pendingForce; pending = false; pendingForce = false; refresh(f); }
     }
   }
 
@@ -94,7 +94,7 @@
       })
       .catch(function (err) {
         // Retry refreshes the whole page's data, so "Last updated" is true of all of it afterwards.
-        showError(tlError, "Could not load the timeline (" + (err.message || "network error") + ").", refresh);
+        showError(tlError, "Could not load the timeline (" + (err.message || "network error") + ").", refreshAll);
       })
       .finally(function () { busy(false); });
   }
@@ -106,11 +106,24 @@
       .finally(function () { busy(false); });
   }
 
-  function refresh() {
-    if (inFlight > 0) { pending = true; return; }
+  // `force` (Refresh Now, a new filter, Retry) redraws everything. A timed or live refresh leaves the
+  // timeline alone while the pointer is on it, since redrawing takes away the tooltip being read;
+  // it catches up as soon as the pointer leaves.
+  var timelineEl = document.getElementById("jd-timeline"), timelineStale = false, pendingForce = false;
+  function refresh(force) {
+    force = force === true;
+    if (inFlight > 0) { pending = true; pendingForce = pendingForce || force; return; }
     loadBody();
+    if (!force && timelineEl.matches(":hover")) { timelineStale = true; return; }
+    timelineStale = false;
     loadTimeline();
   }
+  function refreshAll() { refresh(true); }
+  timelineEl.addEventListener("mouseleave", function () {
+    if (!timelineStale) return;
+    timelineStale = false;
+    if (inFlight === 0) loadTimeline(); else pending = true;
+  });
 
   function schedule() {
     clearInterval(timer);
@@ -126,7 +139,7 @@
     schedule();
     // Another window or job: the zoom into the old one means nothing there. A new refresh rate keeps it.
     if (!e || e.target !== refreshSelect) timeline.resetZoom();
-    refresh();
+    refresh(true);
   }
 
 
@@ -169,13 +182,13 @@
       return;
     }
     var retry = e.target.closest("[data-retry]");
-    if (retry) { e.preventDefault(); refresh(); return; }
+    if (retry) { e.preventDefault(); refreshAll(); return; }
     var row = e.target.closest("tr[data-href]");
     if (row && !e.target.closest("a, button")) window.location.href = row.dataset.href;
   });
 
   form.addEventListener("change", onFilter);
-  form.addEventListener("submit", function (e) { e.preventDefault(); refresh(); });
+  form.addEventListener("submit", function (e) { e.preventDefault(); refreshAll(); });
 
   document.body.addEventListener("htmx:afterSwap", function (e) { if (e.detail.target === body) applySort(); });
   function onBodyError(e) {
@@ -188,7 +201,7 @@
     box.classList.add("jd-refresh-error");
     body.prepend(box);
     showError(box, "Could not refresh: " + (xhr && xhr.status ? "the server answered " + xhr.status : "the server could not be reached") +
-      ". Showing what was loaded before.", refresh);
+      ". Showing what was loaded before.", refreshAll);
   }
   document.body.addEventListener("htmx:responseError", onBodyError);
   document.body.addEventListener("htmx:sendError", onBodyError);
