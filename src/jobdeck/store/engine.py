@@ -13,6 +13,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+AUTO_CHECKPOINT_PAGES = 8000
 
 
 def normalize_url(url: str) -> str:
@@ -40,6 +41,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA foreign_keys=ON")
+            # A backstop: `jobdeck serve` checkpoints in the background (store/checkpoint.py).
+            cursor.execute(f"PRAGMA wal_autocheckpoint={AUTO_CHECKPOINT_PAGES}")
             cursor.close()
 
         @event.listens_for(engine, "begin")

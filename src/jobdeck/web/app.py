@@ -10,8 +10,9 @@ from fastapi.staticfiles import StaticFiles
 import jobdeck
 from jobdeck import retention
 from jobdeck.config import Settings
+from jobdeck.periodic import Periodic, run_with
 from jobdeck.recorder import Recorder
-from jobdeck.store import Store
+from jobdeck.store import Store, checkpoint
 from jobdeck.web import live
 from jobdeck.web.api import errors, health, ingest, reads, seed
 from jobdeck.web.api import export as export_api
@@ -60,4 +61,6 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         app.add_middleware(RootPath, root_path=settings.root_path)
     live.install(app, store, app.state.recorder)
     retention.install(app, store, settings)
+    if store.backend == "sqlite":
+        run_with(app, Periodic("wal checkpoint", lambda: checkpoint.checkpoint(store), checkpoint.EVERY_S))
     return app

@@ -1,0 +1,57 @@
+"""Background work a server does on a timer (retention, WAL checkpoints, …): one daemon thread per
+task, run for an app's lifetime."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+log = logging.getLogger(__name__)
+
+
+class Periodic:
+    """Calls `task()` every `every_s` seconds in a daemon thread until stopped; a failing call is
+    logged and the next one tries again."""
+
+    def __init__(self, name: str, task: Callable[[], object], every_s: float) -> None:
+        self.name, self.task, self.every_s = name, task, every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"jobdeck-{name}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                result = self.task()
+                if result is not None:
+                    log.info("%s: %s", self.name, result)
+            except Exception:  # the loop must outlive one failed pass; the next one retries
+                log.exception("%s failed", self.name)
+            self._stop.wait(self.every_s)
+
+
+def run_with(app: FastAPI, periodic: Periodic) -> None:
+    """Start `periodic` when the app starts serving and stop it when the app stops."""
+    inner: Callable[[Any], AbstractAsyncContextManager[Any]] = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(application: Any) -> AsyncIterator[Any]:
+        periodic.start()
+        try:
+            async with inner(application) as state:
+                yield state
+        finally:
+            periodic.stop()
+
+    app.router.lifespan_context = lifespan
