@@ -27,8 +27,7 @@ from sqlalchemy.engine import make_url
 
 from jobdeck.events import fold
 from jobdeck.importing import Record, events_of
-from jobdeck.store import Store, bulk
-from jobdeck.store import runs as run_rows
+from jobdeck.store import Store, bulk, run_writes
 from jobdeck.store.schema import runs
 
 COLUMNS = ("run_id", "job", "status", "created_at", "started_at", "finished_at", "queue", "error_type")
@@ -89,11 +88,11 @@ def raw_rate(url: str, path: Path) -> float:
     rows = []
     for record in records:
         evs = events_of(record, now)
-        rows.append(run_rows.encode_run(fold(evs[0].run_id, evs), sqlite)[0])
+        rows.append(run_writes.to_driver(run_writes.values_of(fold(evs[0].run_id, evs))[0], sqlite))
     began = time.perf_counter()
     for start in range(0, len(rows), 20_000):
         with store.write() as conn:
-            bulk.insert(conn, runs, run_rows.WRITE_COLUMNS, rows[start : start + 20_000])
+            bulk.insert(conn, runs, run_writes.WRITE_COLUMNS, rows[start : start + 20_000])
     elapsed = time.perf_counter() - began
     store.close()
     return len(records) / elapsed

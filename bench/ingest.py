@@ -3,11 +3,14 @@
     python bench/ingest.py                       # SQLite, a fresh file in a temporary folder
     python bench/ingest.py --pg                  # PostgreSQL, a fresh database on 127.0.0.1:5432
     python bench/ingest.py --batches 10 --batch-size 10000 --single 3000 --repeat 3
+    python bench/ingest.py --span 10 --stream     # a live stream: events in time order
+    python bench/ingest.py --span 10 --clients 2  # posted from two connections at once
 
 Each repeat starts `jobdeck serve` on a free localhost port against a fresh store, posts
 `--batches` batches of `--batch-size` events (new runs: enqueued, started, then succeeded or, 3 %
-of them, failed with a traceback; 40 jobs over 6 queues and 3 workers), one batch after another
-on one keep-alive connection, and times them; then, as the naive baseline, posts `--single` events
+of them, failed with a traceback; 40 jobs over 6 queues and 3 workers; each batch's runs enqueued
+over `--span` seconds), one batch after another on one keep-alive connection (or from `--clients`
+connections at once), and times them; then, as the naive baseline, posts `--single` events
 one per request. The bodies are serialised before the clock starts. Prints the median of the
 repeats: events/s and runs/s for batches, events/s for single events, and their ratio, with the
 load average, since other processes share the machine.
@@ -28,6 +31,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -96,21 +100,32 @@ def run_events(prefix: str, index: int, at: datetime, rnd: random.Random) -> lis
     ]
 
 
-def batch_bodies(batches: int, size: int, seed: int) -> tuple[list[bytes], int]:
-    """The JSON bodies of the batches (about 3 events per new run) and the number of runs in them."""
+def batch_bodies(
+    batches: int, size: int, seed: int, span: float = 3600, stream: bool = False
+) -> tuple[list[bytes], int]:
+    """The JSON bodies of the batches (about 3 events per run) and the number of runs they touch.
+
+    Batch n's runs are enqueued over `span` seconds, after batch n-1's: 3600 is a backfill (each
+    batch an hour of history, so its runs fall into 60 minutes of rollup cells), 10 a live stream.
+    With `stream`, all events are sorted by time before they are cut into batches, as a live
+    source sends them: a run's start and outcome often come in later batches than its enqueue,
+    so most batches update runs that earlier ones created.
+    """
     rnd = random.Random(seed)
-    start = datetime.now(UTC) - timedelta(hours=batches + 1)
-    bodies, runs = [], 0
+    start = datetime.now(UTC) - timedelta(seconds=span * (batches + 1) + 600)
+    per_batch = size // 3 + 1
+    planned: list[list[dict[str, Any]]] = []
     for number in range(batches):
         events: list[dict[str, Any]] = []
-        index = 0
-        while len(events) < size:
-            at = start + timedelta(hours=number, seconds=index * 3600 / (size / 3))
+        for index in range(per_batch):
+            at = start + timedelta(seconds=span * number + index * span / per_batch)
             events += run_events(f"b{number}", index, at, rnd)
-            index += 1
-        runs += len({e["run_id"] for e in events[:size]})
-        bodies.append(json.dumps(events[:size]).encode())
-    return bodies, runs
+        planned.append(events[:size])
+    if stream:
+        flat = sorted((e for events in planned for e in events), key=lambda e: e["at"])
+        planned = [flat[i : i + size] for i in range(0, len(flat), size)][:batches]
+    bodies = [json.dumps(events).encode() for events in planned]
+    return bodies, sum(len({e["run_id"] for e in events}) for events in planned)
 
 
 def single_bodies(count: int, seed: int) -> list[bytes]:
@@ -194,6 +209,25 @@ def post_all(client: httpx.Client, bodies: list[bytes]) -> tuple[float, list[flo
     return time.perf_counter() - began, each
 
 
+def post_concurrently(base: str, bodies: list[bytes], clients: int) -> tuple[float, list[float]]:
+    """Post the bodies from `clients` connections at once (body i from client i mod n)."""
+    if clients == 1:
+        with httpx.Client(base_url=base, timeout=300) as client:
+            return post_all(client, bodies)
+    each: list[float] = []
+    connections = [httpx.Client(base_url=base, timeout=300) for _ in range(clients)]
+    try:
+        with ThreadPoolExecutor(clients) as pool:
+            began = time.perf_counter()
+            parts = pool.map(lambda i: post_all(connections[i], bodies[i::clients]), range(clients))
+            for _, times in parts:
+                each += times
+            return time.perf_counter() - began, each
+    finally:
+        for client in connections:
+            client.close()
+
+
 @dataclass
 class Repeat:
     events_per_s: float
@@ -203,14 +237,16 @@ class Repeat:
     single_ms: float
 
 
-def measure(pg: bool, batches: int, size: int, single: int, seed: int) -> Repeat:
-    bodies, runs = batch_bodies(batches + 1, size, seed)
+def measure(
+    pg: bool, batches: int, size: int, single: int, seed: int, span: float, stream: bool, clients: int
+) -> Repeat:
+    bodies, runs = batch_bodies(batches + 1, size, seed, span, stream)
     singles = single_bodies(single + 50, seed + 1)
     with fresh_store(pg) as url, server(url) as base, httpx.Client(base_url=base, timeout=300) as client:
         # Warm-up: imports, statement caches and the first pages of each table, outside the clock.
         post_all(client, bodies[:1])
         post_all(client, singles[:50])
-        batch_s, batch_each = post_all(client, bodies[1:])
+        batch_s, batch_each = post_concurrently(base, bodies[1:], clients)
         single_s, single_each = post_all(client, singles[50:])
     runs_timed = runs * batches / (batches + 1)
     return Repeat(
@@ -232,13 +268,27 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=3000, help="events posted one per request")
     parser.add_argument("--repeat", type=int, default=3, help="repeats (each on a fresh store and server)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--span", type=float, default=3600, help="seconds of event time one batch covers (10: a live stream)"
+    )
+    parser.add_argument("--stream", action="store_true", help="events in time order across batches")
+    parser.add_argument("--clients", type=int, default=1, help="connections posting batches at once")
     args = parser.parse_args()
 
     backend = "PostgreSQL" if args.pg else "SQLite"
     load_before = os.getloadavg()
     results = []
     for number in range(args.repeat):
-        result = measure(args.pg, args.batches, args.batch_size, args.single, args.seed + number)
+        result = measure(
+            args.pg,
+            args.batches,
+            args.batch_size,
+            args.single,
+            args.seed + number,
+            args.span,
+            args.stream,
+            args.clients,
+        )
         results.append(result)
         console.print(
             f"repeat {number + 1}: {result.events_per_s:,.0f} events/s in batches, "
@@ -249,7 +299,11 @@ def main() -> None:
     def median(name: str) -> float:
         return statistics.median(getattr(r, name) for r in results)
 
-    table = Table(title=f"Ingest into {backend} through POST /api/v1/events (median of {len(results)})")
+    table = Table(
+        title=f"Ingest into {backend} through POST /api/v1/events (median of {len(results)}; "
+        f"a batch spans {args.span:g} s{', time order' if args.stream else ''}, "
+        f"{args.clients} client{'s' if args.clients > 1 else ''})"
+    )
     table.add_column("")
     table.add_column("value", justify="right")
     table.add_row(f"batches of {args.batch_size:,} events: events/s", f"{median('events_per_s'):,.0f}")

@@ -22,8 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jobdeck.recorder import Recorder
-from jobdeck.store import Store, rollups
-from jobdeck.store import runs as run_rows
+from jobdeck.store import Store, rollups, run_writes
 from jobdeck.web.api.ingest import parse_events
 
 STEPS: dict[str, float] = defaultdict(float)
@@ -65,8 +64,8 @@ def main() -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("--batches", type=int, default=12)
     args = parser.parse_args()
-    for name in ("load_rows", "insert_runs", "update_runs"):
-        timed(run_rows, name)
+    for name in ("load", "insert", "update"):
+        timed(run_writes, name)
     timed(rollups, "apply_changes")
     store = Store(args.db)
     store.migrate()

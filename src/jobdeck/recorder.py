@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from jobdeck.events import Event, RunState, apply_event
-from jobdeck.store import Store, rollups
+from jobdeck.store import Store, rollups, run_writes
 from jobdeck.store import changes as change_counter
-from jobdeck.store import runs as run_rows
 
 RETRYABLE = frozenset({"40P01", "40001"})
 
@@ -47,15 +47,15 @@ def record_events(conn: Connection, batch: Sequence[Event]) -> Recorded:
     # Every lock is taken in run_id order (and rollup cells in key order), so two writers
     # touching the same runs queue behind each other instead of deadlocking.
     run_ids = sorted(grouped)
-    stored = run_rows.load_rows(conn, run_ids)
-    inserts, updates = [], []
-    sqlite = conn.dialect.name == "sqlite"
+    stored = run_writes.load(conn, run_ids)
+    inserts: list[tuple[Any, ...]] = []
+    updates: list[tuple[tuple[Any, ...], tuple[Any, ...]]] = []
     changes = rollups.Changes()
     changed: list[str] = []
     applied = 0
     for run_id in run_ids:
-        old_row = stored.get(run_id)
-        state = run_rows.row_to_state(old_row) if old_row is not None else RunState(run_id)
+        old = stored.get(run_id)
+        state = run_writes.state_of(old) if old is not None else RunState(run_id)
         effective = 0
         for event in grouped[run_id]:
             effective += apply_event(state, event)
@@ -64,16 +64,16 @@ def record_events(conn: Connection, batch: Sequence[Event]) -> Recorded:
         applied += effective
         if state.job is None:
             raise MissingJob(run_id)
-        values, contribution = run_rows.encode_run(state, sqlite)
+        values, contribution = run_writes.values_of(state)
         changed.append(run_id)
-        if old_row is None:
+        if old is None:
             inserts.append(values)
             changes.change(None, contribution)
         else:
-            updates.append(values)
-            changes.change(rollups.contribution_of(old_row), contribution)
-    run_rows.insert_runs(conn, inserts)
-    run_rows.update_runs(conn, updates)
+            updates.append((old, values))
+            changes.change(run_writes.contribution_of(old), contribution)
+    run_writes.insert(conn, inserts)
+    run_writes.update(conn, updates)
     rollups.apply_changes(conn, changes)
     if changed:
         change_counter.bump(conn)

@@ -10,8 +10,7 @@ from sqlalchemy import func, select
 
 from jobdeck.events import fold, make_event
 from jobdeck.recorder import Recorder
-from jobdeck.store import Store, verify
-from jobdeck.store import runs as run_rows
+from jobdeck.store import Store, run_writes, verify
 from jobdeck.store.schema import runs
 from tests.strategies import BASE
 
@@ -51,7 +50,7 @@ def test_concurrent_writers_agree_with_the_fold(store: Store) -> None:
     with store.read() as conn:
         assert conn.execute(select(func.count()).select_from(runs)).scalar() == 60
         for rid, evs in per_run.items():
-            expected = run_rows.state_to_row(fold(rid, evs))
+            expected = run_writes.row_of(fold(rid, evs))
             row = conn.execute(select(runs).where(runs.c.run_id == rid)).one()._mapping
             assert {k: row[k] for k in expected} == expected
         assert verify.differences(conn) == []

@@ -15,8 +15,7 @@ from sqlalchemy import MetaData, inspect, select
 from jobdeck.analytics import sketch
 from jobdeck.events import make_event
 from jobdeck.recorder import Recorder
-from jobdeck.store import Store, verify
-from jobdeck.store import runs as run_rows
+from jobdeck.store import Store, run_writes, verify
 from jobdeck.store.engine import alembic_config
 from jobdeck.store.schema import rollups, runs
 from tests.services import fresh_pg_database
@@ -159,7 +158,7 @@ def test_a_store_from_before_keeps_its_runs_and_rollups(empty_store: Store) -> N
         names = set(inspect(conn).get_table_names())
         assert "events" not in names and "rollup_bins" not in names
         row = dict(conn.execute(select(runs).where(runs.c.run_id == "m1")).one()._mapping)
-        state = run_rows.row_to_state(row)
+        state = run_writes.state_of_row(row)
         assert (state.status.value, state.finished_at, state.started_at) == ("succeeded", FINISHED, STARTED)
         assert state.created_by_enqueue and state.fields["worker"] == "w"
         sketches = conn.execute(select(rollups.c.dur_hist, rollups.c.wait_hist)).all()

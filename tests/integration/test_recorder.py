@@ -12,8 +12,7 @@ from sqlalchemy import delete, func, select
 
 from jobdeck.events import fold, make_event
 from jobdeck.recorder import MissingJob, Recorder
-from jobdeck.store import Store, verify
-from jobdeck.store import runs as run_rows
+from jobdeck.store import Store, run_writes, verify
 from jobdeck.store.schema import metadata, rollups, runs
 from tests.strategies import BASE, run_events
 
@@ -53,7 +52,7 @@ def test_any_permutation_duplication_and_batching_stores_the_same_run(
     size = max(1, len(stream) // batches)
     for start in range(0, len(stream), size):
         recorder.record(stream[start : start + size])
-    expected = run_rows.state_to_row(fold("run-1", evs))
+    expected = run_writes.row_of(fold("run-1", evs))
     row = stored(store, "run-1")
     for name, value in expected.items():
         assert row[name] == value, name

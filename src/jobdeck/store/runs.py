@@ -1,10 +1,11 @@
-"""Runs: loading fold states, writing folded runs, and the run reads."""
+"""Reading runs: lists by keyset, one run whole, live counts, the latest run per job.
+
+The recorder's writes are in run_writes.py."""
 
 from __future__ import annotations
 
 import base64
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +15,6 @@ from sqlalchemy import (
     Select,
     String,
     and_,
-    any_,
     bindparam,
     column,
     func,
@@ -25,35 +25,12 @@ from sqlalchemy import (
     union_all,
 )
 
-from jobdeck.domain import CARRIED_FIELDS, DURATION_STATUSES, LIVE_STATUSES, Status
-from jobdeck.events import RunState, from_micros, to_micros
-from jobdeck.store import bulk
-from jobdeck.store.rollups import Contribution
+from jobdeck.domain import LIVE_STATUSES, Status
+from jobdeck.events import from_micros, to_micros
 from jobdeck.store.schema import runs
-from jobdeck.store.types import JSONValue, UTCDateTime
+from jobdeck.store.types import UTCDateTime
 
 _RUN_COLUMNS = tuple(c.name for c in runs.columns if c.name != "id")
-_FIELD_COLUMNS = tuple(name for name in CARRIED_FIELDS if name not in ("attempt",))
-# The order of `encode_run`'s values: the carried fields, then what the fold derives.
-WRITE_COLUMNS = (
-    "run_id",
-    *_FIELD_COLUMNS,
-    "status",
-    "created_at",
-    "started_at",
-    "finished_at",
-    "heartbeat_at",
-    "run_at",
-    "duration_s",
-    "attempt",
-    "fold_key",
-    "fold_state",
-)
-assert sorted(WRITE_COLUMNS) == sorted(_RUN_COLUMNS), "WRITE_COLUMNS must name every runs column"
-_JSON_AT = tuple(i for i, name in enumerate(_FIELD_COLUMNS) if isinstance(runs.c[name].type, JSONValue))
-_TIME_AT = tuple(i for i, name in enumerate(_FIELD_COLUMNS) if isinstance(runs.c[name].type, UTCDateTime))
-_ENCODE = json.JSONEncoder().encode
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
 
 SUMMARY_COLUMNS = (
     "run_id",
@@ -75,172 +52,6 @@ SUMMARY_COLUMNS = (
     "items_failed",
     "items_skipped",
 )
-
-
-def state_to_row(state: RunState) -> dict[str, Any]:
-    """The runs-table row for a folded run."""
-    if state.created_at is None or state.job is None:
-        raise ValueError(f"run {state.run_id!r} has no events or no job")
-    fields = state.fields
-    row: dict[str, Any] = {name: fields.get(name) for name in _FIELD_COLUMNS}
-    started, finished = state.timings()
-    row.update(
-        run_id=state.run_id,
-        status=state.status.value,
-        created_at=state.created_at,
-        started_at=started,
-        finished_at=finished,
-        heartbeat_at=state.heartbeat_at,
-        run_at=started or state.created_at,
-        duration_s=(finished - started).total_seconds() if started and finished else None,
-        attempt=state.attempt,
-        fold_key=str(state.top_key),
-        fold_state=fold_state_of(state),
-    )
-    return row
-
-
-def fold_state_of(state: RunState) -> dict[str, Any]:
-    """What the join needs kept beside the run's columns: its starts (epoch micros), whether its
-    creation time is an enqueue, and the key of every carried field and label."""
-    saved: dict[str, Any] = {"s": [to_micros(s) for s in state.starts], "e": int(state.created_by_enqueue)}
-    if state.keys:
-        saved["k"] = state.keys
-    if state.label_keys:
-        saved["l"] = state.label_keys
-    return saved
-
-
-def fold_state_text(state: RunState) -> str:
-    """`fold_state_of` as canonical JSON (sorted keys: the same run is stored the same whatever
-    order its events came in)."""
-    return _CANONICAL(fold_state_of(state))
-
-
-def row_to_state(row: Mapping[str, Any]) -> RunState:
-    """The fold state of a runs-table row."""
-    fields = {name: row[name] for name in _FIELD_COLUMNS if row[name] is not None}
-    fields["attempt"] = row["attempt"]
-    saved = row["fold_state"]
-    return RunState(
-        run_id=row["run_id"],
-        top_key=int(row["fold_key"]),
-        created_at=row["created_at"],
-        created_by_enqueue=bool(saved.get("e")),
-        heartbeat_at=row["heartbeat_at"],
-        starts=[from_micros(s) for s in saved.get("s", ())],
-        fields=fields,
-        keys=dict(saved.get("k", ())),
-        label_keys=dict(saved.get("l", ())),
-    )
-
-
-# --- the write path (used only by the recorder) ------------------------------------------------
-
-
-def encode_run(state: RunState, sqlite: bool) -> tuple[tuple[Any, ...], Contribution]:
-    """A folded run as the driver takes it (WRITE_COLUMNS order; times as text on SQLite), and
-    what it adds to the rollups.
-
-    The recorder writes thousands of runs a batch: this skips building a row dict and SQLAlchemy's
-    per-value bind processing, derives each timing once, and converts only the columns that need it.
-    """
-    created = state.created_at
-    fields = state.fields
-    job = fields.get("job")
-    if created is None or job is None:
-        raise ValueError(f"run {state.run_id!r} has no events or no job")
-    get = fields.get
-    values = [get(name) for name in _FIELD_COLUMNS]
-    for i in _JSON_AT:
-        if values[i] is not None:
-            values[i] = _ENCODE(values[i])
-    status = state.status
-    started, finished = state.timings()
-    duration = (finished - started).total_seconds() if started and finished else None
-    run_at = started or created
-    wait = None
-    if started is not None and state.created_by_enqueue:
-        wait = max(0.0, (started - created).total_seconds())
-    items = (get("items_succeeded") or 0, get("items_failed") or 0, get("items_skipped") or 0)
-    contribution = Contribution(
-        job, to_micros(run_at) // 1_000_000, status.value, duration if status in DURATION_STATUSES else None,
-        wait, items,
-    )  # fmt: skip
-    times: tuple[Any, ...] = (created, started, finished, state.heartbeat_at, run_at)
-    if sqlite:
-        for i in _TIME_AT:
-            if values[i] is not None:
-                values[i] = bulk.sqlite_time(values[i])
-        # The fold's times are UTC already: straight to SQLAlchemy's SQLite text form.
-        heartbeat = state.heartbeat_at
-        created_text = created.isoformat(" ", "microseconds")[:26]
-        started_text = started.isoformat(" ", "microseconds")[:26] if started is not None else None
-        times = (
-            created_text,
-            started_text,
-            finished.isoformat(" ", "microseconds")[:26] if finished is not None else None,
-            heartbeat.isoformat(" ", "microseconds")[:26] if heartbeat is not None else None,
-            started_text or created_text,
-        )
-    row = (
-        state.run_id, *values, status.value, *times, duration, state.attempt, str(state.top_key),
-        fold_state_text(state),
-    )  # fmt: skip
-    return row, contribution
-
-
-def load_rows(conn: Connection, run_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The stored rows of these runs, locked for update on PostgreSQL."""
-    found: dict[str, dict[str, Any]] = {}
-    columns = [runs.c[name] for name in _RUN_COLUMNS]
-    if conn.dialect.name == "postgresql":
-        # One statement with an array parameter: a plan that does not depend on the batch size.
-        ids = bindparam("ids", list(run_ids), type_=ARRAY(String))
-        query = select(*columns).where(runs.c.run_id == any_(ids)).order_by(runs.c.run_id).with_for_update()
-        return {row.run_id: dict(row._mapping) for row in conn.execute(query)}
-    for chunk in _chunks(run_ids, 500):
-        for row in conn.execute(select(*columns).where(runs.c.run_id.in_(chunk))):
-            found[row.run_id] = dict(row._mapping)
-    return found
-
-
-def insert_runs(conn: Connection, values: Sequence[tuple[Any, ...]]) -> None:
-    """Insert new runs from `encode_run` values (executemany on SQLite, COPY on PostgreSQL)."""
-    if not values:
-        return
-    sqlite = conn.dialect.name == "sqlite"
-    if sqlite:
-        first_id = int(conn.execute(select(func.coalesce(func.max(runs.c.id), 0))).scalar_one()) + 1
-    bulk.insert(conn, runs, WRITE_COLUMNS, values)
-    if sqlite:
-        index_for_search(conn, first_id)
-
-
-def update_runs(conn: Connection, values: Sequence[tuple[Any, ...]]) -> None:
-    """Write refolded runs (`encode_run` values) over their stored rows, one statement for all."""
-    if not values:
-        return
-    mark = bulk.placeholder(conn)
-    json_columns = {c.name for c in runs.columns if isinstance(c.type, JSONValue)}
-    cast = "::jsonb" if conn.dialect.name == "postgresql" else ""
-    sets = ", ".join(f"{name} = {mark}{cast if name in json_columns else ''}" for name in WRITE_COLUMNS[1:])
-    bulk.execute_many(conn, f"UPDATE runs SET {sets} WHERE run_id = {mark}", [(*v[1:], v[0]) for v in values])
-
-
-# SQLite's search index (migration 0005) holds runs that have something to find; the recorder adds
-# new ones in one statement, triggers keep it right on update and delete.
-SEARCHED = "error_type, error_message, args"
-HAS_TEXT = "(error_type IS NOT NULL OR error_message IS NOT NULL OR args IS NOT NULL)"
-
-
-def index_for_search(conn: Connection, first_id: int) -> None:
-    """Add runs inserted from row id `first_id` on that have searchable text to SQLite's index."""
-    conn.exec_driver_sql(
-        f"INSERT INTO runs_fts(rowid, {SEARCHED}) SELECT id, {SEARCHED} FROM runs "
-        f"WHERE id >= ? AND {HAS_TEXT}",
-        (first_id,),
-    )
 
 
 # --- reads -------------------------------------------------------------------------------------

@@ -49,8 +49,9 @@ SQLITE_SEARCH = [
     f"""CREATE TRIGGER trg_runs_fts_delete AFTER DELETE ON runs WHEN {_OLD_TEXT} BEGIN
         INSERT INTO runs_fts(runs_fts, rowid, {_SEARCHED}) VALUES ('delete', old.id, {_OLD});
     END""",
-    # The old entry goes before the new one comes: in the other order a word in both would be lost.
-    f"""CREATE TRIGGER trg_runs_fts_update AFTER UPDATE ON runs WHEN {_CHANGED} BEGIN
+    # Only updates that set a searched column (the recorder sets only what changed). The old entry
+    # goes before the new one comes: in the other order a word in both would be lost.
+    f"""CREATE TRIGGER trg_runs_fts_update AFTER UPDATE OF {_SEARCHED} ON runs WHEN {_CHANGED} BEGIN
         INSERT INTO runs_fts(runs_fts, rowid, {_SEARCHED}) SELECT 'delete', old.id, {_OLD} WHERE {_OLD_TEXT};
         INSERT INTO runs_fts(rowid, {_SEARCHED}) SELECT new.id, {_NEW} WHERE {_NEW_TEXT};
     END""",

@@ -1,0 +1,288 @@
+"""The recorder's write path for runs: stored fold states in, folded runs out, in bulk.
+
+A run travels as a tuple of Python values in WRITE_COLUMNS order (fold state as a dict), the
+same for a run loaded from the store and one just folded, so an update compares the two and
+writes only the columns that changed: an index whose columns a statement does not set is left
+alone (SQLite and PostgreSQL both skip it), which is most of an update's cost. Rows go to the
+driver as tuples, below SQLAlchemy's per-value bind and result processing: thousands of runs a
+batch pay for every microsecond.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from jobdeck.domain import CARRIED_FIELDS, DURATION_STATUSES
+from jobdeck.events import RunState, from_micros, to_micros
+from jobdeck.store import bulk
+from jobdeck.store.rollups import Contribution
+from jobdeck.store.schema import runs
+from jobdeck.store.types import JSONValue, UTCDateTime
+
+FIELD_COLUMNS = tuple(name for name in CARRIED_FIELDS if name != "attempt")
+# The carried fields, then what the fold derives.
+WRITE_COLUMNS = (
+    "run_id",
+    *FIELD_COLUMNS,
+    "status",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "heartbeat_at",
+    "run_at",
+    "duration_s",
+    "attempt",
+    "fold_key",
+    "fold_state",
+)
+assert sorted(WRITE_COLUMNS) == sorted(c.name for c in runs.columns if c.name != "id"), "every column"
+_AT = {name: i for i, name in enumerate(WRITE_COLUMNS)}
+_FIELDS = slice(1, 1 + len(FIELD_COLUMNS))
+_JSON = frozenset(i for i, name in enumerate(WRITE_COLUMNS) if isinstance(runs.c[name].type, JSONValue))
+_TIMES = frozenset(i for i, name in enumerate(WRITE_COLUMNS) if isinstance(runs.c[name].type, UTCDateTime))
+_FOLD_STATE = _AT["fold_state"]
+_JSON_AT = tuple(sorted(_JSON - {_FOLD_STATE}))
+_TIMES_AT = tuple(sorted(_TIMES))
+_ENCODE = json.JSONEncoder().encode
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+
+
+# --- between fold states and values --------------------------------------------------------------
+
+
+def fold_state_of(state: RunState) -> dict[str, Any]:
+    """What the join needs kept beside the run's columns: its starts (epoch micros), whether its
+    creation time is an enqueue, and the key of every carried field and label."""
+    saved: dict[str, Any] = {"s": [to_micros(s) for s in state.starts], "e": int(state.created_by_enqueue)}
+    if state.keys:
+        saved["k"] = state.keys
+    if state.label_keys:
+        saved["l"] = state.label_keys
+    return saved
+
+
+def values_of(state: RunState) -> tuple[tuple[Any, ...], Contribution]:
+    """A folded run's values in WRITE_COLUMNS order, and what it adds to the rollups."""
+    created = state.created_at
+    fields = state.fields
+    job = fields.get("job")
+    if created is None or job is None:
+        raise ValueError(f"run {state.run_id!r} has no events or no job")
+    get = fields.get
+    started, finished = state.timings()
+    duration = (finished - started).total_seconds() if started and finished else None
+    status = state.status.value
+    run_at = started or created
+    values = (
+        state.run_id, *[get(name) for name in FIELD_COLUMNS], status, created, started, finished,
+        state.heartbeat_at, run_at, duration, state.attempt, str(state.top_key), fold_state_of(state),
+    )  # fmt: skip
+    wait = None
+    if started is not None and state.created_by_enqueue:
+        wait = max(0.0, (started - created).total_seconds())
+    contribution = Contribution(
+        job, to_micros(run_at) // 1_000_000, status, duration if status in DURATION_STATUSES else None, wait,
+        (get("items_succeeded") or 0, get("items_failed") or 0, get("items_skipped") or 0),
+    )  # fmt: skip
+    return values, contribution
+
+
+def contribution_of(values: Sequence[Any]) -> Contribution:
+    """What stored values add to the rollups (the same as `values_of` gave when they were written)."""
+    status, started, created = values[_AT["status"]], values[_AT["started_at"]], values[_AT["created_at"]]
+    wait = None
+    if started is not None and values[_AT["fold_state"]].get("e"):
+        wait = max(0.0, (started - created).total_seconds())
+    duration = values[_AT["duration_s"]] if status in DURATION_STATUSES else None
+    items = (
+        values[_AT["items_succeeded"]] or 0,
+        values[_AT["items_failed"]] or 0,
+        values[_AT["items_skipped"]] or 0,
+    )
+    return Contribution(
+        values[_AT["job"]], to_micros(values[_AT["run_at"]]) // 1_000_000, status, duration, wait, items
+    )
+
+
+def state_of(values: Sequence[Any]) -> RunState:
+    """The fold state of stored values."""
+    fields = {
+        name: value for name, value in zip(FIELD_COLUMNS, values[_FIELDS], strict=True) if value is not None
+    }
+    fields["attempt"] = values[_AT["attempt"]]
+    saved = values[_AT["fold_state"]]
+    return RunState(
+        run_id=values[0],
+        top_key=int(values[_AT["fold_key"]]),
+        created_at=values[_AT["created_at"]],
+        created_by_enqueue=bool(saved.get("e")),
+        heartbeat_at=values[_AT["heartbeat_at"]],
+        starts=[from_micros(s) for s in saved.get("s", ())],
+        fields=fields,
+        keys=dict(saved.get("k", ())),
+        label_keys=dict(saved.get("l", ())),
+    )
+
+
+def row_of(state: RunState) -> dict[str, Any]:
+    """A folded run as a runs-table row (what reading it back gives)."""
+    return dict(zip(WRITE_COLUMNS, values_of(state)[0], strict=True))
+
+
+def state_of_row(row: Mapping[str, Any]) -> RunState:
+    """The fold state of a runs-table row as SQLAlchemy reads it."""
+    return state_of([row[name] for name in WRITE_COLUMNS])
+
+
+# --- to and from the driver --------------------------------------------------------------------
+
+
+def _sqlite_time(value: datetime) -> str:
+    # SQLAlchemy's SQLite form: naive UTC text, microseconds always shown (fixed width).
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:26]
+
+
+def to_driver(values: Sequence[Any], sqlite: bool) -> tuple[Any, ...]:
+    """`values` as the driver takes them: JSON as text (the fold state canonical: sorted keys), times
+    as text on SQLite (PostgreSQL takes datetimes)."""
+    out = list(values)
+    for i in _JSON_AT:
+        if out[i] is not None:
+            out[i] = _ENCODE(out[i])
+    out[_FOLD_STATE] = _CANONICAL(out[_FOLD_STATE])
+    if sqlite:
+        for i in _TIMES_AT:
+            if out[i] is not None:
+                out[i] = _sqlite_time(out[i])
+    return tuple(out)
+
+
+def _driver_value(values: Sequence[Any], i: int, sqlite: bool) -> Any:
+    value = values[i]
+    if value is None:
+        return None
+    if i in _JSON:
+        return _CANONICAL(value) if i == _FOLD_STATE else _ENCODE(value)
+    return _sqlite_time(value) if sqlite and i in _TIMES else value
+
+
+def _from_sqlite(row: Sequence[Any]) -> tuple[Any, ...]:
+    out = list(row)
+    for i in _TIMES:
+        if out[i] is not None:
+            out[i] = datetime.fromisoformat(out[i]).replace(tzinfo=UTC)
+    for i in _JSON:
+        if out[i] is not None:
+            out[i] = json.loads(out[i])
+    return tuple(out)
+
+
+def _from_postgres(row: Sequence[Any]) -> tuple[Any, ...]:
+    out = list(row)
+    for i in _TIMES:
+        if out[i] is not None:
+            out[i] = out[i].astimezone(UTC)
+    return tuple(out)
+
+
+# --- statements ---------------------------------------------------------------------------------
+
+_SELECT = ", ".join(WRITE_COLUMNS)
+
+
+def load(conn: Connection, run_ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+    """The stored values of these runs by run id (locked for update on PostgreSQL)."""
+    if conn.dialect.name == "postgresql":
+        # One statement with an array parameter: a plan that does not depend on the batch size.
+        statement = f"SELECT {_SELECT} FROM runs WHERE run_id = ANY(%s) ORDER BY run_id FOR UPDATE"
+        return {row[0]: _from_postgres(row) for row in conn.exec_driver_sql(statement, (list(run_ids),))}
+    found = {}
+    for start in range(0, len(run_ids), 500):
+        chunk = run_ids[start : start + 500]
+        statement = f"SELECT {_SELECT} FROM runs WHERE run_id IN ({', '.join('?' * len(chunk))})"
+        for row in conn.exec_driver_sql(statement, tuple(chunk)):
+            found[row[0]] = _from_sqlite(row)
+    return found
+
+
+def insert(conn: Connection, new: Sequence[Sequence[Any]]) -> None:
+    """Insert new runs (executemany on SQLite, COPY on PostgreSQL)."""
+    if not new:
+        return
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        first_id = int(conn.exec_driver_sql("SELECT coalesce(max(id), 0) + 1 FROM runs").scalar_one())
+    bulk.insert(conn, runs, WRITE_COLUMNS, [to_driver(values, sqlite) for values in new])
+    if sqlite:
+        index_for_search(conn, first_id)
+
+
+def _changed(old: Sequence[Any], new: Sequence[Any]) -> tuple[int, ...]:
+    return tuple(i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b or type(a) is not type(b))
+
+
+def update(conn: Connection, changes: Sequence[tuple[Sequence[Any], Sequence[Any]]]) -> None:
+    """Write runs over their stored values: (old, new) pairs. Runs are grouped by the columns
+    that changed, one statement a group (a start sets a handful of columns, an outcome others)."""
+    groups: dict[tuple[int, ...], list[Sequence[Any]]] = {}
+    for old, new in changes:
+        columns = _changed(old, new)
+        if columns:
+            groups.setdefault(columns, []).append(new)
+    sqlite = conn.dialect.name == "sqlite"
+    for columns, group in groups.items():
+        names = [WRITE_COLUMNS[i] for i in columns]
+        params = [(*[_driver_value(values, i, sqlite) for i in columns], values[0]) for values in group]
+        if sqlite:
+            sets = ", ".join(f"{name} = ?" for name in names)
+            bulk.execute_many(conn, f"UPDATE runs SET {sets} WHERE run_id = ?", params)
+        else:
+            _update_postgres(conn, names, params)
+
+
+def _update_postgres(conn: Connection, names: Sequence[str], params: Sequence[tuple[Any, ...]]) -> None:
+    """One UPDATE … FROM unnest(column arrays): a join, not a statement per run."""
+    kinds = [_pg_type(name) for name in names]
+    arrays = ", ".join(f"%s::{kind}[]" for kind in [*kinds, "text"])
+    sets = ", ".join(
+        f"{name} = u.{name}::jsonb" if _is_json(name) else f"{name} = u.{name}" for name in names
+    )
+    columns = ", ".join(names)
+    statement = f"UPDATE runs SET {sets} FROM unnest({arrays}) AS u({columns}, key) WHERE runs.run_id = u.key"
+    conn.exec_driver_sql(statement, tuple(list(column) for column in zip(*params, strict=True)))
+
+
+def _is_json(name: str) -> bool:
+    return isinstance(runs.c[name].type, JSONValue)
+
+
+def _pg_type(name: str) -> str:
+    """The PostgreSQL type an array of this column's driver values is cast to (JSON goes as text)."""
+    column_type = runs.c[name].type
+    if isinstance(column_type, JSONValue):
+        return "text"
+    if isinstance(column_type, UTCDateTime):
+        return "timestamptz"
+    return str(column_type.compile()).lower()
+
+
+# SQLite's search index (migration 0005) holds runs that have something to find; the recorder adds
+# new ones in one statement, triggers keep it right on update and delete.
+SEARCHED = "error_type, error_message, args"
+HAS_TEXT = "(error_type IS NOT NULL OR error_message IS NOT NULL OR args IS NOT NULL)"
+
+
+def index_for_search(conn: Connection, first_id: int) -> None:
+    """Add runs inserted from row id `first_id` on that have searchable text to SQLite's index."""
+    conn.exec_driver_sql(
+        f"INSERT INTO runs_fts(rowid, {SEARCHED}) "
+        f"SELECT id, {SEARCHED} FROM runs WHERE id >= ? AND {HAS_TEXT}",
+        (first_id,),
+    )
