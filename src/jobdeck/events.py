@@ -23,6 +23,7 @@ event onto it is the same as folding every event it has seen again.
 from __future__ import annotations
 
 import json
+import math
 from bisect import insort
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -58,20 +59,46 @@ LATEST = datetime(2500, 1, 1, tzinfo=UTC)
 _OUT_OF_RANGE = f"event time must lie between the years {EARLIEST.year} and {LATEST.year}"
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 Count = Annotated[int, Field(ge=0, le=2**53)]
-_SIZE_ENCODER = json.JSONEncoder(default=str)
+_SIZE_ENCODER = json.JSONEncoder(default=str, allow_nan=False)
+_NOT_FINITE = "NaN and Infinity are not JSON numbers"
 
 
 def _bounded_json(value: JsonValue) -> JsonValue:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(_NOT_FINITE)
     # Numbers are short; a string can only be too long past a sixth of the limit (escapes).
     long_text = isinstance(value, str) and len(value) * 6 + 2 > MAX_JSON_FIELD_CHARS
-    if (long_text or isinstance(value, dict | list)) and (
-        len(_SIZE_ENCODER.encode(value)) > MAX_JSON_FIELD_CHARS
-    ):
-        raise ValueError(f"must serialise to at most {MAX_JSON_FIELD_CHARS} characters of JSON")
+    if long_text or isinstance(value, dict | list):
+        try:
+            size = len(_SIZE_ENCODER.encode(value))
+        except ValueError:
+            raise ValueError(_NOT_FINITE) from None
+        if size > MAX_JSON_FIELD_CHARS:
+            raise ValueError(f"must serialise to at most {MAX_JSON_FIELD_CHARS} characters of JSON")
+    return value
+
+
+def _in_range(value: datetime) -> datetime:
+    if not EARLIEST <= value < LATEST:
+        raise ValueError(f"must lie between the years {EARLIEST.year} and {LATEST.year}")
     return value
 
 
 BoundedJson = Annotated[JsonValue, AfterValidator(_bounded_json)]
+# A time a run carries (its ETA); an event's own time is checked as the event is made.
+RunTime = Annotated[AwareDatetime, AfterValidator(_in_range)]
+
+
+def without_nul(value: Any) -> Any:
+    """`value` with every NUL character in its strings (keys too) replaced by U+FFFD: PostgreSQL
+    stores none in text or JSON, so neither backend keeps them."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nul(v) for v in value]
+    return value
 
 
 class EventIn(BaseModel):
@@ -94,7 +121,7 @@ class EventIn(BaseModel):
     worker: ShortText | None = None
     host: ShortText | None = None
     pid: int | None = Field(default=None, ge=0, le=2**31 - 1)
-    eta: AwareDatetime | None = None
+    eta: RunTime | None = None
     attempt: int | None = Field(default=None, ge=1, le=10_000)
     max_retries: int | None = Field(default=None, ge=0, le=10_000)
     parent_run_id: ShortText | None = None
@@ -116,10 +143,8 @@ class EventIn(BaseModel):
 
     @field_validator("at")
     @classmethod
-    def _in_range(cls, value: datetime | None) -> datetime | None:
-        if value is not None and not EARLIEST <= value < LATEST:
-            raise ValueError(_OUT_OF_RANGE)
-        return value
+    def _at_in_range(cls, value: datetime | None) -> datetime | None:
+        return _in_range(value) if value is not None else None
 
     def to_event(self, now: datetime | None = None) -> Event:
         """Return the internal event, stamped with `now` when the source gave no time."""
@@ -223,10 +248,10 @@ def make_event(run_id: str, kind: EventKind | str, at: datetime, data: Mapping[s
 
 
 def _event(run_id: str, kind: EventKind, at: datetime, data: dict[str, Any]) -> Event:
+    if not EARLIEST <= at < LATEST:  # before converting: year 1 at +14:00 has no UTC datetime
+        raise ValueError(_OUT_OF_RANGE)
     if at.tzinfo is not UTC:
         at = at.astimezone(UTC)
-    if not EARLIEST <= at < LATEST:
-        raise ValueError(_OUT_OF_RANGE)
     delta = at - _EPOCH
     micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
     return Event(run_id, kind, at, data, _RANK_BITS[kind] | ((micros + _OFFSET) << 4) | _KIND_INDEX[kind])

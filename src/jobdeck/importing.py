@@ -17,7 +17,7 @@ from typing import IO, Any
 from pydantic import TypeAdapter, ValidationError
 
 from jobdeck.domain import Status, normalize_status
-from jobdeck.events import Event, EventIn, make_event
+from jobdeck.events import Event, EventIn, make_event, without_nul
 
 _event_adapter = TypeAdapter(EventIn)
 _JSON_COLUMNS = ("args", "kwargs", "result", "labels")
@@ -65,6 +65,8 @@ def _json_records(stream: IO[str]) -> Iterator[Record]:
             raise BadRecord(number, f"not valid JSON: {exc}") from None
         if not isinstance(value, dict):
             raise BadRecord(number, "each line must be a JSON object")
+        if "\\u0000" in line:  # NUL characters are stored as U+FFFD, as over HTTP
+            value = without_nul(value)
         yield Record(number, value, len(line.encode()))
 
 
@@ -86,6 +88,8 @@ def _csv_records(stream: IO[str]) -> Iterator[Record]:
                     raise BadRecord(line + 1, f"column {name!r} must hold JSON") from None
             else:
                 fields[name] = text
+        if any("\x00" in text for text in row.values() if text):
+            fields = without_nul(fields)
         yield Record(line + 1, fields, size)
         line = reader.line_num
 

@@ -107,3 +107,28 @@ def test_bad_input_never_touches_stored_runs(client: TestClient, store: Store) -
     r = client.post("/api/v1/events", json=[{"run_id": "ok", "event": "failed"}, {"run_id": "y"}])
     assert r.status_code == 422
     assert client.get("/api/v1/runs/ok").json() == before
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_json_numbers_only(client: TestClient, store: Store, number: str) -> None:
+    for field in ("args", "result"):
+        body = f'[{{"run_id": "n", "job": "sync", "event": "started", "{field}": [1, {{"x": {number}}}]}}]'
+        r = client.post("/api/v1/events", content=body.encode(), headers={"content-type": "application/json"})
+        assert r.status_code == 422, r.text
+        assert f"event 0: field '{field}'" in r.json()["detail"] and "NaN" in r.json()["detail"]
+    assert counts(store) == (0, 0)
+
+
+def test_nul_characters_are_replaced_alike_on_both_backends(client: TestClient) -> None:
+    event = {
+        "run_id": "nul\u0000id",
+        "job": "j\u0000b",
+        "event": "failed",
+        "error_message": "a\u0000b",
+        "args": [{"k\u0000": "v\u0000"}],
+        "labels": {"env": "p\u0000"},
+    }
+    assert client.post("/api/v1/events", json=event).status_code == 202
+    run = client.get("/api/v1/runs/nul\ufffdid").json()
+    assert (run["job"], run["error_message"]) == ("j\ufffdb", "a\ufffdb")
+    assert run["args"] == [{"k\ufffd": "v\ufffd"}] and run["labels"] == {"env": "p\ufffd"}

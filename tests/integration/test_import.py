@@ -79,3 +79,19 @@ def test_an_event_of_an_unknown_run_without_a_job_is_refused(store: Store, tmp_p
     naive.write_text(json.dumps({"run_id": "x", "event": "started", "job": "j", "at": "2026-11-01T10:00:00"}))
     result = runner.invoke(app, ["import", str(naive), "--db", store.url])
     assert result.exit_code == 1 and "line 1" in result.output and "at" in result.output
+
+
+def test_nul_characters_are_stored_as_replacement_characters(store: Store, tmp_path: Path) -> None:
+    event = {"run_id": "n1", "event": "failed", "job": "sync", "at": "2026-11-01T10:00:00Z"}
+    jsonl = tmp_path / "nul.jsonl"
+    jsonl.write_text(json.dumps(event | {"error_message": "bad\x00byte"}) + "\n")
+    csv_file = tmp_path / "nul.csv"
+    csv_file.write_text(
+        "run_id,job,status,finished_at,error_message\nn2,sync,failed,2026-11-01T10:00:00Z,x\x00y\n"
+    )
+    for path in (jsonl, csv_file):
+        result = runner.invoke(app, ["import", str(path), "--db", store.url])
+        assert result.exit_code == 0, result.output
+    with store.read() as conn:
+        assert run_rows.get_run(conn, "n1")["error_message"] == "bad\ufffdbyte"  # type: ignore[index]
+        assert run_rows.get_run(conn, "n2")["error_message"] == "x\ufffdy"  # type: ignore[index]

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
-from jobdeck.events import WIRE_BATCH, WIRE_EVENT, Event, event_from_wire
+from jobdeck.events import WIRE_BATCH, WIRE_EVENT, Event, event_from_wire, without_nul
 from jobdeck.recorder import MissingJob
 from jobdeck.web.deps import RecorderDep, SettingsDep
 
@@ -70,7 +70,7 @@ def parse_events(payload: Any, max_events: int, now: datetime) -> list[Event]:
         items = [WIRE_EVENT.validate_python(payload)] if single else WIRE_BATCH.validate_python(payload)
     except ValidationError as exc:
         raise _describe(exc, single) from None
-    return _events(items, max_events, now)
+    return _events(without_nul(items), max_events, now)
 
 
 def decode_events(body: bytes, max_events: int, now: datetime | None = None) -> list[Event]:
@@ -88,6 +88,8 @@ def decode_events(body: bytes, max_events: int, now: datetime | None = None) -> 
         items = [WIRE_EVENT.validate_json(body)] if single else WIRE_BATCH.validate_json(body)
     except ValidationError as exc:
         raise _describe(exc, single) from None
+    if b"\\u0000" in body:  # JSON can carry a NUL only escaped; the rare batch that does is walked
+        items = without_nul(items)
     return _events(items, max_events, now)
 
 
