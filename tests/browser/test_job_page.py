@@ -42,12 +42,15 @@ def test_job_page_pages_fifty_runs(live_server: LiveServer, page: Any) -> None:
 def test_the_job_page_asks_for_readable_steps(live_server: LiveServer, page: Any) -> None:
     """Bars about half an hour wide over a day (not one per 2 minutes), and whole runs on the count axis."""
     asked: list[str] = []
-    page.on("request", lambda r: asked.append(r.url) if "/api/v1/timeseries" in r.url else None)
+    page.on("request", lambda r: asked.append(r.url) if "/api/v1/" in r.url else None)
     page.goto(live_server.path(f"/jobs/{SLOW_JOB}"))
     page.wait_for_load_state("networkidle")
     steps = dict(re.findall(r"metric=(\w+)&step=(\d+)", " ".join(asked)))
     assert int(steps.get("runs", 0)) >= 24 * 3600 // 60
     assert int(steps.get("duration_p95", 0)) >= 24 * 3600 // 120
+    # About 60 heatmap columns over the day, not the store's 240 (a cell a run for a 15-minute job).
+    (heat,) = [int(step) for step in re.findall(r"/heatmap\?.*step=(\d+)", " ".join(asked))]
+    assert heat >= 24 * 3600 // 60
     # The duration axis ticks at round durations and writes them without zero parts.
     page.wait_for_function("window.jobdeckCharts['jd-chart-duration']")
     axis = page.evaluate(

@@ -94,6 +94,12 @@ def test_queue_wait_and_heatmap(client: TestClient, recorder: Recorder) -> None:
     for _, row, _ in heat["cells"]:
         low, high = heat["rows"][row]
         assert low < high
+    # Wider columns on request: the same runs in fewer cells, each column a whole step.
+    wide = client.get("/api/v1/heatmap?hours=48&job=b&step=3600").json()
+    assert wide["step_s"] == 3600 and heat["step_s"] < 3600
+    assert sum(n for _, _, n in wide["cells"]) == sum(n for _, _, n in heat["cells"])
+    assert all(t % 3600 == 0 for t, _, _ in wide["cells"])
+    assert client.get("/api/v1/heatmap?hours=48&step=5").status_code == 422
     assert client.get("/api/v1/timeseries?metric=nope").status_code == 422
 
 

@@ -205,9 +205,12 @@ def _duration_extremes(
     }
 
 
-def heatmap(conn: Connection, since: int, until: int, job: str | None = None) -> dict[str, Any]:
-    """Durations per time step: rows of duration ranges, and [t, row, count] for every non-empty cell."""
-    grid = grid_for(since, until, max_points=HEATMAP_COLUMNS)
+def heatmap(
+    conn: Connection, since: int, until: int, job: str | None = None, step: int | None = None
+) -> dict[str, Any]:
+    """Durations per time step (at least `step` seconds, at most HEATMAP_COLUMNS steps): rows of
+    duration ranges, and [t, row, count] for every non-empty cell."""
+    grid = grid_for(since, until, step, max_points=HEATMAP_COLUMNS)
     merged: dict[tuple[int, int], int] = defaultdict(int)
     read = partial(_heat_cells, conn, grid, job)
     for steps in _split(conn, "heatmap", grid, job, read).values():

@@ -39,10 +39,17 @@ def get_timeseries(
 
 
 @router.get("/heatmap", summary="Duration distribution per time step")
-def get_heatmap(store: StoreDep, window: WindowDep, job: str | None = None) -> dict[str, Any]:
+def get_heatmap(
+    store: StoreDep,
+    window: WindowDep,
+    job: str | None = None,
+    step: Annotated[
+        int | None, Query(ge=60, description="Smallest column width (s); widened to at most 240 columns")
+    ] = None,
+) -> dict[str, Any]:
     """Rows of duration ranges [low, high] in seconds and cells [t, row, runs] (all jobs when no job)."""
     with store.read() as conn:
         result = timeseries.heatmap(
-            conn, int(window.since.timestamp()), int(window.until.timestamp()) + 1, job
+            conn, int(window.since.timestamp()), int(window.until.timestamp()) + 1, job, step
         )
     return {"job": job, **result}

@@ -14,6 +14,8 @@
   // Steps wide enough that bars and lines read as a trend: about 60 bars, about 120 line points
   // (the API widens a step to its own ladder: 24 h gives 30-minute bars and 15-minute points).
   var BAR_STEP = Math.max(60, Math.ceil(windowS / 60)), LINE_STEP = Math.max(60, Math.ceil(windowS / 120));
+  // About 60 heatmap columns: a job that runs every 15 minutes fills its cells over a day.
+  var HEAT_STEP = BAR_STEP;
   var DURATION_STEPS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 21600, 43200, 86400];
   // A tick interval in round durations (1 m, 5 m, 1 h…) that gives about five ticks up to `max`.
   function durationInterval(max) {
@@ -114,7 +116,7 @@
       }).catch(function (e) { failed("jd-chart-outcomes", e, outcomes); });
   }
   function heatmap() {
-    return get("/heatmap").then(function (h) {
+    return get("/heatmap", "&step=" + HEAT_STEP).then(function (h) {
       var o = base();
       var labels = h.rows.map(function (r) { return fmt.duration(r[0]) + "–" + fmt.duration(r[1]); });
       var max = 1;
