@@ -14,12 +14,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from jobdeck.domain import Status, normalize_status
-from jobdeck.events import Event, EventIn, make_event, without_nul
+from jobdeck.events import WIRE_EVENT, Event, event_from_wire, make_event, without_nul
 
-_event_adapter = TypeAdapter(EventIn)
 _JSON_COLUMNS = ("args", "kwargs", "result", "labels")
 _RUN_ONLY = ("status", "created_at", "started_at", "finished_at", "duration_s")
 _OUTCOME = {
@@ -105,11 +104,13 @@ def events_of(record: Record, now: datetime) -> list[Event]:
 
 def _event(line: int, fields: dict[str, Any], now: datetime) -> Event:
     try:
-        return _event_adapter.validate_python(fields).to_event(now)
+        return event_from_wire(WIRE_EVENT.validate_python(fields), now)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "record"
         raise BadRecord(line, f"field '{where}': {first['msg']}") from None
+    except ValueError as exc:  # an event time out of range
+        raise BadRecord(line, f"field 'at': {exc}") from None
 
 
 def _time(line: int, fields: dict[str, Any], name: str) -> datetime | None:
@@ -156,8 +157,11 @@ def _run_events(record: Record) -> list[Event]:
     if not steps:
         steps.append(("enqueued", first))
     # The first event carries the run's fields and is validated whole; the others name only the
-    # run and its job, which the first one has just validated, and a time parsed above.
+    # run, which the first one has just validated, and a time parsed above. (A record's events
+    # are recorded in one batch, so the run's job always comes with them.)
     (first_kind, first_at), *rest = steps
     head = _event(line, {**data, "event": first_kind, "at": first_at}, first_at)
-    ids = {"job": head.data["job"]} if "job" in head.data else {}
-    return [head, *(make_event(head.run_id, kind, at, ids) for kind, at in rest)]
+    try:
+        return [head, *(make_event(head.run_id, kind, at, {}) for kind, at in rest)]
+    except ValueError as exc:
+        raise BadRecord(line, f"a run time: {exc}") from None

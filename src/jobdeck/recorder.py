@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from jobdeck import gcpause
 from jobdeck.events import Event, RunState, apply_event
 from jobdeck.store import Store, rollups, run_writes
 from jobdeck.store import changes as change_counter
@@ -91,7 +92,8 @@ class Recorder:
 
     def record(self, batch: Sequence[Event]) -> Recorded:
         """Record a batch in one transaction, then tell the listeners."""
-        recorded = self._record(batch)
+        with gcpause.paused():
+            recorded = self._record(batch)
         if recorded.runs_changed:
             for listener in self.listeners:
                 listener(recorded)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
+from jobdeck import gcpause
 from jobdeck.events import WIRE_BATCH, WIRE_EVENT, Event, event_from_wire, without_nul
 from jobdeck.recorder import MissingJob
 from jobdeck.web.deps import RecorderDep, SettingsDep
@@ -75,6 +76,11 @@ def parse_events(payload: Any, max_events: int, now: datetime) -> list[Event]:
 
 def decode_events(body: bytes, max_events: int, now: datetime | None = None) -> list[Event]:
     """Parse and validate a request body in one pass (422/413 on bad input)."""
+    with gcpause.paused():
+        return _decode_events(body, max_events, now)
+
+
+def _decode_events(body: bytes, max_events: int, now: datetime | None) -> list[Event]:
     now = now or datetime.now(UTC)
     start = body.lstrip()[:1]
     if start not in (b"[", b"{"):
