@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import random
 import subprocess
 import sys
@@ -109,20 +108,9 @@ def stored_rows(url: str) -> dict[str, tuple[list[str], list[tuple[Any, ...]]]]:
 def raw_rate(url: str, tables: dict[str, tuple[list[str], list[tuple[Any, ...]]]], lines: int) -> float:
     """Lines a second for a plain executemany / COPY of the same rows into an empty store."""
     store = fresh(url)
-    postgres = store.backend == "postgresql"
     began = time.perf_counter()
     for table in (runs, rollups):
         names, rows = tables[table.name]
-        if postgres:  # psycopg hands JSON columns back decoded: as text again for COPY
-            json_at = [
-                i
-                for i, name in enumerate(names)
-                if name in ("args", "kwargs", "result", "labels", "fold_state")
-            ]
-            rows = [
-                tuple(json.dumps(v) if i in json_at and v is not None else v for i, v in enumerate(row))
-                for row in rows
-            ]
         for start in range(0, len(rows), 20_000):
             with store.write() as conn:
                 bulk.insert(conn, table, names, rows[start : start + 20_000])

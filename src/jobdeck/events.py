@@ -57,6 +57,8 @@ EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(2500, 1, 1, tzinfo=UTC)
 
 _OUT_OF_RANGE = f"event time must lie between the years {EARLIEST.year} and {LATEST.year}"
+_EARLIEST_MICROS = int((EARLIEST - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()) * 1_000_000
+_LATEST_MICROS = int((LATEST - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()) * 1_000_000
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 Count = Annotated[int, Field(ge=0, le=2**53)]
 _SIZE_ENCODER = json.JSONEncoder(default=str, allow_nan=False)
@@ -248,12 +250,14 @@ def make_event(run_id: str, kind: EventKind | str, at: datetime, data: Mapping[s
 
 
 def _event(run_id: str, kind: EventKind, at: datetime, data: dict[str, Any]) -> Event:
-    if not EARLIEST <= at < LATEST:  # before converting: year 1 at +14:00 has no UTC datetime
-        raise ValueError(_OUT_OF_RANGE)
-    if at.tzinfo is not UTC:
-        at = at.astimezone(UTC)
+    # Aware subtraction applies the offset without making a UTC datetime first (year 1 at +14:00
+    # has none); the range is checked on the microseconds, and UTC made from them.
     delta = at - _EPOCH
     micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    if not _EARLIEST_MICROS <= micros < _LATEST_MICROS:
+        raise ValueError(_OUT_OF_RANGE)
+    if at.tzinfo is not UTC:
+        at = _EPOCH + delta
     return Event(run_id, kind, at, data, _RANK_BITS[kind] | ((micros + _OFFSET) << 4) | _KIND_INDEX[kind])
 
 

@@ -33,8 +33,11 @@ class BadRecord(ValueError):
     """A record that cannot be imported, with the line it is on."""
 
     def __init__(self, line: int, message: str) -> None:
-        super().__init__(f"line {line}: {message}")
-        self.line = line
+        super().__init__(line, message)  # both in args, so it pickles (from an import worker)
+        self.line, self.message = line, message
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,51 +49,96 @@ class Record:
     size: int  # bytes it took in the file, for progress
 
 
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """Consecutive records of a file, not parsed yet: what one batch is made of. JSON lines come as
+    (line, text); CSV rows, split by the csv module (a quoted cell may hold a newline), as (line,
+    cells) with the header."""
+
+    items: list[tuple[int, Any]]
+    size: int  # bytes, for progress
+    header: list[str] | None = None
+
+    def records(self) -> Iterator[Record]:
+        if self.header is None:
+            for number, text in self.items:
+                record = _json_record(number, text)
+                if record is not None:
+                    yield record
+        else:
+            for number, cells in self.items:
+                yield _csv_record(self.header, number, cells)
+
+
+def read_chunks(path: Path, stream: IO[str], records: int) -> Iterator[Chunk]:
+    """The file in chunks of `records` records (JSON lines unless the name ends in .csv)."""
+    if path.suffix.lower() != ".csv":
+        items: list[tuple[int, Any]] = []
+        size = 0
+        for number, line in enumerate(stream, start=1):
+            items.append((number, line))
+            size += len(line)
+            if len(items) >= records:
+                yield Chunk(items, size)
+                items, size = [], 0
+        if items:
+            yield Chunk(items, size)
+        return
+    reader = csv.reader(stream)
+    header = next(reader, None)
+    if header is None:
+        return
+    rows: list[tuple[int, Any]] = []
+    size = 0
+    ended = reader.line_num  # the line the previous row ended on
+    for cells in reader:
+        rows.append((ended + 1, cells))
+        size += sum(len(cell) + 1 for cell in cells)
+        ended = reader.line_num
+        if len(rows) >= records:
+            yield Chunk(rows, size, header)
+            rows, size = [], 0
+    if rows:
+        yield Chunk(rows, size, header)
+
+
 def read_records(path: Path, stream: IO[str]) -> Iterator[Record]:
     """Records of a .jsonl/.ndjson or .csv file."""
-    if path.suffix.lower() == ".csv":
-        yield from _csv_records(stream)
-    else:
-        yield from _json_records(stream)
+    for chunk in read_chunks(path, stream, 10_000):
+        yield from chunk.records()
 
 
-def _json_records(stream: IO[str]) -> Iterator[Record]:
-    for number, line in enumerate(stream, start=1):
-        if not line.strip():
+def _json_record(number: int, line: str) -> Record | None:
+    if not line.strip():
+        return None
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise BadRecord(number, f"not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise BadRecord(number, "each line must be a JSON object")
+    if "\\u0000" in line:  # NUL characters are stored as U+FFFD, as over HTTP
+        value = without_nul(value)
+    return Record(number, value, len(line.encode()))
+
+
+def _csv_record(header: list[str], line: int, cells: list[str]) -> Record:
+    if len(cells) > len(header):
+        raise BadRecord(line, "more cells than the header has columns")
+    fields: dict[str, Any] = {}
+    for name, text in zip(header, cells, strict=False):
+        if text == "":
             continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise BadRecord(number, f"not valid JSON: {exc}") from None
-        if not isinstance(value, dict):
-            raise BadRecord(number, "each line must be a JSON object")
-        if "\\u0000" in line:  # NUL characters are stored as U+FFFD, as over HTTP
-            value = without_nul(value)
-        yield Record(number, value, len(line.encode()))
-
-
-def _csv_records(stream: IO[str]) -> Iterator[Record]:
-    reader = csv.DictReader(stream)
-    line = reader.line_num
-    for row in reader:
-        size = sum(len(v or "") + 1 for v in row.values())
-        if None in row:
-            raise BadRecord(line + 1, "more cells than the header has columns")
-        fields: dict[str, Any] = {}
-        for name, text in row.items():
-            if text is None or text == "":
-                continue
-            if name in _JSON_COLUMNS:
-                try:
-                    fields[name] = json.loads(text)
-                except json.JSONDecodeError:
-                    raise BadRecord(line + 1, f"column {name!r} must hold JSON") from None
-            else:
-                fields[name] = text
-        if any("\x00" in text for text in row.values() if text):
-            fields = without_nul(fields)
-        yield Record(line + 1, fields, size)
-        line = reader.line_num
+        if name in _JSON_COLUMNS:
+            try:
+                fields[name] = json.loads(text)
+            except json.JSONDecodeError:
+                raise BadRecord(line, f"column {name!r} must hold JSON") from None
+        else:
+            fields[name] = text
+    if any("\x00" in text for text in cells):
+        fields = without_nul(fields)
+    return Record(line, fields, sum(len(cell) + 1 for cell in cells))
 
 
 def events_of(record: Record, now: datetime) -> list[Event]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,8 +35,19 @@ class Recorded:
     changed_run_ids: tuple[str, ...]
 
 
-def record_events(conn: Connection, batch: Sequence[Event]) -> Recorded:
-    """Apply events in the caller's transaction. Idempotent and order-tolerant."""
+@dataclass
+class Prepared:
+    """A batch made ready outside any transaction: its events by run, and every run folded as if
+    it were new (values as the driver takes them, and the rollups' changes if all are)."""
+
+    events: dict[str, list[Event]]  # by run id, in run id order
+    fresh: dict[str, tuple[tuple[Any, ...], tuple[Any, ...], rollups.Contribution, int]]
+    changes: rollups.Changes  # every fresh run's contribution added
+
+
+def prepare(batch: Sequence[Event], sqlite: bool) -> Prepared:
+    """Group a batch by run and fold each run from nothing: the work that needs no store, done
+    before the write lock is taken. A run whose events name no job is left to the store."""
     grouped: dict[str, list[Event]] = {}
     for event in batch:
         found = grouped.get(event.run_id)
@@ -43,37 +55,61 @@ def record_events(conn: Connection, batch: Sequence[Event]) -> Recorded:
             grouped[event.run_id] = [event]
         else:
             found.append(event)
-    if not grouped:
-        return Recorded(0, 0, ())
     # Every lock is taken in run_id order (and rollup cells in key order), so two writers
     # touching the same runs queue behind each other instead of deadlocking.
-    run_ids = sorted(grouped)
-    stored = run_writes.load(conn, run_ids)
+    events = {run_id: grouped[run_id] for run_id in sorted(grouped)}
+    fresh = {}
+    changes = rollups.Changes()
+    for run_id, evs in events.items():
+        state = RunState(run_id)
+        applied = 0
+        for event in evs:
+            applied += apply_event(state, event)
+        if state.job is None:
+            continue
+        values, contribution = run_writes.values_of(state)
+        fresh[run_id] = (values, run_writes.to_driver(values, sqlite), contribution, applied)
+        changes.change(None, contribution)
+    return Prepared(events, fresh, changes)
+
+
+def record_events(conn: Connection, batch: Sequence[Event] | Prepared) -> Recorded:
+    """Apply events in the caller's transaction. Idempotent and order-tolerant."""
+    prepared = batch if isinstance(batch, Prepared) else prepare(batch, conn.dialect.name == "sqlite")
+    if not prepared.events:
+        return Recorded(0, 0, ())
+    stored = run_writes.load(conn, list(prepared.events))
+    fresh = prepared.fresh
     inserts: list[tuple[Any, ...]] = []
     updates: list[tuple[tuple[Any, ...], tuple[Any, ...]]] = []
-    changes = rollups.Changes()
+    # The changes as prepared hold when every run is new; otherwise they are added up again.
+    changes = prepared.changes if not stored else rollups.Changes()
     changed: list[str] = []
     applied = 0
-    for run_id in run_ids:
+    for run_id, evs in prepared.events.items():
         old = stored.get(run_id)
-        state = run_writes.state_of(old) if old is not None else RunState(run_id)
+        if old is None:
+            if run_id not in fresh:
+                raise MissingJob(run_id)
+            _, row, contribution, effective = fresh[run_id]
+            inserts.append(row)
+            if stored:
+                changes.change(None, contribution)
+            applied += effective
+            changed.append(run_id)
+            continue
+        state = run_writes.state_of(old)
         effective = 0
-        for event in grouped[run_id]:
+        for event in evs:
             effective += apply_event(state, event)
         if not effective:
             continue
         applied += effective
-        if state.job is None:
-            raise MissingJob(run_id)
         values, contribution = run_writes.values_of(state)
         changed.append(run_id)
-        if old is None:
-            inserts.append(values)
-            changes.change(None, contribution)
-        else:
-            updates.append((old, values))
-            changes.change(run_writes.contribution_of(old), contribution)
-    run_writes.insert(conn, inserts)
+        updates.append((old, values))
+        changes.change(run_writes.contribution_of(old), contribution)
+    run_writes.insert_driver_rows(conn, inserts)
     run_writes.update(conn, updates)
     rollups.apply_changes(conn, changes)
     if changed:
@@ -84,9 +120,15 @@ def record_events(conn: Connection, batch: Sequence[Event]) -> Recorded:
 class Recorder:
     """Records batches of events into a store, one transaction per batch."""
 
-    def __init__(self, store: Store, attempts: int = 5) -> None:
+    def __init__(
+        self, store: Store, attempts: int = 5, write_lock: AbstractContextManager[Any] | None = None
+    ) -> None:
         self.store = store
         self.attempts = attempts
+        # Held around each write transaction when given: processes that write one SQLite store
+        # together (import workers) take turns on it and wake at once, where SQLite's busy
+        # handler would sleep in growing steps.
+        self.write_lock = write_lock or nullcontext()
         # Called with what was recorded after each batch commits (live views hook in here).
         self.listeners: list[Callable[[Recorded], None]] = []
 
@@ -100,10 +142,11 @@ class Recorder:
         return recorded
 
     def _record(self, batch: Sequence[Event]) -> Recorded:
+        prepared = prepare(batch, self.store.backend == "sqlite")
         for attempt in range(self.attempts):
             try:
-                with self.store.write() as conn:
-                    return record_events(conn, batch)
+                with self.write_lock, self.store.write() as conn:
+                    return record_events(conn, prepared)
             except IntegrityError:
                 # Another writer created one of these runs or events first: their rows are
                 # there now, so a second pass folds onto them.

@@ -95,3 +95,44 @@ def test_nul_characters_are_stored_as_replacement_characters(store: Store, tmp_p
     with store.read() as conn:
         assert run_rows.get_run(conn, "n1")["error_message"] == "bad\ufffdbyte"  # type: ignore[index]
         assert run_rows.get_run(conn, "n2")["error_message"] == "x\ufffdy"  # type: ignore[index]
+
+
+def test_parallel_workers_store_what_one_process_does(store: Store, tmp_path: Path) -> None:
+    """Four workers on small batches: runs whose events are spread over batches (the job in the
+    first) come out as one process would record them, whichever worker's batch lands first."""
+    lines = []
+    for i in range(300):
+        rid, minute = f"p{i}", f"2026-11-01T10:{i % 60:02d}:00Z"
+        lines.append({"run_id": rid, "event": "enqueued", "job": f"job{i % 3}", "at": minute, "queue": "q"})
+    for i in range(300):
+        rid = f"p{i}"
+        lines.append({"run_id": rid, "event": "started", "at": f"2026-11-01T10:{i % 60:02d}:05Z"})
+        lines.append({"run_id": rid, "event": "failed" if i % 7 == 0 else "succeeded",
+                      "at": f"2026-11-01T10:{i % 60:02d}:09Z", "items_succeeded": i})  # fmt: skip
+    path = tmp_path / "spread.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    result = runner.invoke(
+        app, ["import", str(path), "--db", store.url, "--batch-size", "90", "--workers", "4"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "imported 900 events" in result.output
+    with store.read() as conn:
+        assert verify.differences(conn) == []
+        failed = run_rows.list_runs(conn, status=["failed"], limit=1000)[0]
+        done = run_rows.list_runs(conn, status=["succeeded"], limit=1000)[0]
+    assert len(failed) == 43 and len(done) == 257
+    assert {r["duration_s"] for r in failed + done} == {4.0}
+
+
+def test_a_bad_record_stops_parallel_workers_with_its_line(store: Store, tmp_path: Path) -> None:
+    lines = [json.dumps({"run_id": f"b{i}", "event": "started", "job": "j", "at": "2026-11-01T10:00:00Z"})
+             for i in range(200)]  # fmt: skip
+    lines[150] = json.dumps({"run_id": "bad", "event": "started", "job": "j", "at": "yesterday"})
+    path = tmp_path / "bad.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    result = runner.invoke(
+        app, ["import", str(path), "--db", store.url, "--batch-size", "60", "--workers", "2"]
+    )
+    assert result.exit_code == 1 and "line 151" in result.output and "'at'" in result.output
+    with store.read() as conn:
+        assert run_rows.get_run(conn, "b140") is None  # its batch (lines 141-160) was not stored

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from jobdeck.domain import EventKind, Status
 from jobdeck.events import EventIn, RunState, fold, make_event
+from jobdeck.store import run_writes
 from tests.strategies import BASE, run_events
 
 
@@ -124,3 +126,11 @@ def test_event_in_rejects_unknown_fields_and_oversized_values() -> None:
         EventIn.model_validate({"run_id": "r", "event": "started", "colour": "red"})
     with pytest.raises(ValueError):
         EventIn.model_validate({"run_id": "r", "event": "started", "args": ["x" * 70_000]})
+
+
+@given(run_events(), st.dictionaries(st.text(max_size=8), st.integers(0, 2**62), max_size=3))
+def test_fold_state_text_is_the_json_of_the_fold_state(events, labels):  # type: ignore[no-untyped-def]
+    state = fold("run-1", events)
+    state.label_keys.update(labels)  # label names are anyone's text: quotes, backslashes, unicode
+    saved = run_writes.fold_state_of(state)
+    assert json.loads(run_writes.fold_state_text(saved)) == json.loads(json.dumps(saved))

@@ -12,10 +12,8 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 # cli.py imports this module while it is still loading: names are looked up when commands run.
-from jobdeck import cli
-from jobdeck.events import Event
-from jobdeck.importing import BadRecord, events_of, read_records
-from jobdeck.recorder import MissingJob, Recorder
+from jobdeck import cli, importer
+from jobdeck.importing import BadRecord
 from jobdeck.store import verify
 from jobdeck.store.retention import cleanup as cleanup_store
 
@@ -34,55 +32,36 @@ def import_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .jsonl or .csv file")],
     db: cli.DbOption = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Events recorded per transaction")] = 20_000,
+    workers: Annotated[
+        int, typer.Option(min=0, help="Processes recording batches (0: one a core for a large file)")
+    ] = 0,
 ) -> None:
     """Load history (events or whole runs) from JSON lines or CSV; see docs/import.md for the format."""
     store = cli.open_store(cli.settings_for(db))
-    recorder = Recorder(store)
-    now = datetime.now(UTC)
-    imported = runs_changed = 0
     started = time.perf_counter()
-    batch: list[Event] = []
-    first_line: dict[str, int] = {}
-
-    def flush() -> None:
-        nonlocal imported, runs_changed
-        # Sorted by time, a batch touches few rollup cells and writes runs in index order.
-        batch.sort(key=lambda e: e.at)
-        try:
-            recorded = recorder.record(batch)
-        except MissingJob as exc:
-            line = first_line.get(exc.run_id, 0)
-            raise BadRecord(line, f"{exc} (this batch was not stored)") from None
-        imported += recorded.applied_events
-        runs_changed += recorded.runs_changed
-        batch.clear()
-        first_line.clear()
-
     columns = (TextColumn("importing"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
     try:
-        with (
-            file.open(encoding="utf-8", newline="") as stream,
-            Progress(*columns, console=cli.console) as bar,
-        ):
+        with Progress(*columns, console=cli.console) as bar:
             task = bar.add_task("import", total=file.stat().st_size)
-            for record in read_records(file, stream):
-                for event in events_of(record, now):
-                    first_line.setdefault(event.run_id, record.line)
-                    batch.append(event)
-                bar.advance(task, record.size)
-                if len(batch) >= batch_size:
-                    flush()
-            if batch:
-                flush()
+            totals = importer.import_file(
+                store,
+                file,
+                batch_size=batch_size,
+                workers=workers or importer.default_workers(file),
+                progress=lambda size: bar.advance(task, size),
+            )
     except BadRecord as exc:
         cli.console.print(f"[red]error:[/red] {file}: {exc}", soft_wrap=True)
-        cli.console.print(f"{imported} events before it were stored; importing again skips them.")
+        cli.console.print("The batch holding it was not stored; the others were: importing again skips them.")
+        raise typer.Exit(1) from None
+    except UnicodeDecodeError as exc:
+        cli.console.print(f"[red]error:[/red] {file} is not UTF-8 text: {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
     finally:
         store.close()
     elapsed = time.perf_counter() - started
     cli.console.print(
-        f"imported {imported} events ({runs_changed} run changes) from {file} in {elapsed:.1f} s"
+        f"imported {totals.events} events ({totals.runs_changed} run changes) from {file} in {elapsed:.1f} s"
     )
 
 

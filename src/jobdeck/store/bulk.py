@@ -15,7 +15,18 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Table, exc
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    DateTime,
+    Float,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Table,
+    exc,
+)
 
 from jobdeck.store.types import JSONValue, UTCDateTime
 
@@ -110,11 +121,34 @@ def insert(conn: Connection, table: Table, columns: Sequence[str], params: Seque
         marks = ", ".join("?" * len(columns))
         conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", list(params))
         return
-    statement = f"COPY {table.name} ({names}) FROM STDIN"
+    # Binary COPY: psycopg's C dumpers write each value in its wire form, no text to parse.
+    statement = f"COPY {table.name} ({names}) FROM STDIN (FORMAT BINARY)"
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     with driver_errors(statement), cursor, cursor.copy(statement) as copy:
+        copy.set_types([pg_type_name(table.c[name].type) for name in columns])
         for row in params:
             copy.write_row(row)
+
+
+def pg_type_name(column_type: Any) -> str:
+    """The PostgreSQL type a column's driver values are written as in a binary COPY."""
+    if isinstance(column_type, JSONValue):
+        return "jsonb"
+    if isinstance(column_type, UTCDateTime | DateTime):
+        return "timestamptz"
+    if isinstance(column_type, BigInteger):
+        return "int8"
+    if isinstance(column_type, SmallInteger):
+        return "int2"
+    if isinstance(column_type, Integer):
+        return "int4"
+    if isinstance(column_type, Float):
+        return "float8"
+    if isinstance(column_type, LargeBinary):
+        return "bytea"
+    if isinstance(column_type, String):
+        return "text"
+    raise TypeError(f"no COPY type for {column_type!r}")
 
 
 def analyze(conn: Connection) -> None:

@@ -49,7 +49,22 @@ _FOLD_STATE = _AT["fold_state"]
 _JSON_AT = tuple(sorted(_JSON - {_FOLD_STATE}))
 _TIMES_AT = tuple(sorted(_TIMES))
 _ENCODE = json.JSONEncoder().encode
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+_FIELD_NAMES = frozenset(CARRIED_FIELDS)
+
+
+def fold_state_text(saved: Mapping[str, Any]) -> str:
+    """A fold state (`fold_state_of`) as JSON text, written directly: one a changed run, and the
+    generic encoder costs twice as much. Field names are known identifiers and keys integers, so
+    only label names need escaping."""
+    text = f'{{"s":[{",".join([str(s) for s in saved["s"]])}],"e":{saved["e"]}'
+    keys = saved.get("k")
+    if keys:
+        assert _FIELD_NAMES.issuperset(keys), "field keys name carried fields"
+        text += ',"k":{' + ",".join([f'"{name}":{key}' for name, key in keys.items()]) + "}"
+    labels = saved.get("l")
+    if labels:
+        text += ',"l":{' + ",".join([f"{_ENCODE(name)}:{key}" for name, key in labels.items()]) + "}"
+    return text + "}"
 
 
 # --- between fold states and values --------------------------------------------------------------
@@ -150,17 +165,18 @@ def _sqlite_time(value: datetime) -> str:
 
 
 def to_driver(values: Sequence[Any], sqlite: bool) -> tuple[Any, ...]:
-    """`values` as the driver takes them: JSON as text (the fold state canonical: sorted keys), times
-    as text on SQLite (PostgreSQL takes datetimes)."""
+    """`values` as the driver takes them for an insert: on SQLite JSON and times as text; on
+    PostgreSQL as they are (a binary COPY dumps JSON values and datetimes itself)."""
+    if not sqlite:
+        return tuple(values)
     out = list(values)
     for i in _JSON_AT:
         if out[i] is not None:
             out[i] = _ENCODE(out[i])
-    out[_FOLD_STATE] = _CANONICAL(out[_FOLD_STATE])
-    if sqlite:
-        for i in _TIMES_AT:
-            if out[i] is not None:
-                out[i] = _sqlite_time(out[i])
+    out[_FOLD_STATE] = fold_state_text(out[_FOLD_STATE])
+    for i in _TIMES_AT:
+        if out[i] is not None:
+            out[i] = _sqlite_time(out[i])
     return tuple(out)
 
 
@@ -169,7 +185,7 @@ def _driver_value(values: Sequence[Any], i: int, sqlite: bool) -> Any:
     if value is None:
         return None
     if i in _JSON:
-        return _CANONICAL(value) if i == _FOLD_STATE else _ENCODE(value)
+        return fold_state_text(value) if i == _FOLD_STATE else _ENCODE(value)
     return _sqlite_time(value) if sqlite and i in _TIMES else value
 
 
@@ -214,12 +230,18 @@ def load(conn: Connection, run_ids: Sequence[str]) -> dict[str, tuple[Any, ...]]
 
 def insert(conn: Connection, new: Sequence[Sequence[Any]]) -> None:
     """Insert new runs (executemany on SQLite, COPY on PostgreSQL)."""
-    if not new:
+    sqlite = conn.dialect.name == "sqlite"
+    insert_driver_rows(conn, [to_driver(values, sqlite) for values in new])
+
+
+def insert_driver_rows(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert new runs already in the driver's form (`to_driver`)."""
+    if not rows:
         return
     sqlite = conn.dialect.name == "sqlite"
     if sqlite:
         first_id = int(conn.exec_driver_sql("SELECT coalesce(max(id), 0) + 1 FROM runs").scalar_one())
-    bulk.insert(conn, runs, WRITE_COLUMNS, [to_driver(values, sqlite) for values in new])
+    bulk.insert(conn, runs, WRITE_COLUMNS, rows)
     if sqlite:
         index_for_search(conn, first_id)
 
