@@ -12,11 +12,11 @@ from sqlalchemy import Connection, event
 
 from jobdeck.events import make_event
 from jobdeck.recorder import Recorder, record_events
-from jobdeck.store import Store, reports, rollups, timeseries
+from jobdeck.store import Store, failures, reports, rollups, timeseries
 from jobdeck.store import runs as run_rows
 
 NOW = datetime.now(UTC)
-BIG_TABLES = ("runs", "rollups")
+BIG_TABLES = ("runs", "rollups", "failure_rollups")
 
 
 @contextmanager
@@ -55,6 +55,8 @@ READS: dict[str, Callable[[Connection], object]] = {
     "stats": lambda c: reports.stats(c, NOW - timedelta(days=30), NOW),
     "series": lambda c: timeseries.series(c, "duration_p95", 0, int(NOW.timestamp()), "job1"),
     "heatmap": lambda c: timeseries.heatmap(c, int(NOW.timestamp()) - 86400, int(NOW.timestamp())),
+    "failure groups": lambda c: failures.failure_groups(c, NOW - timedelta(days=1), NOW),
+    "one job's failure groups": lambda c: failures.failure_groups(c, NOW - timedelta(days=30), NOW, "job1"),
     # The recorder's own reads: the stored runs of a batch and the rollup cells it touches.
     "recording": lambda c: record_events(
         c, [make_event("r3", "heartbeat", NOW, {}), make_event("new", "started", NOW, {"job": "job1"})]

@@ -32,7 +32,7 @@ def test_failures_group_by_job_type_and_normalised_message(store: Store, recorde
     )
     with store.read() as conn:
         report = failure_groups(conn, NOW - timedelta(hours=6), NOW)
-    assert not report.truncated and report.scanned == 32
+    assert not report.truncated and report.failures == 32 and report.kinds == 5
     # Biggest first; equal counts by the latest sighting (run 145 is hot_score_refresh's).
     top = report.groups[:3]
     assert [(g.job, g.error_type, g.count) for g in top] == [
@@ -56,8 +56,10 @@ def test_failures_filter_by_job_and_say_when_capped(store: Store, recorder: Reco
     record_history(recorder)
     with store.read() as conn:
         only = failure_groups(conn, NOW - timedelta(hours=6), NOW, job="webhook_retry")
-        capped = failure_groups(conn, NOW - timedelta(hours=6), NOW, limit=4)
+        capped = failure_groups(conn, NOW - timedelta(hours=6), NOW, limit=2)
         empty = failure_groups(conn, NOW - timedelta(days=9), NOW - timedelta(days=8))
     assert [g.job for g in only.groups] == ["webhook_retry"]
-    assert capped.truncated and capped.scanned == 4 and sum(g.count for g in capped.groups) == 4
-    assert empty.groups == [] and not empty.truncated
+    # The two biggest of the five kinds, counted whole; the report still knows all of them.
+    assert capped.truncated and [g.count for g in capped.groups] == [10, 10]
+    assert (capped.kinds, capped.failures) == (3, 30)
+    assert empty.groups == [] and not empty.truncated and empty.failures == 0

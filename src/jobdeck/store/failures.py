@@ -1,22 +1,26 @@
 """Failed runs of a window grouped by fingerprint: what broke, how often, since when.
 
-Fingerprints are computed in Python (analytics.fingerprints) over the window's failed runs, newest
-first, read through ix_runs_status_run_at and capped at `limit` runs; a capped answer says so.
+A failed run is stored with its fingerprint (analytics.fingerprints) and counted in
+`failure_rollups` by minute, hour and day, so a window's groups and their counts come from a few
+hundred cells whatever the history (the window is resolved to whole minutes, like every rollup
+read); the sparklines from the cells of one granularity; and each shown group's first and last
+sighting and its newest run — the sample — from index seeks on (fingerprint, run_at).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
-from jobdeck.analytics.fingerprints import fingerprint, normalize_message
-from jobdeck.domain import Status
-from jobdeck.store.schema import runs
+from jobdeck.analytics.fingerprints import normalize_message
+from jobdeck.store import rollups
+from jobdeck.store.schema import failure_rollups, runs
 
-MAX_FAILURES_SCANNED = 20_000
+MAX_GROUPS = 200
 SPARK_BUCKETS = 24
 
 
@@ -36,28 +40,26 @@ class FailureGroup:
     sample_traceback: str | None = None
     sparkline: list[int] = field(default_factory=lambda: [0] * SPARK_BUCKETS)
     jobs: list[str] = field(default_factory=list)
-    sample_id: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        """The group's fields (without the internal row id of its sample)."""
-        return {k: v for k, v in asdict(self).items() if k != "sample_id"}
+        return asdict(self)
 
 
 @dataclass
 class FailureReport:
-    """The groups, and whether the newest `scanned` failures were all that was read."""
+    """The biggest groups of a window (`truncated` when there were more than shown), and how many
+    failed runs the window holds in all."""
 
     groups: list[FailureGroup]
-    scanned: int
+    failures: int
+    kinds: int
     truncated: bool
     since: datetime
     until: datetime
 
 
-def _bucket(at: datetime, since: datetime, until: datetime) -> int:
-    span = (until - since).total_seconds() or 1.0
-    index = int((at - since).total_seconds() / span * SPARK_BUCKETS)
-    return min(max(index, 0), SPARK_BUCKETS - 1)
+def _epoch(at: datetime) -> int:
+    return int(at.timestamp())
 
 
 def failure_groups(
@@ -65,52 +67,83 @@ def failure_groups(
     since: datetime,
     until: datetime,
     job: str | None = None,
-    limit: int = MAX_FAILURES_SCANNED,
+    limit: int = MAX_GROUPS,
 ) -> FailureReport:
-    """Group the window's failed runs by fingerprint, biggest group first."""
-    query = (
-        select(runs.c.id, runs.c.run_id, runs.c.job, runs.c.error_type, runs.c.error_message, runs.c.run_at)
-        .where(runs.c.status == Status.FAILED.value, runs.c.run_at >= since, runs.c.run_at <= until)
-        .order_by(runs.c.run_at.desc(), runs.c.id.desc())
-        .limit(limit + 1)
-    )
-    if job is not None:
-        query = query.where(runs.c.job == job)
-    groups: dict[str, FailureGroup] = {}
-    keys: dict[tuple[str, str | None, str | None], str] = {}
-    scanned = 0
-    truncated = False
-    result = conn.execution_options(yield_per=2000).execute(query)
-    for row in result:
-        if scanned == limit:
-            truncated = True
-            result.close()
-            break
-        scanned += 1
-        raw = (row.job, row.error_type, row.error_message)
-        key = keys.get(raw)
-        if key is None:
-            key = keys[raw] = fingerprint(*raw)
-        group = groups.get(key)
-        if group is None:
-            # Rows come newest first: the first of a group is its sample and its last sighting.
-            group = groups[key] = FailureGroup(
-                fingerprint=key,
-                job=row.job,
-                error_type=row.error_type,
-                signature=normalize_message(row.error_message),
-                last_seen=row.run_at,
-                sample_run_id=row.run_id,
-                sample_message=row.error_message,
-                sample_id=row.id,
+    """The window's failure groups, biggest first (equal counts: the latest seen first)."""
+    lo, hi = _epoch(since), _epoch(until) + 1
+    counts: dict[str, int] = defaultdict(int)
+    jobs: dict[str, str] = {}
+    for g, start, end in rollups.cover(lo, hi):
+        query = (
+            select(failure_rollups.c.fingerprint, failure_rollups.c.job, func.sum(failure_rollups.c.n))
+            .where(
+                failure_rollups.c.granularity == g,
+                failure_rollups.c.bucket >= start,
+                failure_rollups.c.bucket < end,
             )
-        group.count += 1
-        group.first_seen = row.run_at
-        group.sparkline[_bucket(row.run_at, since, until)] += 1
-    ordered = sorted(groups.values(), key=lambda g: (-g.count, -(g.last_seen or until).timestamp()))
-    _attach_jobs(ordered)
-    _attach_tracebacks(conn, ordered)
-    return FailureReport(ordered, scanned, truncated, since, until)
+            .group_by(failure_rollups.c.fingerprint, failure_rollups.c.job)
+        )
+        if job is not None:
+            query = query.where(failure_rollups.c.job == job)
+        for fingerprint, job_name, n in conn.execute(query):
+            if n:
+                counts[fingerprint] += int(n)
+                jobs[fingerprint] = job_name
+    groups = []
+    for fingerprint in sorted(counts, key=lambda f: -counts[f])[:limit]:
+        group = _group(conn, fingerprint, jobs[fingerprint], counts[fingerprint], since, until)
+        if group is not None:
+            groups.append(group)
+    groups.sort(key=lambda g: (-g.count, -(g.last_seen or until).timestamp()))
+    _attach_sparklines(conn, groups, lo, hi)
+    _attach_jobs(groups)
+    return FailureReport(groups, sum(counts.values()), len(counts), len(counts) > limit, since, until)
+
+
+def _group(
+    conn: Connection, fingerprint: str, job: str, count: int, since: datetime, until: datetime
+) -> FailureGroup | None:
+    """A group from its first and newest failed run in the window (two seeks on ix_runs_fingerprint)."""
+    in_window = (runs.c.fingerprint == fingerprint, runs.c.run_at >= since, runs.c.run_at <= until)
+    newest = conn.execute(
+        select(runs.c.run_id, runs.c.run_at, runs.c.error_type, runs.c.error_message, runs.c.traceback)
+        .where(*in_window)
+        .order_by(runs.c.run_at.desc())
+        .limit(1)
+    ).first()
+    if newest is None:  # counted at the window's edge minute, but ran just outside it
+        return None
+    first = conn.execute(select(runs.c.run_at).where(*in_window).order_by(runs.c.run_at).limit(1)).scalar()
+    return FailureGroup(
+        fingerprint=fingerprint,
+        job=job,
+        error_type=newest.error_type,
+        signature=normalize_message(newest.error_message),
+        count=count,
+        first_seen=first,
+        last_seen=newest.run_at,
+        sample_run_id=newest.run_id,
+        sample_message=newest.error_message,
+        sample_traceback=newest.traceback,
+    )
+
+
+def _attach_sparklines(conn: Connection, groups: list[FailureGroup], lo: int, hi: int) -> None:
+    """Failures per 24th of the window, from the cells of the coarsest granularity that fits in one."""
+    if not groups:
+        return
+    width = (hi - lo) / SPARK_BUCKETS
+    g = max([size for size in rollups.GRANULARITIES if size <= width] or [rollups.GRANULARITIES[0]])
+    by_fingerprint = {group.fingerprint: group for group in groups}
+    query = select(failure_rollups.c.fingerprint, failure_rollups.c.bucket, failure_rollups.c.n).where(
+        failure_rollups.c.granularity == g,
+        failure_rollups.c.bucket >= lo - lo % g,
+        failure_rollups.c.bucket < hi,
+        failure_rollups.c.fingerprint.in_(list(by_fingerprint)),
+    )
+    for fingerprint, bucket, n in conn.execute(query):
+        index = int((max(bucket, lo) - lo) / width)
+        by_fingerprint[fingerprint].sparkline[min(index, SPARK_BUCKETS - 1)] += int(n)
 
 
 def _attach_jobs(groups: list[FailureGroup]) -> None:
@@ -120,14 +153,3 @@ def _attach_jobs(groups: list[FailureGroup]) -> None:
         jobs_of.setdefault((group.error_type, group.signature), set()).add(group.job)
     for group in groups:
         group.jobs = sorted(jobs_of[(group.error_type, group.signature)])
-
-
-def _attach_tracebacks(conn: Connection, groups: list[FailureGroup]) -> None:
-    by_id = {g.sample_id: g for g in groups}
-    ids = list(by_id)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        for row_id, traceback in conn.execute(
-            select(runs.c.id, runs.c.traceback).where(runs.c.id.in_(chunk))
-        ):
-            by_id[row_id].sample_traceback = traceback

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from jobdeck.domain import TERMINAL_STATUSES
 from jobdeck.store import rollups
-from jobdeck.store.schema import retention, runs
+from jobdeck.store.schema import failure_rollups, retention, runs
 from jobdeck.store.schema import rollups as rollup_cells
 from jobdeck.store.store import Store
 
@@ -59,10 +59,15 @@ def delete_runs_batch(conn: Connection, before: datetime, batch_size: int) -> in
 
 
 def delete_minute_rollups(conn: Connection, lo: int, hi: int) -> int:
-    """Delete minute rollup cells with buckets in [lo, hi)."""
+    """Delete minute rollup cells (and failure counts) with buckets in [lo, hi)."""
     gone = conn.execute(
         delete(rollup_cells).where(
             rollup_cells.c.granularity == 60, rollup_cells.c.bucket >= lo, rollup_cells.c.bucket < hi
+        )
+    )
+    conn.execute(
+        delete(failure_rollups).where(
+            failure_rollups.c.granularity == 60, failure_rollups.c.bucket >= lo, failure_rollups.c.bucket < hi
         )
     )
     return gone.rowcount

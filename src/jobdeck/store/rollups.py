@@ -61,6 +61,7 @@ class Contribution(NamedTuple):
     duration: float | None
     wait: float | None
     items: tuple[int, int, int]
+    failure: str | None = None  # a failed run's fingerprint
 
 
 def contribution_of(row: Mapping[Any, Any]) -> Contribution:
@@ -78,6 +79,7 @@ def contribution_of(row: Mapping[Any, Any]) -> Contribution:
         duration=duration,
         wait=wait,
         items=(row.get("items_succeeded") or 0, row.get("items_failed") or 0, row.get("items_skipped") or 0),
+        failure=row.get("fingerprint"),
     )
 
 
@@ -103,6 +105,8 @@ class Changes:
 
     def __init__(self) -> None:
         self.cells: dict[Cell, Delta] = {}
+        # (granularity, bucket, fingerprint) -> [job, failed runs added]
+        self.failures: dict[tuple[int, int, str], list[Any]] = {}
         self.removed = False
 
     @classmethod
@@ -112,7 +116,16 @@ class Changes:
     def add(self, c: Contribution, sign: int) -> None:
         if sign < 0:
             self.removed = True
-        job, at, status, duration, wait, items = c
+        job, at, status, duration, wait, items, failure = c
+        if failure is not None:
+            failures = self.failures
+            for g in GRANULARITIES:
+                key = (g, at - at % g, failure)
+                found = failures.get(key)
+                if found is None:
+                    failures[key] = [job, sign]
+                else:
+                    found[1] += sign
         status_index = _INDEX[status]
         duration_bin = sketch.bin_of(duration) if duration is not None else 0
         wait_bin = sketch.bin_of(wait) if wait is not None else 0
@@ -233,6 +246,7 @@ def apply_changes(conn: Connection, changes: Changes) -> None:
     which the recorder retries.
     """
     cells = changes.cells
+    _apply_failures(conn, changes.failures)
     keys = sorted(key for key, d in cells.items() if any(d.values) or d.recompute or any(d.sketches))
     if not keys:
         return
@@ -267,6 +281,28 @@ def apply_changes(conn: Connection, changes: Changes) -> None:
         bulk.execute_many(conn, f"DELETE FROM rollups WHERE {where}", emptied)
     for g, bucket, job in recompute:
         _recompute_extremes(conn, g, bucket, job, stamp)
+
+
+def _apply_failures(conn: Connection, failures: dict[tuple[int, int, str], list[Any]]) -> None:
+    """Add the failure counts per fingerprint (additive upserts, in key order), drop emptied cells."""
+    rows = [(*key, job, n) for key, (job, n) in sorted(failures.items()) if n]
+    if not rows:
+        return
+    mark = bulk.placeholder(conn)
+    upsert = (
+        f"INSERT INTO failure_rollups (granularity, bucket, fingerprint, job, n) "
+        f"VALUES ({', '.join([mark] * 5)}) "
+        "ON CONFLICT (granularity, bucket, fingerprint) DO UPDATE SET n = failure_rollups.n + excluded.n"
+    )
+    bulk.execute_many(conn, upsert, rows)
+    emptied = [row[:3] for row in rows if row[4] < 0]
+    if emptied:
+        bulk.execute_many(
+            conn,
+            f"DELETE FROM failure_rollups WHERE granularity = {mark} AND bucket = {mark} "
+            f"AND fingerprint = {mark} AND n <= 0",
+            emptied,
+        )
 
 
 _VERSION_MOD = 2**40

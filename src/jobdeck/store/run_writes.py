@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from jobdeck.analytics.fingerprints import fingerprint
 from jobdeck.domain import CARRIED_FIELDS, DURATION_STATUSES
 from jobdeck.events import RunState, from_micros, to_micros
 from jobdeck.store import bulk
@@ -39,6 +40,7 @@ WRITE_COLUMNS = (
     "attempt",
     "fold_key",
     "fold_state",
+    "fingerprint",
 )
 assert sorted(WRITE_COLUMNS) == sorted(c.name for c in runs.columns if c.name != "id"), "every column"
 _AT = {name: i for i, name in enumerate(WRITE_COLUMNS)}
@@ -93,16 +95,18 @@ def values_of(state: RunState) -> tuple[tuple[Any, ...], Contribution]:
     duration = (finished - started).total_seconds() if started and finished else None
     status = state.status.value
     run_at = started or created
+    failure = fingerprint(job, get("error_type"), get("error_message")) if status == "failed" else None
     values = (
         state.run_id, *[get(name) for name in FIELD_COLUMNS], status, created, started, finished,
         state.heartbeat_at, run_at, duration, state.attempt, str(state.top_key), fold_state_of(state),
+        failure,
     )  # fmt: skip
     wait = None
     if started is not None and state.created_by_enqueue:
         wait = max(0.0, (started - created).total_seconds())
     contribution = Contribution(
         job, to_micros(run_at) // 1_000_000, status, duration if status in DURATION_STATUSES else None, wait,
-        (get("items_succeeded") or 0, get("items_failed") or 0, get("items_skipped") or 0),
+        (get("items_succeeded") or 0, get("items_failed") or 0, get("items_skipped") or 0), failure,
     )  # fmt: skip
     return values, contribution
 
@@ -120,7 +124,13 @@ def contribution_of(values: Sequence[Any]) -> Contribution:
         values[_AT["items_skipped"]] or 0,
     )
     return Contribution(
-        values[_AT["job"]], to_micros(values[_AT["run_at"]]) // 1_000_000, status, duration, wait, items
+        values[_AT["job"]],
+        to_micros(values[_AT["run_at"]]) // 1_000_000,
+        status,
+        duration,
+        wait,
+        items,
+        values[_AT["fingerprint"]],
     )
 
 

@@ -71,6 +71,8 @@ runs = Table(
     Column("cpu_s", Float),
     Column("max_rss_mb", Float),
     Column("labels", JSONValue()),
+    # A failed run's kind of failure (analytics.fingerprints): what the failures view groups by.
+    Column("fingerprint", String(32)),
     # The fold's bookkeeping (events.RunState): the highest event key, and the starts, the enqueue
     # flag and the key of every carried field (store.runs.fold_state_of).
     Column("fold_key", String(64), nullable=False),
@@ -84,6 +86,13 @@ runs = Table(
         "parent_run_id",
         sqlite_where=text("parent_run_id IS NOT NULL"),
         postgresql_where=text("parent_run_id IS NOT NULL"),
+    ),
+    Index(
+        "ix_runs_fingerprint",
+        "fingerprint",
+        "run_at",
+        sqlite_where=text("fingerprint IS NOT NULL"),
+        postgresql_where=text("fingerprint IS NOT NULL"),
     ),
     Index(
         "ix_runs_live",
@@ -126,6 +135,18 @@ rollups = Table(
     Column("version", BigInteger, nullable=False, server_default="0"),
     # One job's cells over a window (job pages, per-job series); all jobs' use the primary key.
     Index("ix_rollups_job", "granularity", "job", "bucket"),
+)
+
+# Failed runs per fingerprint and time bucket (granularity 60, 3600 or 86400 s), kept by the
+# recorder like the rollups: the failures view counts a window's groups from these cells.
+failure_rollups = Table(
+    "failure_rollups",
+    metadata,
+    Column("granularity", Integer, primary_key=True),
+    Column("bucket", BigInteger, primary_key=True),
+    Column("fingerprint", String(32), primary_key=True),
+    Column("job", String(200), nullable=False),
+    Column("n", BigInteger, nullable=False),
 )
 
 # How far back raw data is kept: `before` (epoch seconds) per kind ("runs", "minute_rollups").

@@ -11,10 +11,10 @@ from sqlalchemy import Connection, func, select
 
 from jobdeck.analytics import sketch
 from jobdeck.store import retention, rollups
+from jobdeck.store.schema import failure_rollups, runs
 from jobdeck.store.schema import rollups as cells
-from jobdeck.store.schema import runs
 
-_FIELDS = ("job", "status", "run_at", "duration_s", "started_at", "created_at", "fold_state")
+_FIELDS = ("job", "status", "run_at", "duration_s", "started_at", "created_at", "fold_state", "fingerprint")
 _ITEMS = ("items_succeeded", "items_failed", "items_skipped")
 DAY = 86400
 
@@ -71,7 +71,25 @@ def differences(
             if stored != wanted:
                 problems.append(f"{cell} {column}: stored {stored}, runs say {wanted}")
     problems.extend(f"extra rollup {cell}" for cell in stored_cells)
+    problems.extend(_failure_differences(conn, expected, since, until))
     return problems[:limit]
+
+
+def _failure_differences(
+    conn: Connection, expected: rollups.Changes, since: int | None, until: int | None
+) -> list[str]:
+    query = select(failure_rollups)
+    if since is not None:
+        query = query.where(failure_rollups.c.bucket >= since)
+    if until is not None:
+        query = query.where(failure_rollups.c.bucket < until)
+    stored = {(r.granularity, r.bucket, r.fingerprint): (r.job, r.n) for r in conn.execute(query)}
+    problems = []
+    for key, (job, n) in expected.failures.items():
+        if n and stored.pop(key, None) != (job, n):
+            problems.append(f"failure cell {key}: runs say {n} failures of {job}")
+    problems.extend(f"extra failure cell {key}" for key in stored)
+    return problems
 
 
 def days_to_check(conn: Connection) -> list[int]:

@@ -1,5 +1,6 @@
-"""Migration 0005 keeps a store written before it: runs get the join's fold state, bins move into
-their cells' sketches, and the store goes on recording and verifying as if it had been new."""
+"""Migrations 0005 and 0006 keep a store written before them: runs get the join's fold state and
+failed runs their fingerprints, bins move into their cells' sketches, failures are counted, and the
+store goes on recording and verifying as if it had been new."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ from alembic import command
 from sqlalchemy import MetaData, inspect, select
 
 from jobdeck.analytics import sketch
+from jobdeck.analytics.fingerprints import fingerprint
 from jobdeck.events import make_event
 from jobdeck.recorder import Recorder
 from jobdeck.store import Store, run_writes, verify
 from jobdeck.store.engine import alembic_config
-from jobdeck.store.schema import rollups, runs
+from jobdeck.store.schema import failure_rollups, rollups, runs
 from tests.services import fresh_pg_database
 
 CREATED = datetime(2026, 11, 3, 10, 0, 0, tzinfo=UTC)
@@ -92,9 +94,55 @@ def _write_old_store(store: Store) -> None:
                 },
             ],
         )
+        # A failed run of another job, never enqueued: 0006 gives it a fingerprint and counts it.
+        conn.execute(
+            t["runs"].insert(),
+            {
+                "run_id": "m2",
+                "job": "report",
+                "status": "failed",
+                "error_type": "KeyError",
+                "error_message": "order 12 not found",
+                "created_at": _time(store, STARTED),
+                "started_at": _time(store, STARTED),
+                "finished_at": _time(store, STARTED + timedelta(seconds=3)),
+                "heartbeat_at": _time(store, STARTED),
+                "run_at": _time(store, STARTED),
+                "duration_s": 3.0,
+                "attempt": 1,
+                "fold_key": _old_key(3, STARTED + timedelta(seconds=3), 5),
+                "fold_state": {"starts": [_micros(STARTED)], "enq": False},
+            },
+        )
         at = int(STARTED.timestamp())
         for g in (60, 3600, 86400):
             bucket = at - at % g
+            conn.execute(
+                t["rollups"].insert(),
+                {
+                    "granularity": g,
+                    "bucket": bucket,
+                    "job": "report",
+                    "runs": 1,
+                    "failed": 1,
+                    "dur_count": 1,
+                    "dur_sum": 3.0,
+                    "dur_min": 3.0,
+                    "dur_max": 3.0,
+                    "version": 5,
+                },
+            )
+            conn.execute(
+                t["rollup_bins"].insert(),
+                {
+                    "granularity": g,
+                    "bucket": bucket,
+                    "job": "report",
+                    "metric": 0,
+                    "bin": sketch.bin_of(3.0),
+                    "n": 1,
+                },
+            )
             conn.execute(
                 t["rollups"].insert(),
                 {
@@ -161,7 +209,13 @@ def test_a_store_from_before_keeps_its_runs_and_rollups(empty_store: Store) -> N
         state = run_writes.state_of_row(row)
         assert (state.status.value, state.finished_at, state.started_at) == ("succeeded", FINISHED, STARTED)
         assert state.created_by_enqueue and state.fields["worker"] == "w"
-        sketches = conn.execute(select(rollups.c.dur_hist, rollups.c.wait_hist)).all()
+        failed = conn.execute(select(runs.c.fingerprint).where(runs.c.run_id == "m2")).scalar_one()
+        assert failed == fingerprint("report", "KeyError", "order 12 not found")
+        counted = conn.execute(select(failure_rollups.c.granularity, failure_rollups.c.n)).all()
+        assert sorted(counted) == [(60, 1), (3600, 1), (86400, 1)]
+        sketches = conn.execute(
+            select(rollups.c.dur_hist, rollups.c.wait_hist).where(rollups.c.job == "sync")
+        ).all()
         assert len(sketches) == 3
         for duration, wait in sketches:
             assert sketch.decode(duration) == {sketch.bin_of(7.0): 1}
