@@ -160,6 +160,7 @@ def reads(url: str, repeat: int, port: int, out: Path | None, label: str, seed_r
                 "page /runs": "/runs",
                 "page /runs?status=failed": "/runs?status=failed",
                 "page /failures": "/failures",
+                "page /failures?hours=720": "/failures?hours=720",
                 "page /control": "/control",
                 "page /": "/",
                 f"page /jobs/{job}": f"/jobs/{job}",

@@ -7,17 +7,15 @@ loop around it is a thin thread that the app's lifespan starts and stops.
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from fastapi import FastAPI
 
 from jobdeck.demo.workload import Stream
 from jobdeck.events import EventIn
+from jobdeck.periodic import Periodic, run_with
 from jobdeck.recorder import Recorder
 from jobdeck.store import Store
 from jobdeck.store import runs as run_rows
@@ -73,15 +71,15 @@ def record_in_batches(
     return stored
 
 
-class LiveLoop:
-    """Records the stream's due events every `tick_s` seconds in a daemon thread until stopped."""
+class LiveLoop(Periodic):
+    """Records the stream's due events every `tick_s` seconds in a daemon thread until stopped; a
+    locked or busy store does not end the demo, the next tick records what this one could not."""
 
     def __init__(
         self, recorder: Recorder, stream: Stream, tick_s: float = 1.0, clock: Clock = utc_now
     ) -> None:
+        super().__init__("demo live events", self._tick, tick_s)
         self.recorder, self.stream, self.tick_s, self.clock = recorder, stream, tick_s, clock
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="jobdeck-demo", daemon=True)
         # Events a failed tick could not record; the next tick records them first.
         self._unrecorded: list[EventIn] = []
 
@@ -97,34 +95,10 @@ class LiveLoop:
                 raise
         return len(events)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:  # a locked or busy store must not end the demo; the next tick retries
-                log.exception("demo: recording live events failed")
-            self._stop.wait(self.tick_s)
+    def _tick(self) -> None:
+        self.run_once()
 
 
 def install(app: FastAPI, loop: LiveLoop) -> None:
     """Run the live loop for the app's lifetime: started with the app, stopped on shutdown."""
-    inner: Callable[[Any], AbstractAsyncContextManager[Any]] = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(application: Any) -> AsyncIterator[Any]:
-        loop.start()
-        try:
-            async with inner(application) as state:
-                yield state
-        finally:
-            loop.stop()
-
-    app.router.lifespan_context = lifespan
+    run_with(app, loop)

@@ -130,24 +130,24 @@ def insert(conn: Connection, table: Table, columns: Sequence[str], params: Seque
             copy.write_row(row)
 
 
+# Most specific first: BigInteger and SmallInteger are Integers, every type here is a String's kin.
+_PG_COPY_TYPES: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (JSONValue, "jsonb"),
+    ((UTCDateTime, DateTime), "timestamptz"),
+    (BigInteger, "int8"),
+    (SmallInteger, "int2"),
+    (Integer, "int4"),
+    (Float, "float8"),
+    (LargeBinary, "bytea"),
+    (String, "text"),
+)
+
+
 def pg_type_name(column_type: Any) -> str:
     """The PostgreSQL type a column's driver values are written as in a binary COPY."""
-    if isinstance(column_type, JSONValue):
-        return "jsonb"
-    if isinstance(column_type, UTCDateTime | DateTime):
-        return "timestamptz"
-    if isinstance(column_type, BigInteger):
-        return "int8"
-    if isinstance(column_type, SmallInteger):
-        return "int2"
-    if isinstance(column_type, Integer):
-        return "int4"
-    if isinstance(column_type, Float):
-        return "float8"
-    if isinstance(column_type, LargeBinary):
-        return "bytea"
-    if isinstance(column_type, String):
-        return "text"
+    for kind, name in _PG_COPY_TYPES:
+        if isinstance(column_type, kind):
+            return name
     raise TypeError(f"no COPY type for {column_type!r}")
 
 
