@@ -6,7 +6,6 @@ loop around it is a thin thread that the app's lifespan starts and stops.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,6 @@ from jobdeck.recorder import Recorder
 from jobdeck.store import Store
 from jobdeck.store import runs as run_rows
 
-log = logging.getLogger(__name__)
 
 BATCH_EVENTS = 5000
 # On a restart, re-plan this far back from the newest run so runs left under way are finished
