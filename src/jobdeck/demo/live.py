@@ -19,7 +19,6 @@ from jobdeck.recorder import Recorder
 from jobdeck.store import Store
 from jobdeck.store import runs as run_rows
 
-
 BATCH_EVENTS = 5000
 # On a restart, re-plan this far back from the newest run so runs left under way are finished
 # (the same seed gives the same events, which the recorder already has and ignores).
