@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -117,6 +118,15 @@ def record_events(conn: Connection, batch: Sequence[Event] | Prepared) -> Record
     return Recorded(applied, len(changed), tuple(changed))
 
 
+_locks: dict[str, threading.Lock] = {}
+_locks_lock = threading.Lock()
+
+
+def _process_lock(url: str) -> threading.Lock:
+    with _locks_lock:
+        return _locks.setdefault(url, threading.Lock())
+
+
 class Recorder:
     """Records batches of events into a store, one transaction per batch."""
 
@@ -125,9 +135,11 @@ class Recorder:
     ) -> None:
         self.store = store
         self.attempts = attempts
-        # Held around each write transaction when given: processes that write one SQLite store
-        # together (import workers) take turns on it and wake at once, where SQLite's busy
-        # handler would sleep in growing steps.
+        # Held around each write transaction: writers of one SQLite store take turns on it and
+        # wake at once, where SQLite's busy handler sleeps in growing steps. The threads of a
+        # process share one per store; processes writing together (import workers) pass theirs.
+        if write_lock is None and store.backend == "sqlite":
+            write_lock = _process_lock(store.url)
         self.write_lock = write_lock or nullcontext()
         # Called with what was recorded after each batch commits (live views hook in here).
         self.listeners: list[Callable[[Recorded], None]] = []
