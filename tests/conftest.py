@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,19 @@ from jobdeck.store import Store
 from jobdeck.store.schema import metadata
 from jobdeck.web.app import create_app
 from tests.services import fresh_pg_database
+
+
+@pytest.fixture(scope="session", autouse=True)
+def control_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The local executor's key (it seals the commands it starts) in a temporary file, not the user's."""
+    path = tmp_path_factory.mktemp("control") / "control.key"
+    old = os.environ.get("JOBDECK_CONTROL_KEY_FILE")
+    os.environ["JOBDECK_CONTROL_KEY_FILE"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("JOBDECK_CONTROL_KEY_FILE", None)
+    else:
+        os.environ["JOBDECK_CONTROL_KEY_FILE"] = old
 
 
 @pytest.fixture(scope="session")
