@@ -14,6 +14,7 @@ from jobdeck.periodic import Periodic, run_with
 from jobdeck.recorder import Recorder
 from jobdeck.store import Store, checkpoint
 from jobdeck.web import live
+from jobdeck.web.api import control as control_api
 from jobdeck.web.api import errors, health, ingest, reads, seed
 from jobdeck.web.api import export as export_api
 from jobdeck.web.api import overlaps as overlaps_api
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     errors.install(app)
     app.include_router(ingest.router)
     app.include_router(reads.router)
+    app.include_router(control_api.router)
     app.include_router(health.router)
     app.include_router(timeseries_api.router)
     app.include_router(export_api.router)
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     if settings.root_path:
         app.add_middleware(RootPath, root_path=settings.root_path)
     live.install(app, store, app.state.recorder)
+    control_api.install(app, store, app.state.recorder)
     retention.install(app, store, settings)
     if store.backend == "sqlite":
         run_with(app, Periodic("wal checkpoint", lambda: checkpoint.checkpoint(store), checkpoint.EVERY_S))
