@@ -1,21 +1,27 @@
 """Screenshots of every page, light and dark, desktop (1440 px) and phone (390 px): `make screenshots`.
 
-Serves a known data set (the browser tests' one) on a free port, and an empty store for the empty
-states, opens each page in Chromium, writes screenshots/<page>-<scheme>-<size>.png, and fails when a
+Serves a known data set (the browser tests' one, plus two real local commands: one running, one
+failed, so the Stop and Retry buttons show) on a free port, and an empty store for the empty states,
+opens each page in Chromium, writes screenshots/<page>-<scheme>-<size>.png, and fails when a
 page scrolls sideways, hides part of a table off to the side, or logs a JS error.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, filled_store, serve  # noqa: E402
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, filled_store, serve  # noqa: E402
+
+from jobdeck.scheduler.executors import Submission  # noqa: E402
+from jobdeck.store.runs import get_run  # noqa: E402
 
 PAGES = {
     "overview": "/",
@@ -25,7 +31,14 @@ PAGES = {
     "runs-failed": "/runs?status=failed",
     "failures": "/failures",
     "run-detail": "/runs/rep-5",
+    "run-detail-local-running": "/runs/local-running",
+    "run-detail-local-failed": "/runs/local-failed",
     "control": "/control",
+}
+# Real commands for the local executor to run: what the action buttons act on.
+LOCAL_RUNS = {
+    "local-running": [sys.executable, "-c", "import time; time.sleep(600)"],
+    "local-failed": [sys.executable, "-c", "raise SystemExit('export failed: warehouse said 503')"],
 }
 # An empty store: what a first visit shows (each page says what to do).
 EMPTY_PAGES = {
@@ -42,16 +55,34 @@ HIDDEN_TABLES = (
 SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
 
 
+def start_local_runs(server: LiveServer) -> None:
+    """Start LOCAL_RUNS through the server's local executor; return once each is recorded."""
+    executor = server.app.state.control.executors["local"]
+    for (run_id, command), job in zip(LOCAL_RUNS.items(), ("report_export", "invoice_export"), strict=True):
+        executor.submit(Submission(job=job, args=command, run_id=run_id, queue="local"))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with server.store.read() as conn:
+            runs = [get_run(conn, run_id) for run_id in LOCAL_RUNS]
+        if [run and run["status"] for run in runs] == ["running", "failed"]:
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"the local runs did not start: {runs}")
+
+
 def main(out: Path = ROOT / "screenshots") -> int:
     out.mkdir(exist_ok=True)
     problems: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
+        # The local executor's key (it seals the commands it starts) stays in the temporary directory.
+        os.environ["JOBDECK_CONTROL_KEY_FILE"] = str(Path(tmp) / "control.key")
         (Path(tmp) / "filled").mkdir()
         (Path(tmp) / "empty").mkdir()
         store = filled_store(Path(tmp) / "filled")
         empty = filled_store(Path(tmp) / "empty", events=[])
         with serve(store) as server, serve(empty) as bare, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            start_local_runs(server)
             shots = [(name, server.path(path)) for name, path in PAGES.items()]
             shots += [(name, bare.path(path)) for name, path in EMPTY_PAGES.items()]
             for scheme in ("light", "dark"):

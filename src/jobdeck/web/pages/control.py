@@ -1,22 +1,28 @@
-"""The control center: every running run against its job's usual duration, and what can be done."""
+"""The control center: every running run against its job's usual duration, with the actions its
+executor can take (stop, retry), and the action endpoints both it and the run page post to."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from jobdeck.control import ActionRefused, ControlPlane
 from jobdeck.store import reports
 from jobdeck.store import runs as run_rows
+from jobdeck.store.actionable import action_fields
 from jobdeck.store.control import running_runs
+from jobdeck.web.api.control import ControlDep, Guard, actor
 from jobdeck.web.deps import StoreDep
-from jobdeck.web.pages.rendering import render
+from jobdeck.web.pages.rendering import render, run_url
 
 router = APIRouter(include_in_schema=False)
 USUAL_OVER = timedelta(days=7)
 MAX_SHOWN = 500
+RESULT = "fragments/action_result.html"
 
 
 def progress(elapsed: float, p50: float | None, p95: float | None) -> dict[str, Any]:
@@ -27,19 +33,42 @@ def progress(elapsed: float, p50: float | None, p95: float | None) -> dict[str, 
     return {"percent": min(100, round(100 * elapsed / p50)), "state": state}
 
 
-def control_context(store: StoreDep) -> dict[str, Any]:
+def action_url(request: Request, action: str, run_id: str, follow: bool = False) -> str:
+    """Where a page posts an action ("stop" or "retry") on a run; `follow` opens the new run after."""
+    path = request.url_for(f"{action}_fragment", run_id=quote(run_id, safe="")).path
+    return f"{path}?follow=1" if follow else path
+
+
+def with_actions(request: Request, context: dict[str, Any]) -> dict[str, Any]:
+    """A page's context with the helper its action buttons link with."""
+    return {**context, "action_url": lambda *args, **kw: action_url(request, *args, **kw)}
+
+
+def control_context(store: StoreDep, control: ControlPlane) -> dict[str, Any]:
     now = datetime.now(UTC)
     with store.read() as conn:
         running, total = running_runs(conn, MAX_SHOWN)
         usual = {s["job"]: s for s in reports.job_summaries(conn, now - USUAL_OVER, now)}
         live = run_rows.live_counts(conn)
+        fields = action_fields(conn, [run["run_id"] for run in running])
     rows = []
     for run in running:
         started = run["started_at"] or now
         elapsed = max((now - started).total_seconds(), 0.0)
         job = usual.get(run["job"], {})
         p50, p95 = job.get("p50_duration_s"), job.get("p95_duration_s")
-        rows.append({**run, "elapsed_s": elapsed, "p50_s": p50, "p95_s": p95, **progress(elapsed, p50, p95)})
+        actions = control.actions_for(fields.get(run["run_id"]) or {**run, "status": "running"})
+        rows.append(
+            {
+                **run,
+                "status": "running",
+                "elapsed_s": elapsed,
+                "p50_s": p50,
+                "p95_s": p95,
+                **progress(elapsed, p50, p95),
+                "actions": actions,
+            }
+        )
     return {
         "runs": rows,
         "total": total,
@@ -50,12 +79,43 @@ def control_context(store: StoreDep) -> dict[str, Any]:
 
 
 @router.get("/control", response_class=HTMLResponse, name="control_page")
-def control_page(request: Request, store: StoreDep) -> HTMLResponse:
+def control_page(request: Request, store: StoreDep, control: ControlDep) -> HTMLResponse:
     """Every running run, longest-running first."""
-    return render(request, "control.html", control_context(store))
+    return render(request, "control.html", with_actions(request, control_context(store, control)))
 
 
 @router.get("/fragments/control", response_class=HTMLResponse, name="control_fragment")
-def control_fragment(request: Request, store: StoreDep) -> HTMLResponse:
+def control_fragment(request: Request, store: StoreDep, control: ControlDep) -> HTMLResponse:
     """The running runs alone, for the periodic refresh."""
-    return render(request, "fragments/control_runs.html", control_context(store))
+    context = with_actions(request, control_context(store, control))
+    return render(request, "fragments/control_runs.html", context)
+
+
+@router.post("/fragments/runs/{run_id:path}/stop", name="stop_fragment", dependencies=Guard)
+def stop_fragment(request: Request, control: ControlDep, run_id: str) -> HTMLResponse:
+    """Stop a run; what happened, as a notice for the page."""
+    context = with_actions(request, {"action": "stop", "run_id": run_id})
+    try:
+        stopped = control.stop(run_id, actor(request, "ui"))
+    except ActionRefused as exc:
+        return render(request, RESULT, {**context, "error": exc.message}, status_code=exc.status)
+    return render(request, RESULT, {**context, "detail": stopped.detail}, status_code=202)
+
+
+@router.post("/fragments/runs/{run_id:path}/retry", name="retry_fragment", dependencies=Guard)
+def retry_fragment(
+    request: Request,
+    control: ControlDep,
+    run_id: str,
+    follow: Annotated[bool, Query(description="Open the new run's page")] = False,
+) -> HTMLResponse:
+    """Retry a run; the new run, linked, as a notice for the page (or, with `follow`, its page)."""
+    context = with_actions(request, {"action": "retry", "run_id": run_id, "follow": follow})
+    try:
+        retried = control.retry(run_id, actor(request, "ui"))
+    except ActionRefused as exc:
+        return render(request, RESULT, {**context, "error": exc.message}, status_code=exc.status)
+    response = render(request, RESULT, {**context, "new_run_id": retried.new_run_id}, status_code=202)
+    if follow:
+        response.headers["HX-Redirect"] = run_url(request, retried.new_run_id)
+    return response

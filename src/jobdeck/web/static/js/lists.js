@@ -22,6 +22,8 @@
   function onFailure(event) {
     var target = event.detail && event.detail.target;
     if (!target || !target.closest(".jd-lists")) return;
+    // Only refreshes (GETs) are this file's: actions report their own failures (actions.js).
+    if (event.detail.requestConfig && event.detail.requestConfig.verb !== "get") return;
     var xhr = event.detail.xhr;
     var why = xhr && xhr.status ? "the server answered " + xhr.status : "the server could not be reached";
     var url = event.detail.requestConfig && event.detail.requestConfig.path;
