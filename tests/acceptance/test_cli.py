@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from jobdeck.demo.local_jobs import LOCAL_JOBS
 from jobdeck.demo.profiles import PROFILES
 from jobdeck.demo.workload import Stream
 from jobdeck.domain import EventKind
@@ -33,8 +34,10 @@ def free_port() -> int:
 
 
 def _env() -> dict[str, str]:
-    """The environment without any JOBDECK_* setting of the developer's."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("JOBDECK_")}
+    """The environment without any JOBDECK_* setting of the developer's (but with the tests' control
+    key, so no process writes the developer's own)."""
+    kept = {"JOBDECK_CONTROL_KEY_FILE"}
+    return {k: v for k, v in os.environ.items() if not k.startswith("JOBDECK_") or k in kept}
 
 
 def jobdeck(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -221,6 +224,23 @@ def _check_live_event(base: str, seed: int, after: datetime) -> None:
         time.sleep(0.2)
 
 
+def _check_local_jobs(base: str) -> None:
+    """The demo's real local jobs run now: one can be stopped (and becomes cancelled) and retried."""
+    local = httpx.get(f"{base}/api/v1/runs", params={"hours": 1, "job": LOCAL_JOBS[0].name}).json()["runs"]
+    running = [run for run in local if run["status"] == "running"]
+    assert running, local
+    run_id = running[0]["run_id"]
+    assert "Stop</button>" in httpx.get(f"{base}/control").text
+    assert httpx.post(f"{base}/api/v1/runs/{run_id}/stop").status_code == 202
+    deadline = time.monotonic() + 10
+    while httpx.get(f"{base}/api/v1/runs/{run_id}").json()["status"] != "cancelled":
+        assert time.monotonic() < deadline, "the stopped local run did not become cancelled"
+        time.sleep(0.2)
+    retried = httpx.post(f"{base}/api/v1/runs/{run_id}/retry")
+    assert retried.status_code == 202
+    assert httpx.get(f"{base}/api/v1/runs/{retried.json()['run_id']}").json()["parent_run_id"] == run_id
+
+
 def test_demo_backfills_then_serves_live_runs_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     port, seed = free_port(), 7
     db = f"sqlite:///{tmp_path / 'demo.db'}"
@@ -228,19 +248,22 @@ def test_demo_backfills_then_serves_live_runs_and_stops_on_ctrl_c(tmp_path: Path
     with running(*args, cwd=tmp_path, port=port) as proc:
         base = f"http://127.0.0.1:{port}"
         jobs = httpx.get(f"{base}/api/v1/jobs", params={"hours": 24}).json()["jobs"]
-        assert {job["job"] for job in jobs} == {p.name for p in PROFILES}
+        local_jobs = {job.name for job in LOCAL_JOBS}
+        assert {job["job"] for job in jobs} - local_jobs == {p.name for p in PROFILES}
         runs = httpx.get(f"{base}/api/v1/runs", params={"hours": 24, "limit": 1000}).json()["runs"]
         assert len(runs) == 1000
         statuses = {run["status"] for run in runs}
         assert {"succeeded", "failed"} <= statuses
-        workers = {run["worker"] for run in runs if run["worker"]}
+        workers = {run["worker"] for run in runs if run["worker"] and run["job"] not in local_jobs}
         assert workers <= {"celery@worker-1", "celery@worker-2", "celery@worker-3"} and len(workers) == 3
         failed = httpx.get(f"{base}/api/v1/runs", params={"hours": 24, "status": "failed"}).json()["runs"]
         detail = httpx.get(f"{base}/api/v1/runs/{failed[0]['run_id']}").json()
         assert detail["traceback"].startswith("Traceback (most recent call last):")
 
         _check_live_event(base, seed, datetime.now(UTC))
+        _check_local_jobs(base)
         code, err = stop(proc)
     assert "backfilling" in err and "demo stopped" in err
+    assert "audit: " in err and "outcome=accepted" in err
     assert "Traceback" not in err
     assert code == 0

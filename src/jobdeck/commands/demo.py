@@ -12,8 +12,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 # cli.py imports this module while it is still loading: names are looked up when commands run.
 from jobdeck import cli
 from jobdeck.demo import live
+from jobdeck.demo.local_jobs import LocalSchedule
 from jobdeck.demo.profiles import PROFILES
 from jobdeck.demo.workload import Stream
+from jobdeck.periodic import Periodic, run_with
 from jobdeck.recorder import Recorder
 
 DEFAULT_SEED = 7
@@ -31,6 +33,9 @@ def demo(
         int, typer.Option(help="Seed of the workload; keep it to resume a demo store without duplicates")
     ] = DEFAULT_SEED,
     tick: Annotated[float, typer.Option(min=0.1, help="Seconds between live recordings")] = 1.0,
+    local_jobs: Annotated[
+        bool, typer.Option(help="Also run two real local jobs (small Python commands) to stop and retry")
+    ] = True,
 ) -> None:
     """Serve the dashboard on a synthetic workload: a week of history, then new runs in real time."""
     import uvicorn
@@ -53,6 +58,9 @@ def demo(
         raise typer.Exit(130) from None
 
     live.install(app, live.LiveLoop(recorder, stream, tick_s=tick))
+    if local_jobs:
+        schedule = LocalSchedule(app.state.control.executors["local"])
+        run_with(app, Periodic("demo local jobs", lambda: schedule.run_once(datetime.now(UTC)), 1.0))
     url = f"http://{settings.host}:{settings.port}{settings.root_path}/"
     cli.console.print(
         f"jobdeck demo serving on {url} — new runs arrive in real time (seed {seed}); Ctrl-C stops",
