@@ -8,7 +8,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
-from jobdeck.commands import data, demo
+from jobdeck.commands import data, demo, run
 from jobdeck.config import Settings
 from jobdeck.store import Store
 
@@ -126,6 +126,6 @@ def serve(
 
 # Commands that live in their own modules under jobdeck/commands/ define `register(app)`;
 # each such module is added to this tuple (imported at the top of this file).
-COMMAND_MODULES: tuple[object, ...] = (data, demo)
+COMMAND_MODULES: tuple[object, ...] = (data, demo, run)
 for _module in COMMAND_MODULES:
     _module.register(app)  # type: ignore[attr-defined]

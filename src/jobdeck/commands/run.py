@@ -1,0 +1,110 @@
+"""`jobdeck run -- CMD ARGS…`: run a command as a recorded run, like any the local executor starts.
+
+The events go where the SDK's go: into the store (`--db`, else $JOBDECK_DATABASE_URL) or to a server
+($JOBDECK_URL), through the SDK's sender, so the command runs even while jobdeck is down (its events
+wait in the spool). The command gets this process's stdin and stdout; its stderr is passed through and
+its tail recorded. SIGTERM, SIGINT and SIGHUP are forwarded to it (a second one kills it), so a stop
+from the dashboard, Ctrl-C or a closed terminal all end it as a cancelled run. Exits with its exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+
+# cli.py imports this module while it is still loading: names are looked up when commands run.
+from jobdeck import cli
+from jobdeck.events import Event
+from jobdeck.scheduler.executors import Submission
+from jobdeck.scheduler.executors.local import LocalExecutor
+from jobdeck.scheduler.executors.local_process import LocalProcess
+
+FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+MAX_JOB_CHARS = 200
+
+
+def wire(event: Event) -> dict[str, Any]:
+    """An event as the SDK sends it (JSON-ready)."""
+    return {"run_id": event.run_id, "event": event.kind.value, "at": event.at.isoformat(), **event.data}
+
+
+class SignalForwarder:
+    """Stops the command on SIGTERM, SIGINT or SIGHUP (forwarding that signal) and kills it on a
+    second. Installed before the command starts: a signal that comes first is applied once it has."""
+
+    def __init__(self) -> None:
+        self.process: LocalProcess | None = None
+        self.received: list[signal.Signals] = []
+        for sig in FORWARDED:
+            signal.signal(sig, self._handle)
+
+    def attach(self, process: LocalProcess) -> None:
+        self.process = process
+        for count, sig in enumerate(self.received):
+            self._apply(sig, count)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        sig = signal.Signals(signum)
+        self.received.append(sig)
+        if self.process is not None:
+            self._apply(sig, len(self.received) - 1)
+
+    def _apply(self, sig: signal.Signals, count: int) -> None:
+        assert self.process is not None
+        cause = f"jobdeck run received {sig.name}"
+        if count == 0:
+            self.process.stop(sig, cause)
+        else:
+            self.process.kill(cause)
+
+
+def run(
+    command: Annotated[
+        list[str], typer.Argument(metavar="-- CMD [ARGS]...", help="The command and its arguments")
+    ],
+    job: Annotated[str, typer.Option("--job", help="The job this run is of, e.g. nightly_backup")],
+    queue: Annotated[str | None, typer.Option(help="A queue name to record with the run")] = None,
+    db: cli.DbOption = None,
+    grace: Annotated[
+        float, typer.Option(min=0, help="Seconds between a forwarded signal and SIGKILL")
+    ] = 10.0,
+) -> None:
+    """Run a command and record it as a run of JOB (exit code, stderr tail, CPU, memory); exits as it does."""
+    import jobdeck.sdk
+
+    if not job.strip() or len(job) > MAX_JOB_CHARS:
+        cli.fail(f"--job must be 1 to {MAX_JOB_CHARS} characters")
+    if db is not None:
+        if not db.strip():
+            cli.fail("--db is empty; give a store URL such as sqlite:///./jobdeck.db or postgresql://host/db")
+        if cli.in_memory(db):
+            cli.fail(f"{db!r} is an in-memory SQLite store, which vanishes with its connection; give a file")
+        client = jobdeck.sdk.configure(database_url=db)
+    else:
+        client = jobdeck.sdk.configure()
+
+    def record(events: Sequence[Event]) -> None:
+        for event in events:
+            client.emit(wire(event))
+
+    executor = LocalExecutor(record, grace_s=grace, wrapper=True, stderr_echo=sys.stderr.buffer)
+    submission = Submission(job=job, args=list(command), kwargs={"cwd": os.getcwd()}, queue=queue)
+    forwarder = SignalForwarder()
+    process = executor.start(submission)
+    forwarder.attach(process)
+    outcome = process.wait()
+    if process.start_error is not None:  # recorded as the run's error too
+        cli.console.print(f"[red]error:[/red] {process.start_error}", soft_wrap=True)
+    jobdeck.sdk.shutdown()  # deliver the events (or spool them) before going
+    raise typer.Exit(outcome.exit_status if outcome is not None else 1)
+
+
+def register(app: typer.Typer) -> None:
+    # Everything from the command's first word on is the command's, options included.
+    app.command("run", context_settings={"allow_interspersed_args": False})(run)

@@ -1,0 +1,240 @@
+"""`jobdeck run -- CMD` in a subprocess: recorded into a store (--db) or sent to a server (JOBDECK_URL),
+the command's exit code and output passed through, its signals forwarded, and its runs stopped and
+retried from the server's API."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from jobdeck.store import Store
+from jobdeck.store.runs import get_run, list_runs
+from tests.acceptance.test_cli import JOBDECK, _env, free_port
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="stopping another process's run needs /proc")
+
+SLEEPER = "import time; print('working', flush=True); time.sleep(60)"
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """A clean environment with its own spool and control key (shared by the server and the wrapper)."""
+    return {
+        **_env(),
+        "JOBDECK_SPOOL_DIR": str(tmp_path / "spool"),
+        "JOBDECK_CONTROL_KEY_FILE": str(tmp_path / "control.key"),
+    }
+
+
+def run(*args: str, env: dict[str, str], cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    command = [JOBDECK, "run", *args]
+    options: dict[str, Any] = {"capture_output": True, "text": True, "timeout": timeout, "check": False}
+    return subprocess.run(command, env=env, cwd=cwd, **options)
+
+
+def stored(url: str, job: str, timeout: float = 15, status: str | None = None) -> dict[str, Any]:
+    """The one run of `job` in the store at `url`, once it is there (with `status`, if given)."""
+    store = Store(url)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with store.read() as conn:
+                    newest, _ = list_runs(conn, job=job, limit=1)
+                    run = get_run(conn, newest[0]["run_id"]) if newest else None
+            except OperationalError:  # not migrated yet: the first event has not arrived
+                run = None
+            if run is not None and (status is None or run["status"] == status):
+                return run
+            if time.monotonic() > deadline:
+                pytest.fail(f"no {status or ''} run of {job} in the store: {run}")
+            time.sleep(0.1)
+    finally:
+        store.close()
+
+
+def test_a_failing_command_is_recorded_into_the_store_and_exits_as_it_did(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    db = f"sqlite:///{tmp_path / 'runs.db'}"
+    code = "import sys; print('rows: 12'); print('disk full', file=sys.stderr); sys.exit(3)"
+    args = ("--db", db, "--job", "nightly_backup", "--queue", "ops", "--", sys.executable, "-c", code)
+    done = run(*args, env=env, cwd=tmp_path)
+    assert done.returncode == 3
+    assert done.stdout == "rows: 12\n" and done.stderr == "disk full\n"  # passed through, nothing added
+    found = stored(db, "nightly_backup", status="failed")
+    assert found["source"] == "local" and found["queue"] == "ops" and found["host"]
+    assert found["args"] == [sys.executable, "-c", code] and found["kwargs"] == {"cwd": str(tmp_path)}
+    assert found["result"] == {"exit_code": 3} and found["error_type"] == "NonZeroExit"
+    assert found["error_message"] == "exit code 3: disk full" and found["traceback"] == "disk full\n"
+    assert found["cpu_s"] > 0 and found["duration_s"] > 0 and found["worker"].startswith("local@")
+    assert found["labels"]["jobdeck.seal"]  # so a server on this host can run it again
+
+
+def test_a_command_that_succeeds_exits_0_and_options_after_it_are_its_own(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    db = f"sqlite:///{tmp_path / 'runs.db'}"
+    done = run("--db", db, "--job", "echo", "echo", "--job", "-x", env=env, cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout == "--job -x\n"
+    assert stored(db, "echo", status="succeeded")["result"] == {"exit_code": 0}
+    missing = run("--db", db, "--job", "missing", "no-such-command-here", env=env, cwd=tmp_path)
+    assert missing.returncode == 127 and "cannot run 'no-such-command-here'" in missing.stderr
+    assert stored(db, "missing", status="failed")["error_type"] == "FileNotFoundError"
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--job", "x"), "Missing argument"),
+        (("--db", "", "--job", "x", "true"), "--db is empty"),
+        (("--db", "sqlite://", "--job", "x", "true"), "in-memory SQLite store"),
+        (("--job", "", "true"), "--job must be 1 to 200 characters"),
+    ],
+)
+def test_what_cannot_work_is_refused_before_the_command_runs(
+    tmp_path: Path, env: dict[str, str], args: tuple[str, ...], says: str
+) -> None:
+    done = run(*args, env=env, cwd=tmp_path, timeout=30)
+    assert done.returncode == 2 and says in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("sig", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_to_jobdeck_run_stops_the_command_as_a_cancelled_run(
+    tmp_path: Path, env: dict[str, str], sig: signal.Signals, status: int
+) -> None:
+    db = f"sqlite:///{tmp_path / 'runs.db'}"
+    with wrapped(env, tmp_path, "--db", db, "--job", "sleeper", "--", sys.executable, "-c", SLEEPER) as proc:
+        stored(db, "sleeper", status="running")
+        proc.send_signal(sig)
+        assert proc.wait(timeout=10) == status
+    found = stored(db, "sleeper", status="cancelled")
+    assert found["error_message"] == f"stopped with {sig.name} (jobdeck run received {sig.name})"
+
+
+def test_a_command_that_ignores_sigterm_is_killed_after_the_grace_period(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    db = f"sqlite:///{tmp_path / 'runs.db'}"
+    stubborn = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
+    args = ("--db", db, "--job", "stubborn", "--grace", "1", "--", sys.executable, "-c", stubborn)
+    with wrapped(env, tmp_path, *args) as proc:
+        stored(db, "stubborn", status="running")
+        began = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 137
+        assert 1 <= time.monotonic() - began < 5
+    found = stored(db, "stubborn", status="cancelled")
+    killed = "stopped with SIGTERM, then SIGKILL after 1 s (jobdeck run received SIGTERM)"
+    assert found["error_message"] == killed
+
+
+def test_through_a_server_its_runs_can_be_stopped_and_retried(tmp_path: Path, env: dict[str, str]) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    db = f"sqlite:///{tmp_path / 'server.db'}"
+    with serving(env, tmp_path, db, port):
+        sent = {**env, "JOBDECK_URL": base}
+        # Stop: the server finds the command's process, checks it is this run's, and asks `jobdeck run`.
+        with wrapped(sent, tmp_path, "--job", "sleeper", "--", sys.executable, "-c", SLEEPER) as proc:
+            sleeper = wait_for(base, "sleeper", "running")
+            stop = httpx.post(f"{base}/api/v1/runs/{sleeper['run_id']}/stop")
+            assert stop.status_code == 202, stop.text
+            assert f"its `jobdeck run` (pid {proc.pid})" in stop.json()["detail"]
+            assert proc.wait(timeout=15) == 143
+        cancelled = wait_for(base, "sleeper", "cancelled")
+        assert cancelled["error_message"] == "stopped with SIGTERM (jobdeck run received SIGTERM)"
+        # Retry: the server runs the same command again, in the same directory, as a new run.
+        retry = httpx.post(f"{base}/api/v1/runs/{sleeper['run_id']}/retry")
+        assert retry.status_code == 202, retry.text
+        again = httpx.get(f"{base}/api/v1/runs/{retry.json()['run_id']}").json()
+        assert again["parent_run_id"] == sleeper["run_id"] and again["args"] == sleeper["args"]
+        assert again["status"] == "running" and again["kwargs"] == {"cwd": str(tmp_path)}
+        assert httpx.post(f"{base}/api/v1/runs/{again['run_id']}/stop").status_code == 202
+        # A failed run, sent over HTTP, retried by the server.
+        failing = "import sys; print('upstream 502', file=sys.stderr); sys.exit(5)"
+        done = run("--job", "flaky", "--", sys.executable, "-c", failing, env=sent, cwd=tmp_path)
+        assert done.returncode == 5
+        failed = wait_for(base, "flaky", "failed")
+        assert failed["error_message"] == "exit code 5: upstream 502"
+        retried = httpx.post(f"{base}/api/v1/runs/{failed['run_id']}/retry")
+        assert retried.status_code == 202
+        rerun = wait_until(base, retried.json()["run_id"], "failed")
+        assert rerun["parent_run_id"] == failed["run_id"] and rerun["result"] == {"exit_code": 5}
+        assert httpx.get(f"{base}/api/v1/runs/{failed['run_id']}").json()["retried_by"] == [rerun["run_id"]]
+
+
+@contextmanager
+def wrapped(env: dict[str, str], cwd: Path, *args: str) -> Iterator[subprocess.Popen[str]]:
+    proc = subprocess.Popen([JOBDECK, "run", *args], env=env, cwd=cwd, stdout=subprocess.PIPE, text=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+@contextmanager
+def serving(env: dict[str, str], cwd: Path, db: str, port: int) -> Iterator[subprocess.Popen[str]]:
+    command = [JOBDECK, "serve", "--db", db, "--port", str(port)]
+    proc = subprocess.Popen(command, env=env, cwd=cwd, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"jobdeck serve did not start: {proc.communicate()[1]}")
+            time.sleep(0.2)
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        assert "Traceback" not in err, err
+
+
+def wait_for(base: str, job: str, status: str, timeout: float = 20) -> dict[str, Any]:
+    """The newest run of `job` on the server once it has `status`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = httpx.get(f"{base}/api/v1/runs", params={"job": job, "hours": 1}).json()["runs"]
+        if runs and runs[0]["status"] == status:
+            return wait_until(base, runs[0]["run_id"], status)
+        if time.monotonic() > deadline:
+            pytest.fail(f"no {status} run of {job}: {runs}")
+        time.sleep(0.1)
+
+
+def wait_until(base: str, run_id: str, status: str, timeout: float = 20) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        found: dict[str, Any] = httpx.get(f"{base}/api/v1/runs/{run_id}").json()
+        if found.get("status") == status:
+            return found
+        if time.monotonic() > deadline:
+            pytest.fail(f"run {run_id} did not become {status}: {found}")
+        time.sleep(0.1)
+
+
+def test_the_key_is_made_private_on_first_use(tmp_path: Path, env: dict[str, str]) -> None:
+    db = f"sqlite:///{tmp_path / 'runs.db'}"
+    assert run("--db", db, "--job", "j", "true", env=env, cwd=tmp_path).returncode == 0
+    key = Path(env["JOBDECK_CONTROL_KEY_FILE"])
+    assert key.exists() and os.stat(key).st_mode & 0o077 == 0
