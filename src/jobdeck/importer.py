@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from jobdeck.events import Event
 from jobdeck.importing import BadRecord, Chunk, events_of, read_chunks
@@ -73,11 +72,9 @@ def record_chunk(recorder: Recorder, chunk: Chunk, now: datetime) -> Totals:
 _worker: tuple[Recorder, datetime] | None = None
 
 
-def _start_worker(url: str, now: datetime, lock: Any) -> None:
+def _start_worker(url: str, now: datetime) -> None:
     global _worker
-    store = Store(url)
-    # SQLite has one writer at a time: the workers take turns on a lock of their own.
-    _worker = (Recorder(store, write_lock=lock if store.backend == "sqlite" else None), now)
+    _worker = (Recorder(Store(url)), now)
 
 
 def _record_in_worker(chunk: Chunk) -> Totals:
@@ -139,8 +136,7 @@ def _import_in_parallel(
     store.engine.dispose()  # no connection of this process crosses into the workers
     later: list[Chunk] = []
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    lock = context.Lock()
-    with ProcessPoolExecutor(workers, context, initializer=_start_worker, initargs=(url, now, lock)) as pool:
+    with ProcessPoolExecutor(workers, context, initializer=_start_worker, initargs=(url, now)) as pool:
         running: dict[Future[Totals], Chunk] = {}
         try:
             for chunk in chunks:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from jobdeck import gcpause
 from jobdeck.events import Event, RunState, apply_event
 from jobdeck.store import Store, rollups, run_writes
 from jobdeck.store import changes as change_counter
+from jobdeck.store.write_lock import for_database as write_lock_for
 
 RETRYABLE = frozenset({"40P01", "40001"})
 
@@ -118,15 +118,6 @@ def record_events(conn: Connection, batch: Sequence[Event] | Prepared) -> Record
     return Recorded(applied, len(changed), tuple(changed))
 
 
-_locks: dict[str, threading.Lock] = {}
-_locks_lock = threading.Lock()
-
-
-def _process_lock(url: str) -> threading.Lock:
-    with _locks_lock:
-        return _locks.setdefault(url, threading.Lock())
-
-
 class Recorder:
     """Records batches of events into a store, one transaction per batch."""
 
@@ -136,10 +127,9 @@ class Recorder:
         self.store = store
         self.attempts = attempts
         # Held around each write transaction: writers of one SQLite store take turns on it and
-        # wake at once, where SQLite's busy handler sleeps in growing steps. The threads of a
-        # process share one per store; processes writing together (import workers) pass theirs.
-        if write_lock is None and store.backend == "sqlite":
-            write_lock = _process_lock(store.url)
+        # wake at once, where SQLite's busy handler sleeps in growing steps (store/write_lock.py).
+        if write_lock is None and store.backend == "sqlite" and store.engine.url.database:
+            write_lock = write_lock_for(store.engine.url.database)
         self.write_lock = write_lock or nullcontext()
         # Called with what was recorded after each batch commits (live views hook in here).
         self.listeners: list[Callable[[Recorded], None]] = []
