@@ -166,12 +166,15 @@ def fresh_store(pg: bool) -> Iterator[str]:
 
 
 @contextmanager
-def server(url: str) -> Iterator[str]:
+def server(url: str, workers: int = 1) -> Iterator[str]:
     """`jobdeck serve` on the store, until /api/health answers; its base URL. Stopped with SIGINT."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOBDECK_")}
     proc = subprocess.Popen(
-        [JOBDECK, "serve", "--db", url, "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True
+        [JOBDECK, "serve", "--db", url, "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -238,11 +241,23 @@ class Repeat:
 
 
 def measure(
-    pg: bool, batches: int, size: int, single: int, seed: int, span: float, stream: bool, clients: int
+    pg: bool,
+    batches: int,
+    size: int,
+    single: int,
+    seed: int,
+    span: float,
+    stream: bool,
+    clients: int,
+    workers: int,
 ) -> Repeat:
     bodies, runs = batch_bodies(batches + 1, size, seed, span, stream)
     singles = single_bodies(single + 50, seed + 1)
-    with fresh_store(pg) as url, server(url) as base, httpx.Client(base_url=base, timeout=300) as client:
+    with (
+        fresh_store(pg) as url,
+        server(url, workers) as base,
+        httpx.Client(base_url=base, timeout=300) as client,
+    ):
         # Warm-up: imports, statement caches and the first pages of each table, outside the clock.
         post_all(client, bodies[:1])
         post_all(client, singles[:50])
@@ -273,6 +288,7 @@ def main() -> None:
     )
     parser.add_argument("--stream", action="store_true", help="events in time order across batches")
     parser.add_argument("--clients", type=int, default=1, help="connections posting batches at once")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (jobdeck serve --workers)")
     args = parser.parse_args()
 
     backend = "PostgreSQL" if args.pg else "SQLite"
@@ -288,6 +304,7 @@ def main() -> None:
             args.span,
             args.stream,
             args.clients,
+            args.workers,
         )
         results.append(result)
         console.print(
@@ -302,7 +319,8 @@ def main() -> None:
     table = Table(
         title=f"Ingest into {backend} through POST /api/v1/events (median of {len(results)}; "
         f"a batch spans {args.span:g} s{', time order' if args.stream else ''}, "
-        f"{args.clients} client{'s' if args.clients > 1 else ''})"
+        f"{args.clients} client{'s' if args.clients > 1 else ''}, {args.workers} server process"
+        f"{'es' if args.workers > 1 else ''})"
     )
     table.add_column("")
     table.add_column("value", justify="right")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from typing import Annotated, NoReturn
 
@@ -111,6 +112,9 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
     root_path: Annotated[str | None, typer.Option(help="Path prefix when behind a reverse proxy")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Server processes on the port (replicas sharing the store)")
+    ] = 1,
 ) -> None:
     """Serve the dashboard and API (migrating the store first)."""
     import uvicorn
@@ -121,7 +125,22 @@ def serve(
     check_can_listen(settings.host, settings.port)
     store = open_store(settings)
     console.print(f"jobdeck serving on http://{settings.host}:{settings.port}{settings.root_path}/")
-    uvicorn.run(create_app(settings, store), host=settings.host, port=settings.port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(create_app(settings, store), host=settings.host, port=settings.port, log_level="warning")
+        return
+    # Replicas on one port: each worker process builds its app from these settings (as variables,
+    # the way every jobdeck process reads them); live views reach across them as across machines.
+    store.close()
+    for name, value in settings.model_dump(exclude_none=True).items():
+        os.environ[f"JOBDECK_{name.upper()}"] = str(value)
+    uvicorn.run(
+        "jobdeck.web.app:create_app",
+        factory=True,
+        workers=workers,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+    )
 
 
 # Commands that live in their own modules under jobdeck/commands/ define `register(app)`;

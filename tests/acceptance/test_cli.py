@@ -196,6 +196,37 @@ def test_serve_answers_health_and_accepts_events(tmp_path: Path) -> None:
     assert code == 0
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_serve_workers_share_the_port_and_the_store(tmp_path: Path) -> None:
+    port = free_port()
+    db = f"sqlite:///{tmp_path / 'replicas.db'}"
+    with running("serve", "--db", db, "--workers", "2", cwd=tmp_path, port=port) as proc:
+        base = f"http://127.0.0.1:{port}"
+        now = datetime.now(UTC).isoformat()
+        # Many connections: the kernel spreads them over both workers, which write one store.
+        for i in range(40):
+            with httpx.Client(base_url=base) as client:
+                event = {"run_id": f"w-{i}", "event": "started", "job": "sync", "at": now}
+                assert client.post("/api/v1/events", json=event).status_code == 202
+        assert len(httpx.get(f"{base}/api/v1/runs", params={"limit": 100}).json()["runs"]) == 40
+        workers = [p for p in _children(proc.pid) if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()]
+        assert len(workers) >= 2, "uvicorn runs a process per worker"
+        code, err = stop(proc)
+    assert "Traceback" not in err
+    assert code == 0
+
+
 def _check_live_event(base: str, seed: int, after: datetime) -> None:
     """Wait for the next event the workload has due after `after`, and find it recorded."""
     # Replay the day the demo backfilled, so runs still under way count too.
