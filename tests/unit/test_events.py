@@ -134,3 +134,17 @@ def test_fold_state_text_is_the_json_of_the_fold_state(events, labels):  # type:
     state.label_keys.update(labels)  # label names are anyone's text: quotes, backslashes, unicode
     saved = run_writes.fold_state_of(state)
     assert json.loads(run_writes.fold_state_text(saved)) == json.loads(json.dumps(saved))
+
+
+@given(
+    st.dictionaries(
+        st.text(max_size=5),
+        st.one_of(st.integers(), st.booleans(), st.floats(allow_nan=False), st.text(max_size=5)),
+        max_size=4,
+    )
+)
+def test_json_text_is_json_and_never_mixes_true_with_one(value):  # type: ignore[no-untyped-def]
+    for _ in range(2):  # the second time from the cache
+        assert json.loads(run_writes.json_text(value)) == value
+        assert run_writes.json_text(value) == json.dumps(value)
+    assert run_writes.json_text({"x": 1}) == '{"x": 1}' and run_writes.json_text({"x": True}) == '{"x": true}'

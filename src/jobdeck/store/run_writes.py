@@ -52,6 +52,23 @@ _JSON_AT = tuple(sorted(_JSON - {_FOLD_STATE}))
 _TIMES_AT = tuple(sorted(_TIMES))
 _ENCODE = json.JSONEncoder().encode
 _FIELD_NAMES = frozenset(CARRIED_FIELDS)
+_SCALARS = (str, int)
+_encoded: dict[tuple[Any, ...], str] = {}
+
+
+def json_text(value: Any) -> str:
+    """JSON text of a column value. Small flat objects of strings and integers (labels, most
+    kwargs) repeat from run to run: their text is kept, keyed by their items (no bool or float
+    in a key, so 1, 1.0 and true never share one)."""
+    if type(value) is dict and len(value) <= 8 and all(type(v) in _SCALARS for v in value.values()):
+        key = tuple(value.items())
+        text = _encoded.get(key)
+        if text is None:
+            if len(_encoded) >= 50_000:
+                _encoded.clear()
+            text = _encoded[key] = _ENCODE(value)
+        return text
+    return _ENCODE(value)
 
 
 def fold_state_text(saved: Mapping[str, Any]) -> str:
@@ -182,11 +199,14 @@ def to_driver(values: Sequence[Any], sqlite: bool) -> tuple[Any, ...]:
     out = list(values)
     for i in _JSON_AT:
         if out[i] is not None:
-            out[i] = _ENCODE(out[i])
+            out[i] = json_text(out[i])
     out[_FOLD_STATE] = fold_state_text(out[_FOLD_STATE])
     for i in _TIMES_AT:
-        if out[i] is not None:
-            out[i] = _sqlite_time(out[i])
+        at = out[i]
+        if at is not None:  # _sqlite_time, inline: five a run
+            if at.tzinfo is not UTC:
+                at = at.astimezone(UTC)
+            out[i] = at.isoformat(" ", "microseconds")[:26]
     return tuple(out)
 
 
@@ -195,7 +215,7 @@ def _driver_value(values: Sequence[Any], i: int, sqlite: bool) -> Any:
     if value is None:
         return None
     if i in _JSON:
-        return fold_state_text(value) if i == _FOLD_STATE else _ENCODE(value)
+        return fold_state_text(value) if i == _FOLD_STATE else json_text(value)
     return _sqlite_time(value) if sqlite and i in _TIMES else value
 
 
