@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fastapi.testclient import TestClient
 
+from jobdeck.events import make_event
 from jobdeck.recorder import Recorder
 from tests.run_data import record_history
 
@@ -29,3 +32,21 @@ def test_failures_page_empty_and_bad_window(client: TestClient) -> None:
     assert client.get("/failures", params={"hours": -3}).status_code == 422
     fragment = client.get("/fragments/failures", params={"hours": 1}).text
     assert "<html" not in fragment and "No failures in the last 1 hour." in fragment
+
+
+def test_a_failure_many_jobs_share_names_five_and_counts_the_rest(
+    client: TestClient, recorder: Recorder
+) -> None:
+    now = datetime.now(UTC)
+    recorder.record(
+        [
+            make_event(
+                f"r{i}", "failed", now, {"job": f"job{i}", "error_type": "IOError", "error_message": "disk"}
+            )
+            for i in range(8)
+        ]
+    )
+    text = client.get("/failures").text
+    first = text.split('<li class="jd-panel jd-failure">')[1]
+    also = first.split("<dt>Also in</dt>")[1].split("</dd>")[0]
+    assert also.count("<a ") == 5 and also.endswith(" and 2 more jobs")

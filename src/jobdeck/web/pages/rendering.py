@@ -22,9 +22,24 @@ def prefixed(request: Request, path: str) -> str:
     return str(request.scope.get("root_path", "")).rstrip("/") + path
 
 
+_route_paths: dict[tuple[int, str, str, tuple[tuple[str, str], ...]], str] = {}
+
+
+def route_path(request: Request, name: str, **path: str) -> str:
+    """The path of a named route (under the root path), looked up once per app and route: Starlette
+    walks every route for each `url_for`, and a page of failure groups makes thousands of links."""
+    key = (id(request.app), str(request.scope.get("root_path", "")), name, tuple(sorted(path.items())))
+    found = _route_paths.get(key)
+    if found is None:
+        if len(_route_paths) > 10_000:
+            _route_paths.clear()
+        found = _route_paths[key] = str(request.url_for(name, **path).path)
+    return found
+
+
 def page_url(request: Request, name: str, params: dict[str, Any] | None = None, **path: str) -> str:
     """The URL of a named route with a query string (empty values left out)."""
-    url = str(request.url_for(name, **path).path)
+    url = route_path(request, name, **path)
     query = [
         (key, item)
         for key, value in (params or {}).items()
