@@ -142,7 +142,7 @@ def _step_histograms(
     )
     if job is not None:
         query = query.where(rollup_cells.c.job == job)
-    query = query.order_by(rollup_cells.c.job, rollup_cells.c.bucket).execution_options(yield_per=20_000)
+    query = query.order_by(rollup_cells.c.job, rollup_cells.c.bucket).execution_options(yield_per=2_000)
     step = grid.step
     current: tuple[str, int] | None = None
     counts: dict[int, int] = {}
