@@ -40,3 +40,9 @@ def test_merged_sketches_equal_the_sketch_of_all_values(a: list[float], b: list[
 def test_tiny_values_share_the_zero_bin_and_empty_has_no_quantile() -> None:
     assert sketch.quantile(sketch_of([0.0, 1e-9]), 0.5) == 0.0
     assert sketch.quantile({}, 0.5) is None
+
+
+@given(st.dictionaries(st.integers(-(2**20), 2**20), st.integers(-5, 10**12), max_size=40))
+def test_stored_sketches_decode_to_what_was_encoded(bins):  # type: ignore[no-untyped-def]
+    assert sketch.decode(sketch.encode(bins)) == {index: n for index, n in bins.items() if n}
+    assert sketch.decode(None) == {} and sketch.decode(b"") == {}

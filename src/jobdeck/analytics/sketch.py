@@ -59,8 +59,14 @@ def merge(parts: Iterable[Mapping[int, int]]) -> dict[int, int]:
 # few dozen bins), cheap to decode, and merged in Python rather than row by row in SQL.
 
 
+_PAIR = struct.Struct("<qq")
+
+
 def encode(bins: Mapping[int, int]) -> bytes:
     """The stored form of a sketch (bins with a count of zero are left out)."""
+    if len(bins) == 1:  # a cell of one run, or of runs alike: most minute cells
+        ((index, n),) = bins.items()
+        return _PAIR.pack(index, n) if n else b""
     flat = [x for index in sorted(bins) if bins[index] for x in (index, bins[index])]
     return struct.pack(f"<{len(flat)}q", *flat)
 

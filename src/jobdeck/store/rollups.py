@@ -92,7 +92,8 @@ class Delta:
     __slots__ = ("high", "low", "recompute", "sketches", "values")
 
     def __init__(self) -> None:
-        self.values = [0.0] * _N
+        # Integers but for the two sums of seconds: counters stay exact, nothing to round.
+        self.values: list[Any] = [0] * _N
         self.low: float | None = None
         self.high: float | None = None
         self.sketches: tuple[dict[int, int], dict[int, int]] = ({}, {})
@@ -175,7 +176,6 @@ class Changes:
 _KEY = ("granularity", "bucket", "job")
 _VALUE_COLUMNS = (*COUNTERS, "dur_min", "dur_max", *HISTOGRAMS)
 _CELL_COLUMNS = (*_KEY, *_VALUE_COLUMNS, "version")
-_ROUNDED = tuple(name not in ("dur_sum", "wait_sum") for name in COUNTERS)
 _PG_KEY_TYPES = ("int", "bigint", "text")
 
 
@@ -216,13 +216,15 @@ def sqlite_cells_query(count: int) -> str:
 def _merged(stored: tuple[Any, ...] | None, delta: Delta) -> list[Any]:
     """A cell's new values (counters, dur_min, dur_max, sketches) from its stored ones and a delta."""
     if stored is None:
-        values: list[Any] = [round(x) if r else x for x, r in zip(delta.values, _ROUNDED, strict=True)]
-        sketches = [sketch.encode(s) if s else None for s in delta.sketches]
-        return [*values, delta.low, delta.high, *sketches]
-    values = []
-    for old, x, rounded in zip(stored, delta.values, _ROUNDED, strict=False):
-        total = (old or 0) + x
-        values.append(round(total) if rounded else total)
+        durations, waits = delta.sketches
+        return [
+            *delta.values,
+            delta.low,
+            delta.high,
+            sketch.encode(durations) if durations else None,
+            sketch.encode(waits) if waits else None,
+        ]
+    values = [(old or 0) + x for old, x in zip(stored, delta.values, strict=False)]
     low, high = stored[_N], stored[_N + 1]
     if delta.low is not None:
         low = delta.low if low is None else min(low, delta.low)

@@ -201,12 +201,19 @@ def to_driver(values: Sequence[Any], sqlite: bool) -> tuple[Any, ...]:
         if out[i] is not None:
             out[i] = json_text(out[i])
     out[_FOLD_STATE] = fold_state_text(out[_FOLD_STATE])
+    done: list[tuple[Any, str]] = []  # a run's times are often the same datetime again
     for i in _TIMES_AT:
         at = out[i]
-        if at is not None:  # _sqlite_time, inline: five a run
-            if at.tzinfo is not UTC:
-                at = at.astimezone(UTC)
-            out[i] = at.isoformat(" ", "microseconds")[:26]
+        if at is None:
+            continue
+        for seen, text in done:
+            if seen is at:
+                out[i] = text
+                break
+        else:  # _sqlite_time, inline: five a run
+            utc = at if at.tzinfo is UTC else at.astimezone(UTC)
+            out[i] = text = utc.isoformat(" ", "microseconds")[:26]
+            done.append((at, text))
     return tuple(out)
 
 
