@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
+from jobdeck import gcpause
 from jobdeck.events import Event
 from jobdeck.importing import BadRecord, Chunk, events_of, read_chunks
 from jobdeck.recorder import MissingJob, Recorder
@@ -52,6 +53,11 @@ class MissingJobIn(Exception):
 
 def record_chunk(recorder: Recorder, chunk: Chunk, now: datetime) -> Totals:
     """Parse a chunk and record it in one transaction (BadRecord if a record is invalid)."""
+    with gcpause.paused():  # a chunk's records and events are many small objects, none in cycles
+        return _record_chunk(recorder, chunk, now)
+
+
+def _record_chunk(recorder: Recorder, chunk: Chunk, now: datetime) -> Totals:
     batch: list[Event] = []
     first_line: dict[str, int] = {}
     for record in chunk.records():

@@ -19,8 +19,8 @@ from pydantic import ValidationError
 from jobdeck.domain import Status, normalize_status
 from jobdeck.events import WIRE_EVENT, Event, event_from_wire, make_event, without_nul
 
-_JSON_COLUMNS = ("args", "kwargs", "result", "labels")
-_RUN_ONLY = ("status", "created_at", "started_at", "finished_at", "duration_s")
+_JSON_COLUMNS = frozenset({"args", "kwargs", "result", "labels"})
+_RUN_ONLY = frozenset({"status", "created_at", "started_at", "finished_at", "duration_s"})
 _OUTCOME = {
     Status.SUCCEEDED: "succeeded",
     Status.FAILED: "failed",
@@ -93,7 +93,7 @@ def read_chunks(path: Path, stream: IO[str], records: int) -> Iterator[Chunk]:
     ended = reader.line_num  # the line the previous row ended on
     for cells in reader:
         rows.append((ended + 1, cells))
-        size += sum(len(cell) + 1 for cell in cells)
+        size += sum(map(len, cells)) + len(cells)
         ended = reader.line_num
         if len(rows) >= records:
             yield Chunk(rows, size, header)
@@ -136,9 +136,9 @@ def _csv_record(header: list[str], line: int, cells: list[str]) -> Record:
                 raise BadRecord(line, f"column {name!r} must hold JSON") from None
         else:
             fields[name] = text
-    if any("\x00" in text for text in cells):
+    if "\x00" in "".join(cells):
         fields = without_nul(fields)
-    return Record(line, fields, sum(len(cell) + 1 for cell in cells))
+    return Record(line, fields, sum(map(len, cells)) + len(cells))
 
 
 def events_of(record: Record, now: datetime) -> list[Event]:
@@ -181,7 +181,9 @@ def _run_events(record: Record) -> list[Event]:
         status = normalize_status(str(fields["status"]))
     except ValueError as exc:
         raise BadRecord(line, f"field 'status': {exc}") from None
-    created, started, finished = (_time(line, fields, n) for n in ("created_at", "started_at", "finished_at"))
+    created = _time(line, fields, "created_at")
+    started = _time(line, fields, "started_at")
+    finished = _time(line, fields, "finished_at")
     if finished is None and started is not None and fields.get("duration_s") not in (None, ""):
         try:
             finished = started + timedelta(seconds=float(fields["duration_s"]))
