@@ -181,7 +181,7 @@ def event_from_wire(fields: dict[str, Any], now: datetime) -> Event:
     at = fields.pop("at", None) or now
     if None in fields.values():
         fields = {name: value for name, value in fields.items() if value is not None}
-    return _event(run_id, kind, at, fields)
+    return trusted_event(run_id, kind, at, fields)
 
 
 # --- order keys ----------------------------------------------------------------------------------
@@ -246,10 +246,13 @@ def make_event(run_id: str, kind: EventKind | str, at: datetime, data: Mapping[s
     eta = values.get("eta")
     if isinstance(eta, str):
         values["eta"] = datetime.fromisoformat(eta)
-    return _event(run_id, _KINDS.get(kind) or EventKind(kind), at, values)
+    return trusted_event(run_id, _KINDS.get(kind) or EventKind(kind), at, values)
 
 
-def _event(run_id: str, kind: EventKind, at: datetime, data: dict[str, Any]) -> Event:
+def trusted_event(run_id: str, kind: EventKind, at: datetime, data: dict[str, Any]) -> Event:
+    """An event of values already validated (no None among them, `kind` an EventKind, `at` aware):
+    `make_event` without its checks, for sources that build many. Raises ValueError for a time
+    out of range."""
     # Aware subtraction applies the offset without making a UTC datetime first (year 1 at +14:00
     # has none); the range is checked on the microseconds, and UTC made from them.
     delta = at - _EPOCH

@@ -16,11 +16,12 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
-from jobdeck.domain import Status, normalize_status
-from jobdeck.events import WIRE_EVENT, Event, event_from_wire, make_event, without_nul
+from jobdeck.domain import EventKind, Status, normalize_status
+from jobdeck.events import WIRE_EVENT, Event, event_from_wire, trusted_event, without_nul
 
 _JSON_COLUMNS = frozenset({"args", "kwargs", "result", "labels"})
 _RUN_ONLY = frozenset({"status", "created_at", "started_at", "finished_at", "duration_s"})
+_KIND = {kind.value: kind for kind in EventKind}
 _OUTCOME = {
     Status.SUCCEEDED: "succeeded",
     Status.FAILED: "failed",
@@ -212,6 +213,6 @@ def _run_events(record: Record) -> list[Event]:
     (first_kind, first_at), *rest = steps
     head = _event(line, {**data, "event": first_kind, "at": first_at}, first_at)
     try:
-        return [head, *(make_event(head.run_id, kind, at, {}) for kind, at in rest)]
+        return [head, *(trusted_event(head.run_id, _KIND[kind], at, {}) for kind, at in rest)]
     except ValueError as exc:
         raise BadRecord(line, f"a run time: {exc}") from None

@@ -10,6 +10,7 @@ batch pay for every microsecond.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -193,9 +194,16 @@ def _sqlite_time(value: datetime) -> str:
 
 def to_driver(values: Sequence[Any], sqlite: bool) -> tuple[Any, ...]:
     """`values` as the driver takes them for an insert: on SQLite JSON and times as text; on
-    PostgreSQL as they are (a binary COPY dumps JSON values and datetimes itself)."""
+    PostgreSQL datetimes as they are and JSON as text wrapped for the binary COPY's jsonb dumper
+    (which would json.dumps every value again, the fold state the slow way)."""
     if not sqlite:
-        return tuple(values)
+        out = list(values)
+        jsonb = _jsonb()
+        for i in _JSON_AT:
+            if out[i] is not None:
+                out[i] = jsonb(json_text(out[i]), str)
+        out[_FOLD_STATE] = jsonb(fold_state_text(out[_FOLD_STATE]), str)
+        return tuple(out)
     out = list(values)
     for i in _JSON_AT:
         if out[i] is not None:
@@ -224,6 +232,13 @@ def _driver_value(values: Sequence[Any], i: int, sqlite: bool) -> Any:
     if i in _JSON:
         return fold_state_text(value) if i == _FOLD_STATE else json_text(value)
     return _sqlite_time(value) if sqlite and i in _TIMES else value
+
+
+@functools.cache
+def _jsonb() -> Any:
+    from psycopg.types.json import Jsonb  # PostgreSQL's driver is an extra: imported when used
+
+    return Jsonb
 
 
 def _from_sqlite(row: Sequence[Any]) -> tuple[Any, ...]:
