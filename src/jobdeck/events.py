@@ -253,6 +253,12 @@ def trusted_event(run_id: str, kind: EventKind, at: datetime, data: dict[str, An
     """An event of values already validated (no None among them, `kind` an EventKind, `at` aware):
     `make_event` without its checks, for sources that build many. Raises ValueError for a time
     out of range."""
+    at, key = event_time(kind, at)
+    return Event(run_id, kind, at, data, key)
+
+
+def event_time(kind: EventKind, at: datetime) -> tuple[datetime, int]:
+    """An event's time in UTC and its order key; ValueError when the time is out of range."""
     # Aware subtraction applies the offset without making a UTC datetime first (year 1 at +14:00
     # has none); the range is checked on the microseconds, and UTC made from them.
     delta = at - _EPOCH
@@ -261,7 +267,7 @@ def trusted_event(run_id: str, kind: EventKind, at: datetime, data: dict[str, An
         raise ValueError(_OUT_OF_RANGE)
     if at.tzinfo is not UTC:
         at = _EPOCH + delta
-    return Event(run_id, kind, at, data, _RANK_BITS[kind] | ((micros + _OFFSET) << 4) | _KIND_INDEX[kind])
+    return at, _RANK_BITS[kind] | ((micros + _OFFSET) << 4) | _KIND_INDEX[kind]
 
 
 # --- the fold ------------------------------------------------------------------------------------
@@ -409,6 +415,53 @@ def _join_labels(state: RunState, key: int, labels: Mapping[str, str]) -> bool:
         state.label_keys[name] = key
     if changed:
         state.fields["labels"] = current
+    return changed
+
+
+def join(state: RunState, other: RunState) -> bool:
+    """Join `other` into `state` in place (as if folding other's events onto state's); return
+    whether `state` changed. Folding is a join, so join(fold(A), fold(B)) == fold(A + B)."""
+    changed = False
+    if other.top_key > state.top_key:
+        state.top_key = other.top_key
+        changed = True
+    fields, keys = state.fields, state.keys
+    for name, key in other.keys.items():
+        value = other.fields[name]
+        held = keys.get(name)
+        if held is not None and (key < held or (key == held and not _wins_tie(value, fields[name]))):
+            continue
+        if held != key or fields.get(name) != value:
+            changed = True
+        fields[name] = value
+        keys[name] = key
+    for name in _MAX:
+        value = other.fields.get(name)
+        if value is not None:
+            current = fields.get(name)
+            if current is None or value > current:
+                fields[name] = value
+                changed = True
+    labels = other.fields.get("labels") or {}
+    for name, key in other.label_keys.items():
+        changed = _join_labels(state, key, {name: labels[name]}) or changed
+    created = other.created_at
+    if created is not None and (
+        state.created_at is None
+        or (other.created_by_enqueue and not state.created_by_enqueue)
+        or (other.created_by_enqueue == state.created_by_enqueue and created < state.created_at)
+    ):
+        state.created_at = created
+        state.created_by_enqueue = other.created_by_enqueue
+        changed = True
+    for start in other.starts:
+        if start not in state.starts:
+            insort(state.starts, start)
+            changed = True
+    beat = other.heartbeat_at
+    if beat is not None and (state.heartbeat_at is None or beat > state.heartbeat_at):
+        state.heartbeat_at = beat
+        changed = True
     return changed
 
 

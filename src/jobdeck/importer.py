@@ -21,8 +21,8 @@ from functools import partial
 from pathlib import Path
 
 from jobdeck import gcpause
-from jobdeck.events import Event
-from jobdeck.importing import BadRecord, Chunk, events_of, read_chunks
+from jobdeck.events import Event, RunState, join
+from jobdeck.importing import BadRecord, Chunk, events_of, read_chunks, run_of
 from jobdeck.recorder import MissingJob, Recorder
 from jobdeck.store import Store
 
@@ -58,16 +58,25 @@ def record_chunk(recorder: Recorder, chunk: Chunk, now: datetime) -> Totals:
 
 
 def _record_chunk(recorder: Recorder, chunk: Chunk, now: datetime) -> Totals:
-    batch: list[Event] = []
+    events: list[Event] = []
+    runs: dict[str, tuple[RunState, int]] = {}  # whole-run records, folded straight
     first_line: dict[str, int] = {}
     for record in chunk.records():
+        if "status" in record.fields and "event" not in record.fields:
+            state, count = run_of(record)
+            first_line.setdefault(state.run_id, record.line)
+            found = runs.get(state.run_id)
+            if found is None:
+                runs[state.run_id] = (state, count)
+            else:  # the same run twice in a chunk
+                join(found[0], state)
+                runs[state.run_id] = (found[0], found[1] + count)
+            continue
         for event in events_of(record, now):
             first_line.setdefault(event.run_id, record.line)
-            batch.append(event)
-    # Sorted by time, a batch touches few rollup cells and writes runs in index order.
-    batch.sort(key=lambda e: e.at)
+            events.append(event)
     try:
-        recorded = recorder.record(batch)
+        recorded = recorder.record(events, runs)
     except MissingJob as exc:
         raise MissingJobIn(first_line.get(exc.run_id, 0), str(exc)) from None
     return Totals(recorded.applied_events, recorded.runs_changed)

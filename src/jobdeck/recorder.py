@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from jobdeck import gcpause
-from jobdeck.events import Event, RunState, apply_event
+from jobdeck.events import Event, RunState, apply_event, join
 from jobdeck.store import Store, rollups, run_writes
 from jobdeck.store import changes as change_counter
 from jobdeck.store.write_lock import for_database as write_lock_for
@@ -31,55 +31,61 @@ class MissingJob(ValueError):
 class Recorded:
     """What one call to the recorder did."""
 
-    applied_events: int  # events that changed their run (a repeated event changes nothing)
+    applied_events: int  # events of the runs the batch changed (a repeated batch changes none)
     runs_changed: int
     changed_run_ids: tuple[str, ...]
 
 
 @dataclass
 class Prepared:
-    """A batch made ready outside any transaction: its events by run, and every run folded as if
-    it were new (values as the driver takes them, and the rollups' changes if all are)."""
+    """A batch made ready outside any transaction: every run it touches folded from what the batch
+    says of it alone, the events that stand for it, and — for the runs that name their job — the
+    row to insert if the run is new, and the rollups' changes if every run is."""
 
-    events: dict[str, list[Event]]  # by run id, in run id order
-    fresh: dict[str, tuple[tuple[Any, ...], tuple[Any, ...], rollups.Contribution, int]]
+    states: dict[str, RunState]  # by run id, in run id order
+    events: dict[str, int]  # how many of the batch's events each run's state stands for
+    fresh: dict[str, tuple[tuple[Any, ...], rollups.Contribution]]  # driver row, contribution
     changes: rollups.Changes  # every fresh run's contribution added
 
 
-def prepare(batch: Sequence[Event], sqlite: bool) -> Prepared:
+def prepare(
+    batch: Sequence[Event], sqlite: bool, folded: Mapping[str, tuple[RunState, int]] | None = None
+) -> Prepared:
     """Group a batch by run and fold each run from nothing: the work that needs no store, done
-    before the write lock is taken. A run whose events name no job is left to the store."""
-    grouped: dict[str, list[Event]] = {}
+    before the write lock is taken. `folded` adds runs already folded elsewhere (an import's whole
+    runs), with the number of events each stands for; a run in both is joined."""
+    states: dict[str, RunState] = {}
+    counts: dict[str, int] = {}
+    for run_id, (state, n) in (folded or {}).items():
+        states[run_id], counts[run_id] = state, n
     for event in batch:
-        found = grouped.get(event.run_id)
-        if found is None:
-            grouped[event.run_id] = [event]
-        else:
-            found.append(event)
+        run_id = event.run_id
+        run = states.get(run_id)
+        if run is None:
+            run = states[run_id] = RunState(run_id)
+            counts[run_id] = 0
+        apply_event(run, event)
+        counts[run_id] += 1
     # Every lock is taken in run_id order (and rollup cells in key order), so two writers
     # touching the same runs queue behind each other instead of deadlocking.
-    events = {run_id: grouped[run_id] for run_id in sorted(grouped)}
+    ordered = {run_id: states[run_id] for run_id in sorted(states)}
     fresh = {}
     changes = rollups.Changes()
-    for run_id, evs in events.items():
-        state = RunState(run_id)
-        applied = 0
-        for event in evs:
-            applied += apply_event(state, event)
+    for run_id, state in ordered.items():
         if state.job is None:
             continue
         values, contribution = run_writes.values_of(state)
-        fresh[run_id] = (values, run_writes.to_driver(values, sqlite), contribution, applied)
+        fresh[run_id] = (run_writes.to_driver(values, sqlite), contribution)
         changes.change(None, contribution)
-    return Prepared(events, fresh, changes)
+    return Prepared(ordered, counts, fresh, changes)
 
 
 def record_events(conn: Connection, batch: Sequence[Event] | Prepared) -> Recorded:
     """Apply events in the caller's transaction. Idempotent and order-tolerant."""
     prepared = batch if isinstance(batch, Prepared) else prepare(batch, conn.dialect.name == "sqlite")
-    if not prepared.events:
+    if not prepared.states:
         return Recorded(0, 0, ())
-    stored = run_writes.load(conn, list(prepared.events))
+    stored = run_writes.load(conn, list(prepared.states))
     fresh = prepared.fresh
     inserts: list[tuple[Any, ...]] = []
     updates: list[tuple[tuple[Any, ...], tuple[Any, ...]]] = []
@@ -87,29 +93,24 @@ def record_events(conn: Connection, batch: Sequence[Event] | Prepared) -> Record
     changes = prepared.changes if not stored else rollups.Changes()
     changed: list[str] = []
     applied = 0
-    for run_id, evs in prepared.events.items():
+    for run_id, folded in prepared.states.items():
         old = stored.get(run_id)
         if old is None:
             if run_id not in fresh:
                 raise MissingJob(run_id)
-            _, row, contribution, effective = fresh[run_id]
+            row, contribution = fresh[run_id]
             inserts.append(row)
             if stored:
                 changes.change(None, contribution)
-            applied += effective
-            changed.append(run_id)
-            continue
-        state = run_writes.state_of(old)
-        effective = 0
-        for event in evs:
-            effective += apply_event(state, event)
-        if not effective:
-            continue
-        applied += effective
-        values, contribution = run_writes.values_of(state)
+        else:
+            state = run_writes.state_of(old)
+            if not join(state, folded):
+                continue
+            values, contribution = run_writes.values_of(state)
+            updates.append((old, values))
+            changes.change(run_writes.contribution_of(old), contribution)
+        applied += prepared.events[run_id]
         changed.append(run_id)
-        updates.append((old, values))
-        changes.change(run_writes.contribution_of(old), contribution)
     run_writes.insert_driver_rows(conn, inserts)
     run_writes.update(conn, updates)
     rollups.apply_changes(conn, changes)
@@ -134,17 +135,20 @@ class Recorder:
         # Called with what was recorded after each batch commits (live views hook in here).
         self.listeners: list[Callable[[Recorded], None]] = []
 
-    def record(self, batch: Sequence[Event]) -> Recorded:
-        """Record a batch in one transaction, then tell the listeners."""
+    def record(
+        self, batch: Sequence[Event], folded: Mapping[str, tuple[RunState, int]] | None = None
+    ) -> Recorded:
+        """Record a batch in one transaction, then tell the listeners. `folded`: runs folded
+        already (with the number of events each stands for), recorded with the batch."""
         with gcpause.paused():
-            recorded = self._record(batch)
+            recorded = self._record(batch, folded)
         if recorded.runs_changed:
             for listener in self.listeners:
                 listener(recorded)
         return recorded
 
-    def _record(self, batch: Sequence[Event]) -> Recorded:
-        prepared = prepare(batch, self.store.backend == "sqlite")
+    def _record(self, batch: Sequence[Event], folded: Mapping[str, tuple[RunState, int]] | None) -> Recorded:
+        prepared = prepare(batch, self.store.backend == "sqlite", folded)
         for attempt in range(self.attempts):
             try:
                 with self.write_lock, self.store.write() as conn:

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from jobdeck.domain import EventKind, Status
-from jobdeck.events import EventIn, RunState, fold, make_event
+from jobdeck.events import EventIn, RunState, fold, join, make_event
 from jobdeck.store import run_writes
 from tests.strategies import BASE, run_events
 
@@ -148,3 +148,19 @@ def test_json_text_is_json_and_never_mixes_true_with_one(value):  # type: ignore
         assert json.loads(run_writes.json_text(value)) == value
         assert run_writes.json_text(value) == json.dumps(value)
     assert run_writes.json_text({"x": 1}) == '{"x": 1}' and run_writes.json_text({"x": True}) == '{"x": true}'
+
+
+def _whole(s: RunState) -> tuple:  # type: ignore[type-arg]
+    return (*_snapshot_of(s), s.keys, s.label_keys, s.starts, s.created_by_enqueue, s.heartbeat_at)
+
+
+@given(run_events(), run_events(), st.randoms(use_true_random=False))
+def test_joining_two_folds_is_folding_both(first, second, rnd):  # type: ignore[no-untyped-def]
+    both = first + second
+    rnd.shuffle(both)
+    joined = fold("run-1", first)
+    join(joined, fold("run-1", second))
+    assert _whole(joined) == _whole(fold("run-1", both))
+    # Joining what is already in changes nothing, and says so.
+    again = fold("run-1", both)
+    assert not join(again, fold("run-1", second)) and _whole(again) == _whole(fold("run-1", both))
