@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+import machine
 from jobdeck.store import Store, bulk
 from jobdeck.store.schema import rollups, runs
 
@@ -160,6 +161,7 @@ def main() -> None:
     print(f"  jobdeck import:                     {imported:,.0f} runs/s ({3 * imported:,.0f} events/s)")
     print(f"  import / raw, each repeat:          {', '.join(f'{r:.0%}' for r in ratios)}")
     print(f"  import / raw, median:               {statistics.median(ratios):.0%}")
+    print(f"  {machine.describe()}")
 
 
 if __name__ == "__main__":

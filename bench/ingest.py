@@ -42,6 +42,8 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+import machine
+
 console = Console()
 JOBDECK = str(Path(sys.executable).with_name("jobdeck"))
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -213,12 +215,16 @@ def post_all(client: httpx.Client, bodies: list[bytes]) -> tuple[float, list[flo
 
 
 def post_concurrently(base: str, bodies: list[bytes], clients: int) -> tuple[float, list[float]]:
-    """Post the bodies from `clients` connections at once (body i from client i mod n)."""
+    """Post the bodies from `clients` clients at once (body i from client i mod n). With several,
+    each batch goes on a new connection, as from independent sources: the server's worker
+    processes share one listening socket, and kept-alive connections all land on whichever
+    worker accepted first, where a new one goes to a worker that is free to accept it."""
     if clients == 1:
         with httpx.Client(base_url=base, timeout=300) as client:
             return post_all(client, bodies)
     each: list[float] = []
-    connections = [httpx.Client(base_url=base, timeout=300) for _ in range(clients)]
+    fresh = httpx.Limits(max_keepalive_connections=0)
+    connections = [httpx.Client(base_url=base, timeout=300, limits=fresh) for _ in range(clients)]
     try:
         with ThreadPoolExecutor(clients) as pool:
             began = time.perf_counter()
@@ -312,6 +318,7 @@ def main() -> None:
             f"{result.single_per_s:,.0f} events/s one by one"
         )
     load_after = os.getloadavg()
+    speed = machine.describe()
 
     def median(name: str) -> float:
         return statistics.median(getattr(r, name) for r in results)
@@ -333,7 +340,7 @@ def main() -> None:
     console.print(table)
     console.print(
         f"load average (1, 5, 15 min) before {', '.join(f'{x:.2f}' for x in load_before)}, "
-        f"after {', '.join(f'{x:.2f}' for x in load_after)}; {os.cpu_count()} CPUs",
+        f"after {', '.join(f'{x:.2f}' for x in load_after)}; {os.cpu_count()} CPUs; {speed}",
         soft_wrap=True,
     )
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 
+import machine
 from jobdeck.events import Event, make_event
 from jobdeck.recorder import Recorder
 from jobdeck.store import Store, bulk, rollups, verify
@@ -206,6 +207,7 @@ def reads(url: str, repeat: int, port: int, out: Path | None, label: str, seed_r
         server.wait(timeout=30)
     seed = [seed_way(store, 720) for _ in range(seed_repeat)]
     results["seed_way_720h_s"] = round(statistics.median(seed), 2)
+    results["speed_index_ms"] = round(machine.speed_ms())
     ours = timings["jobs 720h"]["median_ms"] + timings["stats 720h"]["median_ms"]
     results["ratio_seed_over_jobs_plus_stats"] = round(results["seed_way_720h_s"] * 1000 / ours, 1)
     store.close()
