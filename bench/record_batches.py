@@ -64,7 +64,7 @@ def main() -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("--batches", type=int, default=12)
     args = parser.parse_args()
-    for name in ("load", "insert", "update"):
+    for name in ("load", "insert_driver_rows", "update"):
         timed(run_writes, name)
     timed(rollups, "apply_changes")
     store = Store(args.db)
