@@ -112,6 +112,9 @@ def execute_many(conn: Connection, statement: str, params: Sequence[tuple[Any, .
         conn.exec_driver_sql(statement, list(params))
 
 
+SMALL_INSERT_ROWS = 20
+
+
 def insert(conn: Connection, table: Table, columns: Sequence[str], params: Sequence[tuple[Any, ...]]) -> None:
     """Insert many rows: executemany on SQLite, COPY on PostgreSQL."""
     if not params:
@@ -121,13 +124,20 @@ def insert(conn: Connection, table: Table, columns: Sequence[str], params: Seque
         marks = ", ".join("?" * len(columns))
         conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", list(params))
         return
+    if len(params) <= SMALL_INSERT_ROWS:
+        # A COPY costs a few round trips of its own: a few rows go as one INSERT.
+        marks = f"({', '.join(['%s'] * len(columns))})"
+        statement = f"INSERT INTO {table.name} ({names}) VALUES {', '.join([marks] * len(params))}"
+        with driver_errors(statement):
+            conn.exec_driver_sql(statement, tuple(value for values in params for value in values))
+        return
     # Binary COPY: psycopg's C dumpers write each value in its wire form, no text to parse.
     statement = f"COPY {table.name} ({names}) FROM STDIN (FORMAT BINARY)"
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     with driver_errors(statement), cursor, cursor.copy(statement) as copy:
         copy.set_types([pg_type_name(table.c[name].type) for name in columns])
-        for row in params:
-            copy.write_row(row)
+        for values in params:
+            copy.write_row(values)
 
 
 # Most specific first: BigInteger and SmallInteger are Integers, every type here is a String's kin.
