@@ -41,17 +41,22 @@ class Periodic:
             self._stop.wait(self.every_s)
 
 
-def run_with(app: FastAPI, periodic: Periodic) -> None:
-    """Start `periodic` when the app starts serving and stop it when the app stops."""
+def around_lifespan(app: FastAPI, start: Callable[[], Any], stop: Callable[[], Any]) -> None:
+    """Call `start` when the app starts serving and `stop` when it stops (after a failed start too)."""
     inner: Callable[[Any], AbstractAsyncContextManager[Any]] = app.router.lifespan_context
 
     @asynccontextmanager
     async def lifespan(application: Any) -> AsyncIterator[Any]:
-        periodic.start()
+        start()
         try:
             async with inner(application) as state:
                 yield state
         finally:
-            periodic.stop()
+            stop()
 
     app.router.lifespan_context = lifespan
+
+
+def run_with(app: FastAPI, periodic: Periodic) -> None:
+    """Start `periodic` when the app starts serving and stop it when the app stops."""
+    around_lifespan(app, periodic.start, periodic.stop)

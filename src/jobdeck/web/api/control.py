@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 
 from jobdeck.control import ActionRefused, ControlPlane, audit
+from jobdeck.periodic import around_lifespan
 from jobdeck.recorder import Recorder
 from jobdeck.scheduler.executors.local import LocalExecutor
 from jobdeck.store import Store
@@ -74,15 +73,5 @@ def install(app: FastAPI, store: Store, recorder: Recorder) -> ControlPlane:
     control = ControlPlane(store, [LocalExecutor(recorder.record)])
     app.state.control = control
     audit.make_visible()
-    inner: Callable[[Any], AbstractAsyncContextManager[Any]] = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(application: Any) -> AsyncIterator[Any]:
-        try:
-            async with inner(application) as state:
-                yield state
-        finally:
-            control.close()
-
-    app.router.lifespan_context = lifespan
+    around_lifespan(app, lambda: None, control.close)
     return control
