@@ -21,6 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import machine
 from jobdeck.recorder import Recorder
 from jobdeck.store import Store, rollups, run_writes
 from jobdeck.web.api.ingest import decode_events
@@ -84,6 +85,7 @@ def main() -> None:
             continue
         parse.append(parsed - began)
         record.append(done - parsed)
+    speed = machine.describe()
     n = len(parse)
     p, r = statistics.median(parse), statistics.median(record)
     print(f"{store.backend}: {n} batches of 10,000 events (median batch)")
@@ -92,6 +94,7 @@ def main() -> None:
     print(f"  both   {(p + r) * 1000:6.0f} ms   ({10_000 / (p + r):,.0f} events/s)")
     for name, seconds in STEPS.items():
         print(f"    {name:14s} {seconds / n * 1000:6.1f} ms/batch")
+    print(speed)
     store.close()
 
 
