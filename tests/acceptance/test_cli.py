@@ -79,6 +79,9 @@ def running(*args: str, cwd: Path, port: int, ready_within: float = 60) -> Itera
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        for pipe in (proc.stdout, proc.stderr):  # left open when a test fails before `stop`
+            if pipe is not None:
+                pipe.close()
 
 
 def stop(proc: subprocess.Popen[str]) -> tuple[int, str]:
@@ -257,9 +260,16 @@ def _check_live_event(base: str, seed: int, after: datetime) -> None:
 
 def _check_local_jobs(base: str) -> None:
     """The demo's real local jobs run now: one can be stopped (and becomes cancelled) and retried."""
-    local = httpx.get(f"{base}/api/v1/runs", params={"hours": 1, "job": LOCAL_JOBS[0].name}).json()["runs"]
-    running = [run for run in local if run["status"] == "running"]
-    assert running, local
+    job = LOCAL_JOBS[0]
+    # A run of the job starts every `job.every` and works at least `job.min_s`: one runs within a period.
+    deadline = time.monotonic() + job.every.total_seconds() + 15
+    while True:
+        local = httpx.get(f"{base}/api/v1/runs", params={"hours": 1, "job": job.name}).json()["runs"]
+        running = [run for run in local if run["status"] == "running"]
+        if running:
+            break
+        assert time.monotonic() < deadline, f"no run of {job.name} was running within a period: {local}"
+        time.sleep(0.5)
     run_id = running[0]["run_id"]
     assert "Stop</button>" in httpx.get(f"{base}/control").text
     assert httpx.post(f"{base}/api/v1/runs/{run_id}/stop").status_code == 202
