@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,13 +21,9 @@ from tests.services import fresh_pg_database
 def control_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The local executor's key (it seals the commands it starts) in a temporary file, not the user's."""
     path = tmp_path_factory.mktemp("control") / "control.key"
-    old = os.environ.get("JOBDECK_CONTROL_KEY_FILE")
-    os.environ["JOBDECK_CONTROL_KEY_FILE"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("JOBDECK_CONTROL_KEY_FILE", None)
-    else:
-        os.environ["JOBDECK_CONTROL_KEY_FILE"] = old
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JOBDECK_CONTROL_KEY_FILE", str(path))
+        yield path
 
 
 @pytest.fixture(scope="session")
