@@ -21,6 +21,7 @@ from jobdeck.demo.local_jobs import LOCAL_JOBS
 from jobdeck.demo.profiles import PROFILES
 from jobdeck.demo.workload import Stream
 from jobdeck.domain import EventKind
+from jobdeck.scheduler.executors import procfs
 from tests.services import fresh_pg_database
 
 JOBDECK = str(Path(sys.executable).with_name("jobdeck"))
@@ -201,13 +202,12 @@ def test_serve_answers_health_and_accepts_events(tmp_path: Path) -> None:
 
 def _children(pid: int) -> list[int]:
     found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for entry in procfs.PROC.glob("[0-9]*"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
+            if procfs.parent_of(int(entry.name)) == pid:
+                found.append(int(entry.name))
+        except OSError:  # gone meanwhile (ProcessLookupError is one)
             continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
     return found
 
 
