@@ -207,10 +207,6 @@ def from_micros(micros: int) -> datetime:
     return _EPOCH + timedelta(microseconds=micros)
 
 
-def order_key(kind: EventKind, micros: int) -> int:
-    return _RANK_BITS[kind] | ((micros + _OFFSET) << 4) | _KIND_INDEX[kind]
-
-
 def key_rank(key: int) -> int:
     return key >> 60
 

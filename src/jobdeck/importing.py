@@ -113,12 +113,6 @@ def read_chunks(path: Path, stream: IO[str], records: int) -> Iterator[Chunk]:
         yield Chunk(rows, size, header)
 
 
-def read_records(path: Path, stream: IO[str]) -> Iterator[Record]:
-    """Records of a .jsonl/.ndjson or .csv file."""
-    for chunk in read_chunks(path, stream, 10_000):
-        yield from chunk.records()
-
-
 def _json_record(number: int, line: str) -> Record | None:
     if not line.strip():
         return None

@@ -122,16 +122,15 @@ def record_events(conn: Connection, batch: Sequence[Event] | Prepared) -> Record
 class Recorder:
     """Records batches of events into a store, one transaction per batch."""
 
-    def __init__(
-        self, store: Store, attempts: int = 5, write_lock: AbstractContextManager[Any] | None = None
-    ) -> None:
+    def __init__(self, store: Store, attempts: int = 5) -> None:
         self.store = store
         self.attempts = attempts
         # Held around each write transaction: writers of one SQLite store take turns on it and
         # wake at once, where SQLite's busy handler sleeps in growing steps (store/write_lock.py).
-        if write_lock is None and store.backend == "sqlite" and store.engine.url.database:
-            write_lock = write_lock_for(store.engine.url.database)
-        self.write_lock = write_lock or nullcontext()
+        database = store.engine.url.database
+        self.write_lock: AbstractContextManager[Any] = (
+            write_lock_for(database) if store.backend == "sqlite" and database else nullcontext()
+        )
         # Called with what was recorded after each batch commits (live views hook in here).
         self.listeners: list[Callable[[Recorded], None]] = []
 

@@ -108,15 +108,12 @@ class Changes:
         self.cells: dict[Cell, Delta] = {}
         # (granularity, bucket, fingerprint) -> [job, failed runs added]
         self.failures: dict[tuple[int, int, str], list[Any]] = {}
-        self.removed = False
 
     @classmethod
     def empty(cls) -> Changes:
         return cls()
 
     def add(self, c: Contribution, sign: int) -> None:
-        if sign < 0:
-            self.removed = True
         job, at, status, duration, wait, items, failure = c
         if failure is not None:
             failures = self.failures

@@ -62,26 +62,13 @@ def _events(items: list[dict[str, Any]], max_events: int, now: datetime) -> list
     return events
 
 
-def parse_events(payload: Any, max_events: int, now: datetime) -> list[Event]:
-    """Validate one event object or a list of them (decoded JSON); any invalid event rejects the batch."""
-    if not isinstance(payload, dict | list):
-        raise HTTPException(422, "body must be an event object or a JSON list of event objects")
-    single = isinstance(payload, dict)
-    try:
-        items = [WIRE_EVENT.validate_python(payload)] if single else WIRE_BATCH.validate_python(payload)
-    except ValidationError as exc:
-        raise _describe(exc, single) from None
-    return _events(without_nul(items), max_events, now)
-
-
-def decode_events(body: bytes, max_events: int, now: datetime | None = None) -> list[Event]:
+def decode_events(body: bytes, max_events: int) -> list[Event]:
     """Parse and validate a request body in one pass (422/413 on bad input)."""
     with gcpause.paused():
-        return _decode_events(body, max_events, now)
+        return _decode_events(body, max_events, datetime.now(UTC))
 
 
-def _decode_events(body: bytes, max_events: int, now: datetime | None) -> list[Event]:
-    now = now or datetime.now(UTC)
+def _decode_events(body: bytes, max_events: int, now: datetime) -> list[Event]:
     start = body.lstrip()[:1]
     if start not in (b"[", b"{"):
         try:
