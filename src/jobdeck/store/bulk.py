@@ -37,11 +37,12 @@ def sqlite_time(value: datetime | None) -> str | None:
     """An aware datetime as SQLAlchemy stores it on SQLite: naive UTC, microseconds always shown."""
     if value is None:
         return None
-    offset = value.utcoffset()
-    if offset is None:
-        raise ValueError("naive datetime: jobdeck stores only timezone-aware times")
-    if offset != _ZERO:
-        value = value.astimezone(UTC)
+    if value.tzinfo is not UTC:  # most times are UTC already: no offset to look up
+        offset = value.utcoffset()
+        if offset is None:
+            raise ValueError("naive datetime: jobdeck stores only timezone-aware times")
+        if offset != _ZERO:
+            value = value.astimezone(UTC)
     # Fixed width for years 1000-9999: "YYYY-MM-DD HH:MM:SS.ffffff" (the offset, +00:00, is cut off).
     return value.isoformat(" ", "microseconds")[:26]
 

@@ -185,13 +185,6 @@ def state_of_row(row: Mapping[str, Any]) -> RunState:
 # --- to and from the driver --------------------------------------------------------------------
 
 
-def _sqlite_time(value: datetime) -> str:
-    # SQLAlchemy's SQLite form: naive UTC text, microseconds always shown (fixed width).
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    return value.isoformat(" ", "microseconds")[:26]
-
-
 def to_driver(values: Sequence[Any], sqlite: bool) -> tuple[Any, ...]:
     """`values` as the driver takes them for an insert: on SQLite JSON and times as text; on
     PostgreSQL datetimes as they are and JSON as text wrapped for the binary COPY's jsonb dumper
@@ -218,7 +211,7 @@ def to_driver(values: Sequence[Any], sqlite: bool) -> tuple[Any, ...]:
             if seen is at:
                 out[i] = text
                 break
-        else:  # _sqlite_time, inline: five a run
+        else:  # bulk.sqlite_time, inline: five a run
             utc = at if at.tzinfo is UTC else at.astimezone(UTC)
             out[i] = text = utc.isoformat(" ", "microseconds")[:26]
             done.append((at, text))
@@ -231,7 +224,7 @@ def _driver_value(values: Sequence[Any], i: int, sqlite: bool) -> Any:
         return None
     if i in _JSON:
         return fold_state_text(value) if i == _FOLD_STATE else json_text(value)
-    return _sqlite_time(value) if sqlite and i in _TIMES else value
+    return bulk.sqlite_time(value) if sqlite and i in _TIMES else value
 
 
 @functools.cache
@@ -278,12 +271,6 @@ def load(conn: Connection, run_ids: Sequence[str]) -> dict[str, tuple[Any, ...]]
         for row in conn.exec_driver_sql(statement, tuple(chunk)):
             found[row[0]] = _from_sqlite(row)
     return found
-
-
-def insert(conn: Connection, new: Sequence[Sequence[Any]]) -> None:
-    """Insert new runs (executemany on SQLite, COPY on PostgreSQL)."""
-    sqlite = conn.dialect.name == "sqlite"
-    insert_driver_rows(conn, [to_driver(values, sqlite) for values in new])
 
 
 def insert_driver_rows(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -339,12 +326,7 @@ def _is_json(name: str) -> bool:
 
 def _pg_type(name: str) -> str:
     """The PostgreSQL type an array of this column's driver values is cast to (JSON goes as text)."""
-    column_type = runs.c[name].type
-    if isinstance(column_type, JSONValue):
-        return "text"
-    if isinstance(column_type, UTCDateTime):
-        return "timestamptz"
-    return str(column_type.compile()).lower()
+    return "text" if _is_json(name) else bulk.pg_type_name(runs.c[name].type)
 
 
 # SQLite's search index (migration 0005) holds runs that have something to find; the recorder adds
