@@ -127,10 +127,10 @@ class Recorder:
         self.attempts = attempts
         # Held around each write transaction: writers of one SQLite store take turns on it and
         # wake at once, where SQLite's busy handler sleeps in growing steps (store/write_lock.py).
-        database = store.engine.url.database
-        self.write_lock: AbstractContextManager[Any] = (
-            write_lock_for(database) if store.backend == "sqlite" and database else nullcontext()
-        )
+        # (A store in memory has no file to put the lock beside, and no other process to share it.)
+        database = store.engine.url.database or ":memory:"
+        on_disk = store.backend == "sqlite" and database != ":memory:"
+        self.write_lock: AbstractContextManager[Any] = write_lock_for(database) if on_disk else nullcontext()
         # Called with what was recorded after each batch commits (live views hook in here).
         self.listeners: list[Callable[[Recorded], None]] = []
 
