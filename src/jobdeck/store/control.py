@@ -1,4 +1,5 @@
-"""The control center's read: the runs running now, longest-running first."""
+"""The control center's read: the runs running now, longest-running first, with what the control
+plane needs to tell whether it can act on them (who started them, where, with what)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from jobdeck.domain import Status
 from jobdeck.store.schema import runs
 
 RUNNING_COLUMNS = ("run_id", "job", "queue", "worker", "host", "started_at", "heartbeat_at", "attempt")
+ACTION_COLUMNS = ("status", "source", "pid", "args", "kwargs", "labels")
 
 
 def running_runs(conn: Connection, limit: int = 500) -> tuple[list[dict[str, Any]], int]:
     """Up to `limit` running runs, oldest start first, and how many are running in all."""
     running = runs.c.status == Status.RUNNING.value
     rows = conn.execute(
-        select(*(runs.c[name] for name in RUNNING_COLUMNS))
+        select(*(runs.c[name] for name in RUNNING_COLUMNS + ACTION_COLUMNS))
         .where(running)
         .order_by(runs.c.run_at, runs.c.id)
         .limit(limit)

@@ -4,6 +4,7 @@ executor can take (stop, retry), and the action endpoints both it and the run pa
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -13,7 +14,6 @@ from fastapi.responses import HTMLResponse
 from jobdeck.control import ActionRefused, ControlPlane
 from jobdeck.store import reports
 from jobdeck.store import runs as run_rows
-from jobdeck.store.actionable import action_fields
 from jobdeck.store.control import running_runs
 from jobdeck.web.api.control import ControlDep, Guard, actor
 from jobdeck.web.deps import StoreDep
@@ -41,7 +41,7 @@ def action_url(request: Request, action: str, run_id: str, follow: bool = False)
 
 def with_actions(request: Request, context: dict[str, Any]) -> dict[str, Any]:
     """A page's context with the helper its action buttons link with."""
-    return {**context, "action_url": lambda *args, **kw: action_url(request, *args, **kw)}
+    return {**context, "action_url": partial(action_url, request)}
 
 
 def control_context(store: StoreDep, control: ControlPlane) -> dict[str, Any]:
@@ -50,18 +50,16 @@ def control_context(store: StoreDep, control: ControlPlane) -> dict[str, Any]:
         running, total = running_runs(conn, MAX_SHOWN)
         usual = {s["job"]: s for s in reports.job_summaries(conn, now - USUAL_OVER, now)}
         live = run_rows.live_counts(conn)
-        fields = action_fields(conn, [run["run_id"] for run in running])
     rows = []
     for run in running:
         started = run["started_at"] or now
         elapsed = max((now - started).total_seconds(), 0.0)
         job = usual.get(run["job"], {})
         p50, p95 = job.get("p50_duration_s"), job.get("p95_duration_s")
-        actions = control.actions_for(fields.get(run["run_id"]) or {**run, "status": "running"})
+        actions = control.actions_for(run)
         rows.append(
             {
                 **run,
-                "status": "running",
                 "elapsed_s": elapsed,
                 "p50_s": p50,
                 "p95_s": p95,
