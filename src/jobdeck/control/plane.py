@@ -7,7 +7,8 @@ questions the actions do, so a button appears only when pressing it would work.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,6 @@ from jobdeck.scheduler.executors import Executor, Refusal, Refused, RunInfo, Sub
 from jobdeck.store import Store
 from jobdeck.store import runs as run_rows
 
-LIVE = frozenset(LIVE_STATUSES)
 # A run that succeeded has nothing to retry; every other one may be run again.
 NOT_RETRIED = frozenset({Status.SUCCEEDED})
 
@@ -74,7 +74,7 @@ class ControlPlane:
     def actions_for(self, run: Mapping[str, Any]) -> Actions:
         """What the pages may offer for a stored run."""
         info = RunInfo.of(run)
-        live, retryable = info.status in LIVE, info.status not in NOT_RETRIED
+        live, retryable = info.status in LIVE_STATUSES, info.status not in NOT_RETRIED
         executor = self.executors.get(info.source or "")
         if executor is None:
             reason = no_executor(info.source)
@@ -90,36 +90,24 @@ class ControlPlane:
 
     def stop(self, run_id: str, by: str) -> Stopped:
         """Ask the run's executor to stop it (SIGTERM, then SIGKILL after a grace period, for a process)."""
-        try:
+        with _audited("stop", run_id, by):
             info = self._run(run_id)
-            if info.status not in LIVE:
+            if info.status not in LIVE_STATUSES:
                 raise ActionRefused(
                     409, f"run {run_id} is {info.status.value}: only a pending or running run can be stopped"
                 )
             detail = self._act(info, lambda executor: executor.cancel(info), "stopped")
-        except ActionRefused as refused:
-            audit.record("stop", run_id, by, f"refused-{refused.status}", refused.message)
-            raise
-        except Exception as exc:  # the store or the system failed it: still on the record
-            audit.record("stop", run_id, by, "error", f"{type(exc).__name__}: {exc}")
-            raise
         audit.record("stop", run_id, by, "accepted", detail)
         return Stopped(run_id, detail)
 
     def retry(self, run_id: str, by: str) -> Retried:
         """Start a new run of the same work, linked to this one, through the executor that can run it."""
-        try:
+        with _audited("retry", run_id, by):
             info = self._run(run_id)
             if info.status in NOT_RETRIED:
                 raise ActionRefused(409, f"run {run_id} succeeded: there is nothing to retry")
             submission = Submission.retrying(info)
             new_run_id = self._act(info, lambda executor: executor.submit(submission), "retried")
-        except ActionRefused as refused:
-            audit.record("retry", run_id, by, f"refused-{refused.status}", refused.message)
-            raise
-        except Exception as exc:
-            audit.record("retry", run_id, by, "error", f"{type(exc).__name__}: {exc}")
-            raise
         audit.record("retry", run_id, by, "accepted", f"new run {new_run_id}")
         return Retried(run_id, new_run_id)
 
@@ -142,6 +130,19 @@ class ControlPlane:
             return action(executor)
         except Refused as exc:
             raise ActionRefused(_status(exc.refusal), f"run {info.run_id} cannot be {done}: {exc}") from None
+
+
+@contextmanager
+def _audited(action: str, run_id: str, by: str) -> Iterator[None]:
+    """Put an action that is refused or fails on the audit record (and let the exception go on)."""
+    try:
+        yield
+    except ActionRefused as refused:
+        audit.record(action, run_id, by, f"refused-{refused.status}", refused.message)
+        raise
+    except Exception as exc:  # the store or the system failed it: still on the record
+        audit.record(action, run_id, by, "error", f"{type(exc).__name__}: {exc}")
+        raise
 
 
 def _status(refusal: Refusal) -> int:
