@@ -42,9 +42,10 @@ def load_key(path: Path | None = None) -> bytes:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another process made it meanwhile: use theirs
         return bytes.fromhex(path.read_text().strip())
+    key = secrets.token_bytes(32)
     with os.fdopen(fd, "w") as out:
-        out.write(secrets.token_hex(32) + "\n")
-    return bytes.fromhex(path.read_text().strip())
+        out.write(key.hex() + "\n")
+    return key
 
 
 def seal(key: bytes, job: str, host: str, args: Any, cwd: Any) -> str:
