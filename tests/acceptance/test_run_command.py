@@ -37,6 +37,12 @@ def env(tmp_path: Path) -> dict[str, str]:
     }
 
 
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    """A store file of the test's own, for `jobdeck run --db`."""
+    return f"sqlite:///{tmp_path / 'runs.db'}"
+
+
 def run(*args: str, env: dict[str, str], cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     command = [JOBDECK, "run", *args]
     options: dict[str, Any] = {"capture_output": True, "text": True, "timeout": timeout, "check": False}
@@ -65,9 +71,8 @@ def stored(url: str, job: str, timeout: float = 15, status: str | None = None) -
 
 
 def test_a_failing_command_is_recorded_into_the_store_and_exits_as_it_did(
-    tmp_path: Path, env: dict[str, str]
+    tmp_path: Path, env: dict[str, str], db: str
 ) -> None:
-    db = f"sqlite:///{tmp_path / 'runs.db'}"
     code = "import sys; print('rows: 12'); print('disk full', file=sys.stderr); sys.exit(3)"
     args = ("--db", db, "--job", "nightly_backup", "--queue", "ops", "--", sys.executable, "-c", code)
     done = run(*args, env=env, cwd=tmp_path)
@@ -83,9 +88,8 @@ def test_a_failing_command_is_recorded_into_the_store_and_exits_as_it_did(
 
 
 def test_a_command_that_succeeds_exits_0_and_options_after_it_are_its_own(
-    tmp_path: Path, env: dict[str, str]
+    tmp_path: Path, env: dict[str, str], db: str
 ) -> None:
-    db = f"sqlite:///{tmp_path / 'runs.db'}"
     done = run("--db", db, "--job", "echo", "echo", "--job", "-x", env=env, cwd=tmp_path)
     assert done.returncode == 0 and done.stdout == "--job -x\n"
     assert stored(db, "echo", status="succeeded")["result"] == {"exit_code": 0}
@@ -112,9 +116,8 @@ def test_what_cannot_work_is_refused_before_the_command_runs(
 
 @pytest.mark.parametrize(("sig", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_to_jobdeck_run_stops_the_command_as_a_cancelled_run(
-    tmp_path: Path, env: dict[str, str], sig: signal.Signals, status: int
+    tmp_path: Path, env: dict[str, str], db: str, sig: signal.Signals, status: int
 ) -> None:
-    db = f"sqlite:///{tmp_path / 'runs.db'}"
     with wrapped(env, tmp_path, "--db", db, "--job", "sleeper", "--", sys.executable, "-c", SLEEPER) as proc:
         stored(db, "sleeper", status="running")
         proc.send_signal(sig)
@@ -124,9 +127,8 @@ def test_a_signal_to_jobdeck_run_stops_the_command_as_a_cancelled_run(
 
 
 def test_a_command_that_ignores_sigterm_is_killed_after_the_grace_period(
-    tmp_path: Path, env: dict[str, str]
+    tmp_path: Path, env: dict[str, str], db: str
 ) -> None:
-    db = f"sqlite:///{tmp_path / 'runs.db'}"
     stubborn = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
     args = ("--db", db, "--job", "stubborn", "--grace", "1", "--", sys.executable, "-c", stubborn)
     with wrapped(env, tmp_path, *args) as proc:
@@ -233,8 +235,7 @@ def wait_until(base: str, run_id: str, status: str, timeout: float = 20) -> dict
         time.sleep(0.1)
 
 
-def test_the_key_is_made_private_on_first_use(tmp_path: Path, env: dict[str, str]) -> None:
-    db = f"sqlite:///{tmp_path / 'runs.db'}"
+def test_the_key_is_made_private_on_first_use(tmp_path: Path, env: dict[str, str], db: str) -> None:
     assert run("--db", db, "--job", "j", "true", env=env, cwd=tmp_path).returncode == 0
     key = Path(env["JOBDECK_CONTROL_KEY_FILE"])
     assert key.exists() and os.stat(key).st_mode & 0o077 == 0

@@ -25,6 +25,18 @@ def start(server: LiveServer, command: list[str], job: str) -> str:
     return run_id
 
 
+def running_sleeper(server: LiveServer) -> str:
+    """Start a command that sleeps; its run id once it is recorded running."""
+    run_id = start(server, SLEEPER, "browser_sleeper")
+    status_of(server, run_id, "running")
+    return run_id
+
+
+def control_row(page: Any, run_id: str) -> Any:
+    """The row of `run_id` in the control center's list of running runs."""
+    return page.locator("#control-runs tr", has=page.get_by_role("link", name=run_id))
+
+
 def status_of(server: LiveServer, run_id: str, wanted: str, timeout: float = 15) -> None:
     deadline = time.monotonic() + timeout
     while True:
@@ -37,13 +49,12 @@ def status_of(server: LiveServer, run_id: str, wanted: str, timeout: float = 15)
 
 
 def test_stop_in_the_control_center_cancels_a_running_run(live_server: LiveServer, page: Any) -> None:
-    run_id = start(live_server, SLEEPER, "browser_sleeper")
-    status_of(live_server, run_id, "running")
+    run_id = running_sleeper(live_server)
     page.goto(live_server.path("/control"))
-    row = page.locator("#control-runs tr", has=page.get_by_role("link", name=run_id))
+    row = control_row(page, run_id)
     expect(row.get_by_role("button", name="Retry")).to_be_visible()
     # Runs no executor can act on say why, and have no buttons.
-    other = page.locator("#control-runs tr", has=page.get_by_role("link", name="live-0"))
+    other = control_row(page, "live-0")
     expect(other).to_contain_text("No stop or retry: its source does not say how it was started.")
     expect(other.get_by_role("button")).to_have_count(0)
     asked: list[str] = []
@@ -87,8 +98,7 @@ def test_retry_on_a_failed_run_opens_the_new_run_linked_to_it(live_server: LiveS
 
 
 def test_a_failed_action_says_so_and_can_be_tried_again(live_server: LiveServer, page: Any) -> None:
-    run_id = start(live_server, SLEEPER, "browser_sleeper")
-    status_of(live_server, run_id, "running")
+    run_id = running_sleeper(live_server)
     page.route("**/stop", lambda route: route.fulfill(status=503, body="the store is unavailable"))
     page.goto(live_server.path(f"/runs/{run_id}"))
     page.once("dialog", lambda dialog: dialog.accept())
@@ -106,10 +116,9 @@ def test_a_failed_action_says_so_and_can_be_tried_again(live_server: LiveServer,
 
 
 def test_a_refused_action_shows_why_in_the_page(live_server: LiveServer, page: Any) -> None:
-    run_id = start(live_server, SLEEPER, "browser_sleeper")
-    status_of(live_server, run_id, "running")
+    run_id = running_sleeper(live_server)
     page.goto(live_server.path("/control"))
-    row = page.locator("#control-runs tr", has=page.get_by_role("link", name=run_id))
+    row = control_row(page, run_id)
     expect(row.get_by_role("button", name="Stop")).to_be_visible()
     # The page goes stale (its refreshes fail) while the run is stopped elsewhere.
     page.route("**/fragments/control*", lambda route: route.abort())

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import textwrap
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +20,7 @@ from jobdeck.scheduler.executors import Submission
 from jobdeck.scheduler.executors.local import LocalExecutor
 from jobdeck.store.runs import get_run
 from tests.run_data import NOW
+from tests.unit.test_local_executor import dead_pid, python
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX processes and signals")
 
@@ -30,10 +30,6 @@ def local(client: TestClient) -> LocalExecutor:
     executor = control.executors["local"]
     assert isinstance(executor, LocalExecutor)
     return executor
-
-
-def python(code: str) -> list[str]:
-    return [sys.executable, "-c", textwrap.dedent(code)]
 
 
 def start(client: TestClient, code: str, job: str = "nightly_export") -> str:
@@ -106,6 +102,14 @@ def _record(recorder: Recorder, run_id: str, kind: str, **fields: Any) -> None:
     recorder.record([make_event(run_id, kind, NOW - timedelta(seconds=30), {"job": "j", **fields})])
 
 
+def assert_refused(client: TestClient, action: str, cases: dict[str, tuple[int | None, str]]) -> None:
+    """Each run refuses `action` with its status (None: 409 or 422) and a detail that says why."""
+    for run_id, (status, says) in cases.items():
+        reply = client.post(f"/api/v1/runs/{run_id}/{action}")
+        assert reply.status_code in ((status,) if status else (409, 422)), (run_id, reply.text)
+        assert says in reply.json()["detail"], (run_id, reply.text)
+
+
 def test_stop_refusals(client: TestClient, recorder: Recorder) -> None:
     here = local(client).host
     _record(recorder, "done", "succeeded", source="local", host=here)
@@ -126,10 +130,7 @@ def test_stop_refusals(client: TestClient, recorder: Recorder) -> None:
         # pid 1 is alive but not this run's (or not ours to read): never signalled.
         "not-it": (None, "process 1"),
     }
-    for run_id, (status, says) in cases.items():
-        reply = client.post(f"/api/v1/runs/{run_id}/stop")
-        assert reply.status_code in ((status,) if status else (409, 422)), (run_id, reply.text)
-        assert says in reply.json()["detail"], (run_id, reply.text)
+    assert_refused(client, "stop", cases)
 
 
 def test_retry_refusals(client: TestClient, recorder: Recorder, tmp_path: Path) -> None:
@@ -159,10 +160,7 @@ def test_retry_refusals(client: TestClient, recorder: Recorder, tmp_path: Path) 
         "elsewhere": (422, f"it ran on box-9, and this server runs commands on {here} only"),
         "no-command": (422, "it has no command to run"),
     }
-    for run_id, (status, says) in cases.items():
-        reply = client.post(f"/api/v1/runs/{run_id}/retry")
-        assert reply.status_code == status, (run_id, reply.text)
-        assert says in reply.json()["detail"], (run_id, reply.text)
+    assert_refused(client, "retry", cases)
     time.sleep(0.3)
     assert not marker.exists()  # a command anyone could have reported was never run
 
@@ -202,11 +200,3 @@ def test_run_ids_with_slashes_can_be_acted_on(client: TestClient) -> None:
     reply = client.post("/api/v1/runs/a/b c/stop")
     assert reply.status_code == 202 and reply.json()["run_id"] == run_id
     wait_for_status(client, "a/b c", {"cancelled"})
-
-
-def dead_pid() -> int:
-    import subprocess
-
-    ended = subprocess.Popen(["true"])
-    ended.wait()
-    return ended.pid
