@@ -281,3 +281,17 @@ def dead_pid() -> int:
     ended = subprocess.Popen(["true"])
     ended.wait()
     return ended.pid
+
+
+def test_processes_making_the_key_at_once_all_read_one_whole_key(tmp_path: Path) -> None:
+    path = tmp_path / "keys" / "control.key"
+    script = "import sys; from jobdeck.scheduler.executors.seal import load_key; print(load_key().hex())"
+    env = {**os.environ, "JOBDECK_CONTROL_KEY_FILE": str(path)}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(8)
+    ]
+    keys = {proc.communicate(timeout=60)[0].strip() for proc in procs}
+    assert len(keys) == 1 and len(keys.pop()) == 64
+    assert [p.name for p in path.parent.iterdir()] == ["control.key"]  # no draft left behind
+    assert path.stat().st_mode & 0o777 == 0o600

@@ -38,13 +38,18 @@ def load_key(path: Path | None = None) -> bytes:
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it meanwhile: use theirs
-        return bytes.fromhex(path.read_text().strip())
+    # Written whole under another name, then linked into place: a process reading the key file
+    # never sees it empty, and of two processes making it at once the second takes the first's.
     key = secrets.token_bytes(32)
-    with os.fdopen(fd, "w") as out:
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
         out.write(key.hex() + "\n")
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        return bytes.fromhex(path.read_text().strip())
+    finally:
+        draft.unlink(missing_ok=True)
     return key
 
 
