@@ -15,8 +15,8 @@ log = logging.getLogger(__name__)
 
 
 class Periodic:
-    """Calls `task()` every `every_s` seconds in a daemon thread until stopped; a failing call is
-    logged and the next one tries again."""
+    """Calls `task()` every `every_s` seconds in a daemon thread until stopped; what a call returns
+    is logged unless it is empty, and a failing call is logged and the next one tries again."""
 
     def __init__(self, name: str, task: Callable[[], object], every_s: float) -> None:
         self.name, self.task, self.every_s = name, task, every_s
@@ -34,7 +34,7 @@ class Periodic:
         while not self._stop.is_set():
             try:
                 result = self.task()
-                if result is not None:
+                if result:  # something done worth a line (None or an empty list is not)
                     log.info("%s: %s", self.name, result)
             except Exception:  # the loop must outlive one failed pass; the next one retries
                 log.exception("%s failed", self.name)
