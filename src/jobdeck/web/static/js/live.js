@@ -7,7 +7,11 @@
   var badge = document.getElementById("jd-live");
   var POLL_MS = 5000;
   var GATHER_MS = 250, MAX_IDS = 20;
-  var source = null, pollTimer = null, version = null, gatherTimer = null, gathered = null, downSince = null;
+  var POLLING_NOTICE = "Live updates are interrupted: this page checks for changes every " + POLL_MS / 1000 +
+    " s instead, and goes back to live updates as soon as the stream is back.";
+  // gatheredIds: the runs named by the changes gathered so far; null once one of them did not say
+  // (or named too many), which the announced change says with an empty list: any run may have changed.
+  var source = null, pollTimer = null, version = null, gatherTimer = null, gatheredIds = [], downSince = null;
 
   // The badge in the top bar says in a word how the page stays current; the notice above the page
   // says it in a sentence when it is not live.
@@ -28,21 +32,18 @@
   // is not pushed back by later ones: a steady stream of changes (many a second) is announced every
   // GATHER_MS instead of never.
   function changed(detail) {
-    detail = detail || {};
-    if (!gathered) {
-      gathered = { run_ids: [], runs: 0, sources: [] };
+    var ids = (detail && detail.run_ids) || [];
+    if (gatheredIds) {
+      ids.forEach(function (id) { if (gatheredIds.indexOf(id) < 0) gatheredIds.push(id); });
+      // No ids, or fewer than the runs it changed (the server names at most MAX_IDS): any run may have.
+      if (!ids.length || detail.runs > ids.length || gatheredIds.length > MAX_IDS) gatheredIds = null;
     }
-    (detail.run_ids || []).forEach(function (id) {
-      if (gathered.run_ids.length < MAX_IDS && gathered.run_ids.indexOf(id) < 0) gathered.run_ids.push(id);
-    });
-    gathered.runs = detail.runs == null || gathered.runs == null ? null : gathered.runs + detail.runs;
-    if (detail.source && gathered.sources.indexOf(detail.source) < 0) gathered.sources.push(detail.source);
     if (gatherTimer) return;
     gatherTimer = setTimeout(function () {
-      var out = gathered;
-      gathered = null;
+      var runIds = gatheredIds || [];
+      gatheredIds = [];
       gatherTimer = null;
-      document.dispatchEvent(new CustomEvent("jobdeck:changed", { detail: out }));
+      document.dispatchEvent(new CustomEvent("jobdeck:changed", { detail: { run_ids: runIds } }));
     }, GATHER_MS);
   }
   function poll() {
@@ -52,21 +53,20 @@
         if (version !== null && body.version !== version) changed({ source: "poll" });
         version = body.version;
       })
-      .then(function () {
-        setState("polling", "Polling every " + POLL_MS / 1000 + " s",
-          "Live updates are interrupted: this page checks for changes every " + POLL_MS / 1000 +
-          " s instead, and goes back to live updates as soon as the stream is back.");
-      })
+      .then(polling)
       .catch(function () {
+        // (A poll that ends after the stream came back says nothing: the page is live again.)
+        if (!pollTimer) return;
         setState("offline", "Offline — retrying",
           "The server cannot be reached. What you see may be out of date; trying again every " + POLL_MS / 1000 + " s.");
       });
   }
+  function polling() {
+    if (pollTimer) setState("polling", "Polling every " + POLL_MS / 1000 + " s", POLLING_NOTICE);
+  }
   function startPolling() {
     if (pollTimer) return;
-    setState("polling", "Polling every " + POLL_MS / 1000 + " s",
-      "Live updates are interrupted: this page checks for changes every " + POLL_MS / 1000 +
-      " s instead, and goes back to live updates as soon as the stream is back.");
+    setState("polling", "Polling every " + POLL_MS / 1000 + " s", POLLING_NOTICE);
     poll();
     pollTimer = setInterval(poll, POLL_MS);
   }
