@@ -9,7 +9,6 @@
   var fmt = window.JobdeckFormat;
 
   function cssVar(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
-  function dark() { return getComputedStyle(document.documentElement).colorScheme.indexOf("dark") >= 0; }
   var windowS = Math.max((+page.dataset.until - +page.dataset.since) / 1000, 60);
   // Steps wide enough that bars and lines read as a trend: about 60 bars, about 120 line points
   // (the API widens a step to its own ladder: 24 h gives 30-minute bars and 15-minute points).
@@ -130,7 +129,7 @@
       o.visualMap = { min: 0, max: max, calculable: true, orient: "horizontal", left: "center", bottom: 0, itemHeight: 120,
         textStyle: { color: cssVar("--fg") },
         // One hue from faint to strong: more runs, stronger colour (every cell drawn has at least one run).
-        inRange: { color: dark() ? ["#3a2d6e", "#7b5fd9", "#c9b8ff", "#f3efff"] : ["#d9cffa", "#9a78e6", "#5b32b8", "#2a1266"] } };
+        inRange: { color: cssVar("--heatmap").split(/\s*,\s*/) } };
       var step = h.step_s * 1000;
       o.series = [{ type: "custom", data: h.cells.map(function (c) { return [c[0] * 1000, c[1], c[2]]; }),
         encode: { x: 0, y: 1 },
@@ -155,9 +154,8 @@
   // stays put, so what one is reading does not move). At most every 2 s on a busy system.
   function onChange() {
     all();
-    var runs = document.querySelector("#jd-job-runs-body [data-first-page]");
-    var chip = document.querySelector("#jd-job-runs-body .jd-chip[aria-current]");
-    if (window.htmx && runs && runs.dataset.firstPage === "true" && chip) {
+    var chip = document.querySelector('#jd-job-runs-body [data-first-page="true"] .jd-chip[aria-current]');
+    if (window.htmx && chip) {
       window.htmx.ajax("GET", chip.getAttribute("hx-get"), { target: "#jd-job-runs-body", swap: "innerHTML" });
     }
   }
