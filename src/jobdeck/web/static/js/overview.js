@@ -14,7 +14,7 @@
   var tlError = document.getElementById("jd-timeline-error");
   var view = page.querySelector('[data-view="simple"]').getAttribute("aria-pressed") === "true" ? "simple" : "advanced";
   var sort = { key: "job", dir: "ascending" };
-  var timer = null, inFlight = 0, pending = false;
+  var timer = null, inFlight = 0, pending = false, pendingForce = false;
 
   var timeline = new window.JobdeckTimeline(document.getElementById("jd-timeline"), {
     onOpen: function (runId) { window.location.href = page.dataset.runUrl + encodeURIComponent(runId); },
@@ -109,7 +109,7 @@
   // `force` (Refresh Now, a new filter, Retry) redraws everything. A timed or live refresh leaves the
   // timeline alone while the pointer is on it, since redrawing takes away the tooltip being read;
   // it catches up as soon as the pointer leaves.
-  var timelineEl = document.getElementById("jd-timeline"), timelineStale = false, pendingForce = false;
+  var timelineEl = document.getElementById("jd-timeline"), timelineStale = false;
   function refresh(force) {
     force = force === true;
     if (inFlight > 0) { pending = true; pendingForce = pendingForce || force; return; }
@@ -141,7 +141,6 @@
     if (!e || e.target !== refreshSelect) timeline.resetZoom();
     refresh(true);
   }
-
 
   // Sorting the summary table (kept across refreshes).
   function applySort() {
