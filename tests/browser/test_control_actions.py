@@ -130,7 +130,8 @@ def test_a_refused_action_shows_why_in_the_page(live_server: LiveServer, page: A
     expect(alert).to_contain_text(f"Run {run_id} is cancelled: only a pending or running run can be stopped.")
     expect(alert.get_by_role("button", name="Try again")).to_be_visible()
     page.unroute("**/fragments/control*")
-    # What the console saw: the refused request (409) and the refreshes this test made fail.
-    allowed = ("409", "ERR_FAILED", "sendError")
+    # What the console saw: the refused request (409) and the refreshes this test made fail (htmx
+    # logs a failed request as htmx:afterRequest, then htmx:sendError).
+    allowed = ("409", "ERR_FAILED", "htmx:afterRequest", "sendError")
     assert all(any(word in error for word in allowed) for error in page.jd_errors), page.jd_errors
     page.jd_errors.clear()
