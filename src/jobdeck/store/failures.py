@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from jobdeck.analytics.fingerprints import normalize_message
-from jobdeck.store import rollups
+from jobdeck.store import bulk, rollups
 from jobdeck.store.schema import failure_rollups
 
 MAX_GROUPS = 200
@@ -102,12 +102,12 @@ def failure_groups(
 # Per group, the newest and the first failed run of the window: two LIMIT 1 seeks on
 # ix_runs_fingerprint, every group's in one statement (a statement each cost a millisecond).
 _NEWEST = (
-    "SELECT {i} AS i, run_id, run_at, error_type, error_message, traceback FROM runs "
-    "WHERE fingerprint = {mark} AND run_at >= {mark} AND run_at <= {mark} ORDER BY run_at DESC LIMIT 1"
+    "SELECT * FROM (SELECT {i} AS i, run_id, run_at, error_type, error_message, traceback FROM runs "
+    "WHERE fingerprint = ? AND run_at >= ? AND run_at <= ? ORDER BY run_at DESC LIMIT 1)"
 )
 _FIRST = (
-    "SELECT {i} AS i, NULL, run_at, NULL, NULL, NULL FROM runs "
-    "WHERE fingerprint = {mark} AND run_at >= {mark} AND run_at <= {mark} ORDER BY run_at LIMIT 1"
+    "SELECT * FROM (SELECT {i} AS i, NULL, run_at, NULL, NULL, NULL FROM runs "
+    "WHERE fingerprint = ? AND run_at >= ? AND run_at <= ? ORDER BY run_at LIMIT 1)"
 )
 _PG_SIGHTINGS = (
     "SELECT f.i, n.run_id, n.run_at, n.error_type, n.error_message, n.traceback, o.run_at "
@@ -131,27 +131,23 @@ def _attach_sightings(conn: Connection, groups: list[FailureGroup], since: datet
             if run_id is not None:
                 _sighted(groups[i - 1], run_id, newest, error_type, message, traceback, first)
         return
-    lo, hi = _sqlite_time(since), _sqlite_time(until)
+    lo, hi = bulk.sqlite_time(since), bulk.sqlite_time(until)
     for start in range(0, len(groups), 100):
         chunk = groups[start : start + 100]
-        parts, params = [], []
-        for i, group in enumerate(chunk):
-            for shape in (_NEWEST, _FIRST):
-                parts.append("SELECT * FROM (" + shape.format(i=i, mark="?") + ")")
-                params += [group.fingerprint, lo, hi]
-        found: dict[int, list[Any]] = {}
-        for i, run_id, at, error_type, message, traceback in conn.exec_driver_sql(
-            " UNION ALL ".join(parts), tuple(params)
-        ):
-            entry = found.setdefault(i, [None, None, None, None, None, None])
+        statement = " UNION ALL ".join(
+            shape.format(i=i) for i in range(len(chunk)) for shape in (_NEWEST, _FIRST)
+        )
+        params = tuple(value for group in chunk for _ in range(2) for value in (group.fingerprint, lo, hi))
+        samples: dict[int, tuple[str, datetime, str | None, str | None, str | None]] = {}
+        firsts: dict[int, datetime] = {}
+        for i, run_id, at, error_type, message, traceback in conn.exec_driver_sql(statement, params):
             when = datetime.fromisoformat(at).replace(tzinfo=UTC)
             if run_id is not None:
-                entry[:5] = [run_id, when, error_type, message, traceback]
+                samples[i] = (run_id, when, error_type, message, traceback)
             else:
-                entry[5] = when
-        for i, entry in found.items():
-            if entry[0] is not None:
-                _sighted(chunk[i], *entry)
+                firsts[i] = when
+        for i, sample in samples.items():
+            _sighted(chunk[i], *sample, firsts.get(i))
 
 
 def _sighted(
@@ -164,14 +160,8 @@ def _sighted(
     first: datetime | None,
 ) -> None:
     group.error_type, group.signature = error_type, normalize_message(message)
-    group.first_seen, group.last_seen = first or newest, newest.astimezone(UTC)
+    group.first_seen, group.last_seen = (first or newest).astimezone(UTC), newest.astimezone(UTC)
     group.sample_run_id, group.sample_message, group.sample_traceback = run_id, message, traceback
-    if group.first_seen is not None:
-        group.first_seen = group.first_seen.astimezone(UTC)
-
-
-def _sqlite_time(at: datetime) -> str:
-    return at.astimezone(UTC).isoformat(" ", "microseconds")[:26]
 
 
 def _attach_sparklines(conn: Connection, groups: list[FailureGroup], lo: int, hi: int) -> None:
