@@ -85,7 +85,11 @@ class Spool:
 
     def size(self) -> int:
         """Bytes on disk, held batches included."""
-        return sum(_size(file) for file in [*self.files(), *self.held()])
+        return sum(_size(file) for file in self._stored())
+
+    def _stored(self) -> list[Path]:
+        """Spooled and held batches together, oldest first."""
+        return sorted([*self.files(), *self.held()], key=lambda file: file.name)
 
     def _enforce_cap(self) -> None:
         now = time.time()
@@ -93,7 +97,7 @@ class Spool:
             # A writer that died mid-write left this behind.
             if now - _mtime(tmp) > _STALE_TMP_S:
                 tmp.unlink(missing_ok=True)
-        files = sorted([*self.files(), *self.held()], key=lambda file: file.name)
+        files = self._stored()
         total = sum(_size(file) for file in files)
         for file in files:
             if total <= self.max_bytes:
