@@ -76,7 +76,7 @@ class LiveLoop(Periodic):
         self, recorder: Recorder, stream: Stream, tick_s: float = 1.0, clock: Clock = utc_now
     ) -> None:
         super().__init__("demo live events", self._tick, tick_s)
-        self.recorder, self.stream, self.tick_s, self.clock = recorder, stream, tick_s, clock
+        self.recorder, self.stream, self.clock = recorder, stream, clock
         # Events a failed tick could not record; the next tick records them first.
         self._unrecorded: list[EventIn] = []
 
