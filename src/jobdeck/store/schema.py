@@ -74,7 +74,7 @@ runs = Table(
     # A failed run's kind of failure (analytics.fingerprints): what the failures view groups by.
     Column("fingerprint", String(32)),
     # The fold's bookkeeping (events.RunState): the highest event key, and the starts, the enqueue
-    # flag and the key of every carried field (store.runs.fold_state_of).
+    # flag and the key of every carried field (store.run_writes.fold_state_of).
     Column("fold_key", String(64), nullable=False),
     Column("fold_state", JSONValue(), nullable=False),
     Index("ix_runs_run_at", "run_at"),
@@ -130,8 +130,8 @@ rollups = Table(
     # Log-bucketed sketches of duration and queue wait (analytics.sketch.encode), merged on write.
     Column("dur_hist", LargeBinary),
     Column("wait_hist", LargeBinary),
-    # A random stamp of the last write to this cell or its histogram bins: readers that cache what
-    # they merged from a range of cells know it is still right while the stamps are unchanged.
+    # A random stamp of the last write to this cell: readers that cache what they merged from a
+    # range of cells know it is still right while the stamps are unchanged.
     Column("version", BigInteger, nullable=False, server_default="0"),
     # One job's cells over a window (job pages, per-job series); all jobs' use the primary key.
     Index("ix_rollups_job", "granularity", "job", "bucket"),
