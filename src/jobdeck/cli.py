@@ -25,6 +25,9 @@ DbOption = Annotated[
 _FLAGS = {"database_url": "--db", "host": "--host", "port": "--port", "root_path": "--root-path"}
 
 
+_EMPTY_DB = "--db is empty; give a store URL such as sqlite:///./jobdeck.db or postgresql://host/db"
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     """Say what is wrong on stderr and exit non-zero (no traceback)."""
     console.print(f"[red]error:[/red] {message}", soft_wrap=True)
@@ -38,7 +41,7 @@ def settings_for(db: str | None, **overrides: object) -> Settings:
     values = {k: v for k, v in overrides.items() if v is not None}
     if db is not None:
         if not db.strip():
-            fail("--db is empty; give a store URL such as sqlite:///./jobdeck.db or postgresql://host/db")
+            fail(_EMPTY_DB)
         values["database_url"] = db
     try:
         return Settings(**values)  # type: ignore[arg-type]
@@ -51,7 +54,7 @@ def settings_for(db: str | None, **overrides: object) -> Settings:
         fail("bad setting: " + "; ".join(problems))
 
 
-def in_memory(url: str) -> bool:
+def _in_memory(url: str) -> bool:
     """True for an in-memory SQLite URL: every connection would see its own empty store."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
@@ -65,6 +68,17 @@ def in_memory(url: str) -> bool:
     if parsed.get_backend_name() != "sqlite":
         return False
     return parsed.database in (None, "", ":memory:") or parsed.query.get("mode") == "memory"
+
+
+def check_store_url(url: str) -> None:
+    """Exit with a message for a store URL that cannot work: empty, or an in-memory SQLite store."""
+    if not url.strip():
+        fail(_EMPTY_DB)
+    if _in_memory(url):
+        fail(
+            f"{url!r} is an in-memory SQLite store, which vanishes with its connection; "
+            "give a file, e.g. sqlite:///./jobdeck.db"
+        )
 
 
 def check_can_listen(host: str, port: int) -> None:
@@ -84,11 +98,7 @@ def open_store(settings: Settings) -> Store:
     """Open and migrate the store, or exit with a clear message."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    if in_memory(settings.database_url):
-        fail(
-            f"{settings.database_url!r} is an in-memory SQLite store, which vanishes with its connection; "
-            "give a file, e.g. sqlite:///./jobdeck.db"
-        )
+    check_store_url(settings.database_url)
     try:
         store = Store(settings.database_url)
         store.migrate()

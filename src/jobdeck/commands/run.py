@@ -81,10 +81,7 @@ def run(
     if not job.strip() or len(job) > MAX_JOB_CHARS:
         cli.fail(f"--job must be 1 to {MAX_JOB_CHARS} characters")
     if db is not None:
-        if not db.strip():
-            cli.fail("--db is empty; give a store URL such as sqlite:///./jobdeck.db or postgresql://host/db")
-        if cli.in_memory(db):
-            cli.fail(f"{db!r} is an in-memory SQLite store, which vanishes with its connection; give a file")
+        cli.check_store_url(db)
         client = jobdeck.sdk.configure(database_url=db)
     else:
         client = jobdeck.sdk.configure()
