@@ -86,7 +86,7 @@ def test_search_index_follows_updates_and_deletes(store: Store, recorder: Record
     _index_is_sound(store)
 
 
-@pytest.mark.parametrize("bad", ["", "ab", "  x  ", "x" * 201])
+@pytest.mark.parametrize("bad", ["", "ab", "  x  ", "x" * 201, "disk\x00full", "tab\there"])
 def test_search_text_too_short_or_long_is_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="search"):
         RunFilter(text=bad)

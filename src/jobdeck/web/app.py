@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 import jobdeck
@@ -13,7 +13,7 @@ from jobdeck.config import Settings
 from jobdeck.periodic import Periodic, run_with
 from jobdeck.recorder import Recorder
 from jobdeck.store import Store, checkpoint
-from jobdeck.web import live
+from jobdeck.web import live, params
 from jobdeck.web.api import control as control_api
 from jobdeck.web.api import errors, health, ingest, reads, seed
 from jobdeck.web.api import export as export_api
@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         title="jobdeck",
         version=jobdeck.__version__,
         summary="One dashboard and control plane for background jobs.",
+        dependencies=[Depends(params.no_control_characters)],
     )
     app.state.settings = settings
     app.state.store = store
