@@ -132,3 +132,27 @@ def test_nul_characters_are_replaced_alike_on_both_backends(client: TestClient) 
     run = client.get("/api/v1/runs/nul\ufffdid").json()
     assert (run["job"], run["error_message"]) == ("j\ufffdb", "a\ufffdb")
     assert run["args"] == [{"k\ufffd": "v\ufffd"}] and run["labels"] == {"env": "p\ufffd"}
+
+
+def test_event_times_far_from_now_are_refused_naming_at(store: Store) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from jobdeck.config import Settings
+    from jobdeck.web.app import create_app
+
+    now = datetime.now(UTC)
+    with TestClient(create_app(Settings(database_url=store.url), store)) as client:
+        for at in ("1999-12-31T23:59:59Z", (now + timedelta(days=2)).isoformat()):
+            answer = client.post("/api/v1/events", json={**GOOD, "at": at})
+            assert answer.status_code == 422 and "event 0: field 'at'" in answer.json()["detail"], at
+        assert (
+            client.post(
+                "/api/v1/events", json={**GOOD, "at": (now + timedelta(hours=1)).isoformat()}
+            ).status_code
+            == 202
+        )
+    later = Settings(database_url=store.url, earliest_event_at="1990-01-01T00:00:00Z", max_event_ahead_s=0)
+    with TestClient(create_app(later, store)) as client:
+        assert client.post("/api/v1/events", json={**GOOD, "at": "1999-12-31T23:59:59Z"}).status_code == 202
+        answer = client.post("/api/v1/events", json={**GOOD, "at": (now + timedelta(minutes=5)).isoformat()})
+        assert answer.status_code == 422

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -11,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from jobdeck import gcpause
+from jobdeck.config import Settings
 from jobdeck.events import WIRE_BATCH, WIRE_EVENT, Event, event_from_wire, without_nul
 from jobdeck.recorder import MissingJob
 from jobdeck.web.deps import RecorderDep, SettingsDep
@@ -50,7 +52,21 @@ def _describe(error: ValidationError, single: bool) -> HTTPException:
     return HTTPException(422, f"event {index}: field '{field}': {first['msg']}{suffix}")
 
 
-def _events(items: list[dict[str, Any]], max_events: int, now: datetime) -> list[Event]:
+@dataclass(frozen=True)
+class TimeBounds:
+    """The event times a server accepts: from `earliest`, up to `ahead` past its clock."""
+
+    earliest: datetime
+    ahead: timedelta
+
+    @classmethod
+    def of(cls, settings: Settings) -> TimeBounds:
+        return cls(settings.earliest_event_at, timedelta(seconds=settings.max_event_ahead_s))
+
+
+def _events(
+    items: list[dict[str, Any]], max_events: int, now: datetime, bounds: TimeBounds | None
+) -> list[Event]:
     if len(items) > max_events:
         raise HTTPException(413, f"a batch holds at most {max_events} events; this one has {len(items)}")
     events = []
@@ -59,16 +75,26 @@ def _events(items: list[dict[str, Any]], max_events: int, now: datetime) -> list
             events.append(event_from_wire(fields, now))
         except ValueError as exc:  # only an event time out of range gets this far
             raise HTTPException(422, f"event {index}: field 'at': {exc}") from None
+    if bounds is not None:
+        latest = now + bounds.ahead
+        for index, event in enumerate(events):
+            if not bounds.earliest <= event.at <= latest:
+                raise HTTPException(
+                    422,
+                    f"event {index}: field 'at': {event.at.isoformat()} is outside the times this server "
+                    f"accepts ({bounds.earliest.isoformat()} to {bounds.ahead} past its clock)",
+                )
     return events
 
 
-def decode_events(body: bytes, max_events: int) -> list[Event]:
-    """Parse and validate a request body in one pass (422/413 on bad input)."""
+def decode_events(body: bytes, max_events: int, bounds: TimeBounds | None = None) -> list[Event]:
+    """Parse and validate a request body in one pass (422/413 on bad input); with `bounds`, event
+    times outside them are refused too."""
     with gcpause.paused():
-        return _decode_events(body, max_events, datetime.now(UTC))
+        return _decode_events(body, max_events, datetime.now(UTC), bounds)
 
 
-def _decode_events(body: bytes, max_events: int, now: datetime) -> list[Event]:
+def _decode_events(body: bytes, max_events: int, now: datetime, bounds: TimeBounds | None) -> list[Event]:
     start = body.lstrip()[:1]
     if start not in (b"[", b"{"):
         try:
@@ -83,7 +109,7 @@ def _decode_events(body: bytes, max_events: int, now: datetime) -> list[Event]:
         raise _describe(exc, single) from None
     if b"\\u0000" in body:  # JSON can carry a NUL only escaped; the rare batch that does is walked
         items = without_nul(items)
-    return _events(items, max_events, now)
+    return _events(items, max_events, now, bounds)
 
 
 @router.post("/events", status_code=202, summary="Record one event or a batch of events")
@@ -91,7 +117,8 @@ async def post_events(request: Request, recorder: RecorderDep, settings: Setting
     """Record events; the batch is stored whole or, if any event is invalid, not at all."""
     body = await read_body(request, settings.max_request_bytes)
     # Decoding and validating a large batch takes a while: off the event loop, like the write.
-    events = await run_in_threadpool(decode_events, body, settings.max_batch_events)
+    bounds = TimeBounds.of(settings)
+    events = await run_in_threadpool(decode_events, body, settings.max_batch_events, bounds)
     try:
         await run_in_threadpool(recorder.record, events)
     except MissingJob as exc:
