@@ -156,3 +156,38 @@ def test_event_times_far_from_now_are_refused_naming_at(store: Store) -> None:
         assert client.post("/api/v1/events", json={**GOOD, "at": "1999-12-31T23:59:59Z"}).status_code == 202
         answer = client.post("/api/v1/events", json={**GOOD, "at": (now + timedelta(minutes=5)).isoformat()})
         assert answer.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("priority", "1"),
+        ("priority", True),
+        ("priority", 1.5),
+        ("at", 1),
+        ("at", "2026-11-22"),
+        ("job", " "),
+        ("job", ""),
+        ("job", "tab\there"),
+        ("run_id", "  "),
+        ("pid", "3"),
+        ("items_succeeded", "2"),
+        ("attempt", False),
+        ("cpu_s", "1.5"),
+        ("eta", 1764000000),
+    ],
+)
+def test_loose_values_are_refused_naming_the_field(
+    client: TestClient, store: Store, field: str, value: Any
+) -> None:
+    r = client.post("/api/v1/events", json=[GOOD, {**GOOD, "run_id": "loose", field: value}])
+    assert r.status_code == 422, r.text
+    assert f"event 1: field '{field}'" in r.json()["detail"]
+    assert counts(store) == (0, 0)
+
+
+def test_names_are_trimmed(client: TestClient) -> None:
+    event = {**GOOD, "run_id": "  trimmed-1 ", "job": "\u00a0etl daily  ", "queue": " q "}
+    assert client.post("/api/v1/events", json=event).status_code == 202
+    run = client.get("/api/v1/runs/trimmed-1").json()
+    assert (run["run_id"], run["job"], run["queue"]) == ("trimmed-1", "etl daily", "q")

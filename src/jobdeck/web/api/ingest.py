@@ -104,7 +104,12 @@ def _decode_events(body: bytes, max_events: int, now: datetime, bounds: TimeBoun
         raise HTTPException(422, "body must be an event object or a JSON list of event objects")
     single = start == b"{"
     try:
-        items = [WIRE_EVENT.validate_json(body)] if single else WIRE_BATCH.validate_json(body)
+        # Strict: numbers must be JSON numbers ("1" and true are not a priority), times ISO 8601
+        # strings (1 is not a time), as docs/events.md lists.
+        if single:
+            items = [WIRE_EVENT.validate_json(body, strict=True)]
+        else:
+            items = WIRE_BATCH.validate_json(body, strict=True)
     except ValidationError as exc:
         raise _describe(exc, single) from None
     if b"\\u0000" in body:  # JSON can carry a NUL only escaped; the rare batch that does is walked
