@@ -34,6 +34,8 @@ router = APIRouter(prefix="/api/v1", tags=["live"])
 CHANNEL = "jobdeck_changes"
 KEEPALIVE_S = 15.0
 POLL_S = 1.0
+LISTEN_PAUSE_S = 2.0  # the first pause before reconnecting a lost LISTEN connection
+MAX_PAUSE_S = 30.0  # the longest pause between tries while the store is unreachable
 MAX_STREAM_S = 600.0  # browsers reconnect on their own; no stream lives forever
 MAX_IDS = 20
 
@@ -203,17 +205,21 @@ async def _poll(store: Store, broadcaster: Broadcaster) -> None:
             return change_count(conn)
 
     seen: int | None = None
+    pause = POLL_S
     while True:
         if seen is not None:
-            await asyncio.sleep(POLL_S)
+            await asyncio.sleep(pause)
             if not broadcaster.subscribers:
                 continue
         try:
             now = await asyncio.to_thread(latest)
-        except Exception:  # the store is down: /api/health says so; try again later
-            log.warning("change check failed", exc_info=True)
+        except Exception:
+            # The store is down: its reachability logged that once, and /api/health says since when.
+            # Look again less and less often (doubling up to MAX_PAUSE_S), not every POLL_S.
             seen = seen if seen is not None else 0
+            pause = min(pause * 2, MAX_PAUSE_S)
             continue
+        pause = POLL_S
         if seen is None:
             seen = now
             continue
@@ -226,10 +232,14 @@ async def _listen(store: Store, broadcaster: Broadcaster) -> None:
     import psycopg
 
     url = store.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    pause = 0.0  # 0 while connected; the back-off while reconnecting
     while True:
         try:
             async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
                 await conn.execute(f"LISTEN {CHANNEL}")
+                if pause:
+                    log.warning("LISTEN connection is back")
+                pause = 0.0
                 async for notice in conn.notifies():
                     try:
                         change = json.loads(notice.payload)
@@ -237,9 +247,18 @@ async def _listen(store: Store, broadcaster: Broadcaster) -> None:
                         continue
                     if change.get("origin") != broadcaster.origin:
                         broadcaster.publish(change)
-        except psycopg.OperationalError:
-            log.warning("lost the LISTEN connection; reconnecting", exc_info=True)
-            await asyncio.sleep(2)
+        except psycopg.OperationalError as exc:
+            # One line when the connection is lost, none per attempt while it stays lost.
+            if not pause:
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                log.warning(
+                    "lost the LISTEN connection (%s); reconnecting with back-off, %.0f s doubling to %.0f s",
+                    reason,
+                    LISTEN_PAUSE_S,
+                    MAX_PAUSE_S,
+                )
+            pause = min(pause * 2, MAX_PAUSE_S) if pause else LISTEN_PAUSE_S
+            await asyncio.sleep(pause)
 
 
 def _event(name: str, data: dict[str, Any]) -> str:

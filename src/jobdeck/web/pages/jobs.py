@@ -72,7 +72,8 @@ def _page_context(
                 "error": None,
             }
     except SQLAlchemyError as exc:
-        context |= {"cards": None, "summary": None, "last_error": None, "error": type(exc).__name__}
+        error = store.reachability.describe() or type(exc).__name__
+        context |= {"cards": None, "summary": None, "last_error": None, "error": error}
     return context | _runs_context(store, job, query, status, cursor)
 
 
