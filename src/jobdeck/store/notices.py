@@ -35,10 +35,10 @@ def notify(store: Store, change: Mapping[str, Any]) -> None:
         )
 
 
-def retry_delay(failures: int, first_s: float = FIRST_RETRY_S, max_s: float = MAX_RETRY_S) -> float:
-    """Seconds to wait after `failures` failed attempts in a row: doubling up to `max_s`, each wait
-    jittered down by up to a half so that replicas do not reconnect in step."""
-    return min(max_s, first_s * 2.0 ** (failures - 1)) * random.uniform(0.5, 1.0)
+def retry_delay(failures: int) -> float:
+    """Seconds to wait after `failures` failed attempts in a row: doubling up to `MAX_RETRY_S`, each
+    wait jittered down by up to a half so that replicas do not reconnect in step."""
+    return min(MAX_RETRY_S, FIRST_RETRY_S * 2.0 ** (failures - 1)) * random.uniform(0.5, 1.0)
 
 
 async def listen(store: Store) -> AsyncIterator[dict[str, Any]]:
@@ -54,9 +54,9 @@ async def listen(store: Store) -> AsyncIterator[dict[str, Any]]:
                 url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
             ) as conn:
                 await conn.execute(f"LISTEN {CHANNEL}")
-                if failures:
+                if failures:  # a warning like the line that said it was down, so both show
                     down_s = time.monotonic() - down_since
-                    log.warning("LISTEN on %s is back after %.0f s down", CHANNEL, down_s)
+                    log.warning("LISTEN on %s is back after %.1f s down", CHANNEL, down_s)
                 failures = 0
                 async for notice in conn.notifies():
                     change = _decoded(notice.payload)
@@ -68,10 +68,10 @@ async def listen(store: Store) -> AsyncIterator[dict[str, Any]]:
             if failures == 1:
                 down_since = time.monotonic()
                 log.warning(
-                    "LISTEN on %s is down (%s); retrying after %.0f s, doubling up to %.0f s "
+                    "LISTEN on %s is down (%s); retrying after %.1f s, doubling up to %.0f s "
                     "(meanwhile other replicas' changes arrive by the change check)",
                     CHANNEL,
-                    str(exc).strip() or type(exc).__name__,
+                    " ".join(str(exc).split()) or type(exc).__name__,
                     delay,
                     MAX_RETRY_S,
                 )
