@@ -4,10 +4,16 @@ store (SQLite change check) and another replica (PostgreSQL LISTEN/NOTIFY); shut
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import fastapi.routing
+import httpx
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from jobdeck.config import Settings
@@ -64,3 +70,38 @@ def test_replicas_hear_each_other(store: Store, monkeypatch: pytest.MonkeyPatch)
             name, _ = next(events)
             assert name == "change"
         assert first.get("/api/v1/changes").json() == second.get("/api/v1/changes").json()
+
+
+def test_an_idle_stream_gets_keep_alives_and_a_gone_browser_is_dropped_at_once(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under a real server: comments keep an idle stream open, and a browser that goes away stops
+    being a subscriber without waiting for the next one."""
+    monkeypatch.setattr(fastapi.routing, "_PING_INTERVAL", 0.2)
+    app = create_app(Settings(database_url=sqlite_store.url), sqlite_store)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, name="uvicorn-live", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.02)
+        with httpx.stream("GET", f"http://127.0.0.1:{port}/api/v1/stream", timeout=5) as response:
+            lines = response.iter_lines()
+            assert next(lines) == "event: hello"
+            assert next(line for line in lines if line.startswith(":")) == ": ping"
+            assert app.state.live.subscribers == 1
+        deadline = time.monotonic() + 2
+        while app.state.live.subscribers and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert app.state.live.subscribers == 0
+    finally:
+        app.state.live.close()
+        server.should_exit = True
+        thread.join(timeout=15)
