@@ -192,6 +192,7 @@ async def _poll(store: Store, broadcaster: Broadcaster) -> None:
             return change_count(conn)
 
     seen: int | None = None
+    failing = False
     while True:
         if seen is not None:
             await asyncio.sleep(POLL_S)
@@ -199,10 +200,16 @@ async def _poll(store: Store, broadcaster: Broadcaster) -> None:
                 continue
         try:
             now = await asyncio.to_thread(latest)
-        except Exception:  # the store is down: /api/health says so; try again later
-            log.warning("change check failed", exc_info=True)
+        except Exception as exc:  # the store is down: /api/health says so; try again later
+            if not failing:  # one line when it starts failing, not one per second
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                log.warning("change check failed (%s); trying again every %.0f s", reason, POLL_S)
+            failing = True
             seen = seen if seen is not None else 0
             continue
+        if failing:
+            log.warning("change check works again")
+            failing = False
         if seen is None:
             seen = now
             continue
