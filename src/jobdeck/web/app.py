@@ -77,8 +77,8 @@ def background_services(
 ) -> Services:
     """The app's background services in start order (they stop in reverse): the store's upkeep first
     (the WAL checkpoint on SQLite, retention cleanup when set) and last to stop, so that it runs
-    while anything writes; then live updates; then the control plane, which stops first: the
-    commands it still runs end, recorded as cancelled, while live updates still tell the pages."""
+    while anything writes; then live updates; then the control plane, which stops first, so that
+    the commands it still runs are stopped and recorded as cancelled while the rest still runs."""
     upkeep: list[Service | None] = [checkpoint.loop(store), retention.loop(store, settings)]
     return Services(*(s for s in upkeep if s is not None), updates, OnStop("control plane", control.close))
 
