@@ -1,42 +1,51 @@
-"""Background work a server does on a timer (retention, WAL checkpoints, …): one daemon thread per
-task, run for an app's lifetime."""
+"""A loop that repeats one step on a timer in a daemon thread: the shape of every background loop of
+a server (retention, WAL checkpoints, the demo's live events, …)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
-
-from fastapi import FastAPI
+from collections.abc import Callable
 
 from jobdeck.store.reachability import short_reason
 
 log = logging.getLogger(__name__)
 
+STOP_WAIT_S = 10.0
+
 
 class Periodic:
-    """Calls `task()` every `every_s` seconds in a daemon thread until stopped; what a call returns
-    is logged unless it is empty, and a failing call is logged and the next one tries again."""
+    """Calls `task()` every `every_s` seconds in a daemon thread from `start` until `stop` (a
+    `services.Loop`); what a call returns is logged unless it is empty, and a failing call is logged
+    and the next one tries again. `run_once` is one step, for tests and for subclasses to override."""
 
     def __init__(self, name: str, task: Callable[[], object], every_s: float) -> None:
         self.name, self.task, self.every_s = name, task, every_s
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"jobdeck-{name}", daemon=True)
+        self._thread = self._new_thread()
 
-    def start(self) -> None:
+    def run_once(self) -> object:
+        return self.task()
+
+    async def start(self) -> None:
+        if self._thread.ident is not None:  # started before: a thread runs once, so make another
+            self._thread = self._new_thread()
+        self._stop.clear()
         self._thread.start()
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=10)
+        await asyncio.to_thread(self._thread.join, STOP_WAIT_S)
+
+    def _new_thread(self) -> threading.Thread:
+        return threading.Thread(target=self._run, name=f"jobdeck-{self.name}", daemon=True)
 
     def _run(self) -> None:
         failing = ""  # the last failure's reason while passes keep failing
         while not self._stop.is_set():
             try:
-                result = self.task()
+                result = self.run_once()
                 if result:  # something done worth a line (None or an empty list is not)
                     log.info("%s: %s", self.name, result)
                 if failing:
@@ -52,24 +61,3 @@ class Periodic:
                     log.warning("%s still fails, now with %s", self.name, reason)
                 failing = reason
             self._stop.wait(self.every_s)
-
-
-def around_lifespan(app: FastAPI, start: Callable[[], Any], stop: Callable[[], Any]) -> None:
-    """Call `start` when the app starts serving and `stop` when it stops (after a failed start too)."""
-    inner: Callable[[Any], AbstractAsyncContextManager[Any]] = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(application: Any) -> AsyncIterator[Any]:
-        start()
-        try:
-            async with inner(application) as state:
-                yield state
-        finally:
-            stop()
-
-    app.router.lifespan_context = lifespan
-
-
-def run_with(app: FastAPI, periodic: Periodic) -> None:
-    """Start `periodic` when the app starts serving and stop it when the app stops."""
-    around_lifespan(app, periodic.start, periodic.stop)
