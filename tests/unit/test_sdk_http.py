@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-import httpx
+import httpx2 as httpx
 import pytest
 
 from jobdeck.sdk.transport import HttpTransport, Rejected, ServerError, Unavailable
@@ -104,7 +104,7 @@ def test_no_server_is_unavailable() -> None:
 
 
 def test_importing_the_sdk_leaves_the_server_side_unimported() -> None:
-    heavy = "('sqlalchemy', 'fastapi', 'uvicorn', 'httpx')"
+    heavy = "('sqlalchemy', 'fastapi', 'uvicorn', 'httpx2', 'pydantic_settings')"
     code = f"import sys, jobdeck; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

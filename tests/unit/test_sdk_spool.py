@@ -77,7 +77,7 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp
     monkeypatch.setenv("JOBDECK_URL", "http://jobdeck:5555")
     monkeypatch.setenv("JOBDECK_SPOOL_DIR", str(tmp_path))
     monkeypatch.setenv("JOBDECK_SPOOL_MAX_BYTES", "12345")
-    monkeypatch.setenv("JOBDECK_HEARTBEAT_INTERVAL", "nonsense")
+    monkeypatch.setenv("JOBDECK_HEARTBEAT_INTERVAL", "")  # empty is unset
     settings = SdkSettings.from_env()
     assert (settings.url, settings.spool_dir, settings.spool_max_bytes) == (
         "http://jobdeck:5555",
@@ -91,3 +91,20 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp
     settings = SdkSettings.from_env()
     assert settings.destination == "sqlite:///./jobdeck.db"
     assert settings.spool_dir == tmp_path / "cache" / "jobdeck" / "spool"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("JOBDECK_HEARTBEAT_INTERVAL", "nonsense", "valid number"),
+        ("JOBDECK_SHUTDOWN_TIMEOUT", "3s", "valid number"),
+        ("JOBDECK_SPOOL_MAX_BYTES", "-1", "greater than or equal to 0"),
+        ("JOBDECK_SPOOL_MAX_BYTES", "1.5", "valid integer"),
+    ],
+)
+def test_a_malformed_setting_is_an_error_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, problem: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=f"{name}: .*{problem}.*got '{value}'"):
+        SdkSettings.from_env()
