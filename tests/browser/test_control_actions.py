@@ -9,7 +9,7 @@ import sys
 import time
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 from playwright.sync_api import expect
 
 from jobdeck.scheduler.executors import Submission
