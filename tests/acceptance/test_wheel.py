@@ -91,7 +91,8 @@ def test_the_installed_wheel_serves_the_overview_without_node(dist: Path, tmp_pa
     env = {"PATH": str(bin_dir), "HOME": str(tmp_path), "LANG": "C.UTF-8"}
     if "JOBDECK_CONTROL_KEY_FILE" in os.environ:
         env["JOBDECK_CONTROL_KEY_FILE"] = os.environ["JOBDECK_CONTROL_KEY_FILE"]
-    assert shutil.which("node", path=env["PATH"]) is None and shutil.which("npm", path=env["PATH"]) is None
+    assert shutil.which("node", path=env["PATH"]) is None
+    assert shutil.which("npm", path=env["PATH"]) is None
     where = subprocess.run(
         [str(bin_dir / "python"), "-c", "import jobdeck; print(jobdeck.__file__)"],
         cwd=tmp_path,
@@ -131,13 +132,15 @@ def test_the_installed_wheel_serves_the_overview_without_node(dist: Path, tmp_pa
             assert time.monotonic() < deadline, "jobdeck serve did not answer within 60 s"
             time.sleep(0.2)
         page = httpx.get(f"{base}/", timeout=10)
-        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        assert page.status_code == 200
+        assert "text/html" in page.headers["content-type"]
         urls = re.findall(r'<script[^>]*\bsrc="([^"]+)"', page.text)
         urls += re.findall(r'<link[^>]*\brel="stylesheet"[^>]*\bhref="([^"]+)"', page.text)
         assert {f"/static/vendor/{name}" for name in FRONT_END} <= set(urls), urls
         for url in urls:
             answer = httpx.get(base + url if url.startswith("/") else url, timeout=10)
-            assert answer.status_code == 200 and answer.content, url
+            assert answer.status_code == 200, url
+            assert answer.content, url
     finally:
         server.send_signal(signal.SIGINT)
         try:

@@ -43,7 +43,8 @@ def test_the_event_request_body_is_one_event_or_a_list(client: TestClient) -> No
     operation = client.get("/openapi.json").json()["paths"]["/api/v1/events"]["post"]
     assert operation["requestBody"]["required"] is True
     single, batch = operation["requestBody"]["content"]["application/json"]["schema"]["anyOf"]
-    assert single["title"] == "EventIn" and batch["items"] == single
+    assert single["title"] == "EventIn"
+    assert batch["items"] == single
     assert set(single["required"]) == {"run_id", "event"}
     assert single["additionalProperties"] is False
     assert "enqueued" in single["properties"]["event"]["enum"]

@@ -39,14 +39,17 @@ def test_stream_announces_changes_from_the_recorder_and_other_writers(store: Sto
         assert next(events)[0] == "hello"
         app.state.recorder.record(started("here"))
         name, data = next(events)
-        assert name == "change" and data["run_ids"] == ["here"] and data["runs"] == 1
+        assert name == "change"
+        assert data["run_ids"] == ["here"]
+        assert data["runs"] == 1
         # Another writer of the same store (the SDK's direct transport, another replica).
         Recorder(store).record(started("elsewhere"))
         name, _ = next(events)
         assert name == "change"
         version = client.get("/api/v1/changes").json()["version"]
         assert version > 0
-    assert app.state.live.closed and app.state.live.subscribers == 0
+    assert app.state.live.closed
+    assert app.state.live.subscribers == 0
 
 
 def test_replicas_hear_each_other(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:

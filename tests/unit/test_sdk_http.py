@@ -49,7 +49,8 @@ def test_an_internal_error_is_a_server_error_and_health_is_asked_of_the_server()
         transport_answering(500, seen).send([EVENT])
     assert not transport_answering(503).healthy()
     assert transport_answering(200, seen).healthy()
-    assert str(seen[-1].url) == "http://jobdeck:5555/api/health" and seen[-1].method == "GET"
+    assert str(seen[-1].url) == "http://jobdeck:5555/api/health"
+    assert seen[-1].method == "GET"
 
 
 def test_health_is_asked_again_on_a_fresh_connection_after_a_reset() -> None:

@@ -34,7 +34,9 @@ def test_over_the_cap_the_oldest_batches_go_with_a_warning(
             spool.append(batch(tag, 5))
     assert spool.size() <= 1_000
     kept = [spool.read(f)[0]["run_id"] for f in spool.files()]
-    assert kept and kept[-1] == "h0" and "a0" not in kept
+    assert kept
+    assert kept[-1] == "h0"
+    assert "a0" not in kept
     assert "dropped its oldest 5 events" in caplog.text
 
 
@@ -42,18 +44,22 @@ def test_held_batches_are_kept_apart_from_replay_and_count_towards_the_cap(tmp_p
     spool = Spool(tmp_path / "s", 2_000)
     spool.append(batch("a"))
     held = spool.hold(batch("h", 1))
-    assert held is not None and held.suffix == ".held"
+    assert held is not None
+    assert held.suffix == ".held"
     assert [spool.read(f)[0]["run_id"] for f in spool.files()] == ["a0"]
-    assert spool.held() == [held] and [e["run_id"] for e in spool.read(held)] == ["h0"]
+    assert spool.held() == [held]
+    assert [e["run_id"] for e in spool.read(held)] == ["h0"]
     for tag in "bcdefghijklmnop":
         spool.append(batch(tag, 5))
-    assert spool.size() <= 2_000 and spool.held() == []  # the oldest go first, held or not
+    assert spool.size() <= 2_000
+    assert spool.held() == []
 
 
 def test_a_server_url_without_a_scheme_is_taken_as_http() -> None:
     assert server_url("jobdeck:5555") == "http://jobdeck:5555"
     assert server_url(" https://jobdeck.example/ ") == "https://jobdeck.example/"
-    assert server_url("") is None and server_url(None) is None
+    assert server_url("") is None
+    assert server_url(None) is None
 
 
 def test_a_damaged_line_is_skipped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
