@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import fastapi.routing
-import httpx
+import httpx2 as httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
@@ -94,7 +94,8 @@ def test_an_idle_stream_gets_keep_alives_and_a_gone_browser_is_dropped_at_once(
     try:
         deadline = time.monotonic() + 15
         while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+            assert thread.is_alive(), "the server did not start"
+            assert time.monotonic() < deadline, "the server did not start"
             time.sleep(0.02)
         with httpx.stream("GET", f"http://127.0.0.1:{port}/api/v1/stream", timeout=5) as response:
             lines = response.iter_lines()
@@ -137,5 +138,6 @@ def test_a_failing_change_check_says_so_once_and_once_when_it_works_again(
             conn.exec_driver_sql("ALTER TABLE counters_away RENAME TO counters")
         wait_for(2)
     assert len(lines()) == 2, lines()
-    assert lines()[0].startswith("change check failed (") and lines()[1] == "change check works again"
+    assert lines()[0].startswith("change check failed (")
+    assert lines()[1] == "change check works again"
     assert all(r.exc_info is None for r in caplog.records if r.name == "jobdeck.web.live")
