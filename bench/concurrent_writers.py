@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 
 JOBDECK = str(Path(sys.executable).with_name("jobdeck"))
 ADMIN_URL = os.environ.get("JOBDECK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

@@ -168,4 +168,5 @@ class Recorder:
 
 def backoff_s(attempt: int, base_s: float = 0.01, cap_s: float = 0.5) -> float:
     """The pause before retry `attempt + 1`: full jitter over a step that doubles each attempt."""
-    return random.uniform(0, min(cap_s, base_s * 2**attempt))
+    # Jitter, not a secret: `random` is the right tool (S311).
+    return random.uniform(0, min(cap_s, base_s * 2**attempt))  # noqa: S311

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
-import httpx
+import httpx2 as httpx
 import pytest
 
 from jobdeck.store import Store
@@ -38,16 +38,22 @@ def check_routes(client: httpx.Client, name: str) -> None:
     for path in ("/api/v1/timeseries", "/api/v1/heatmap"):
         assert client.get(path, params=job_q).status_code == 200, path
     exported = client.get("/api/v1/export/runs", params={**job_q, "format": "json"})
-    assert exported.status_code == 200 and [r["run_id"] for r in exported.json()] == [run_id]
+    assert exported.status_code == 200
+    assert [r["run_id"] for r in exported.json()] == [run_id]
 
     job_page = client.get(f"/jobs/{part}")
-    assert job_page.status_code == 200 and "Boom" in job_page.text
+    assert job_page.status_code == 200
+    assert "Boom" in job_page.text
     fragment = client.get(f"/fragments/jobs/{part}/runs")
-    assert fragment.status_code == 200 and f'href="/runs/{run_part}"' in fragment.text
+    assert fragment.status_code == 200
+    assert f'href="/runs/{run_part}"' in fragment.text
     detail = client.get(f"/runs/{run_part}")
-    assert detail.status_code == 200 and f'href="/jobs/{part}"' in detail.text
+    assert detail.status_code == 200
+    assert f'href="/jobs/{part}"' in detail.text
     for page in ("/runs", "/failures"):
         listed = client.get(page, params=job_q)
-        assert listed.status_code == 200 and f'href="/jobs/{part}"' in listed.text, page
+        assert listed.status_code == 200, page
+        assert f'href="/jobs/{part}"' in listed.text, page
     overview = client.get("/fragments/overview")
-    assert overview.status_code == 200 and f'href="/jobs/{part}"' in overview.text
+    assert overview.status_code == 200
+    assert f'href="/jobs/{part}"' in overview.text

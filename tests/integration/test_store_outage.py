@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 
-import httpx
+import httpx2 as httpx
 import pytest
 
 from jobdeck.store import Store
@@ -108,7 +108,8 @@ def test_an_unreachable_store_is_logged_once_and_shown_with_since_when(
             proxy.stop()
             for _ in range(6):  # requests, and the server's own reconnect attempts, for a few seconds
                 health = client.get("/api/health")
-                assert health.status_code == 503 and health.headers["retry-after"]
+                assert health.status_code == 503
+                assert health.headers["retry-after"]
                 page = client.get("/")
                 runs = client.get("/api/v1/runs")
                 time.sleep(0.5)
@@ -116,8 +117,10 @@ def test_an_unreachable_store_is_logged_once_and_shown_with_since_when(
             assert state["reachable"] is False
             since = datetime.fromisoformat(state["unreachable_since"])
             assert went <= since <= datetime.now(UTC)
-            assert page.status_code == 503 and "unreachable since" in page.text
-            assert runs.status_code == 503 and "unreachable since" in runs.json()["detail"]
+            assert page.status_code == 503
+            assert "unreachable since" in page.text
+            assert runs.status_code == 503
+            assert "unreachable since" in runs.json()["detail"]
             assert runs.headers["retry-after"]
             down = [r for r in caplog.records if "unreachable" in r.getMessage()]
             assert len(down) == 1, [r.getMessage() for r in caplog.records]

@@ -83,7 +83,8 @@ def test_an_unreachable_destination_spools_then_replays_before_newer_events(
     started = time.monotonic()
     assert not sender.flush(5)
     assert time.monotonic() - started < 1
-    assert sender.spool.files() and destination.received == []
+    assert sender.spool.files()
+    assert destination.received == []
     assert "unavailable" in caplog.text
 
     sender.put(event(3))  # during the back-off: straight to the spool, no attempt
@@ -125,7 +126,8 @@ def test_the_event_a_refusal_names_is_set_aside_without_sending_each_event_alone
     finally:
         sender.close(1)
     assert destination.ids() == [f"r{n}" for n in range(1, 200)]
-    assert destination.sends == 2 and sender.set_aside_count == 1
+    assert destination.sends == 2
+    assert sender.set_aside_count == 1
 
 
 def test_what_an_earlier_process_spooled_is_sent_first(destination: Destination, tmp_path: Path) -> None:
@@ -231,11 +233,10 @@ def test_a_batch_a_healthy_server_fails_on_is_held_retried_and_split_until_one_e
     assert sorted(server.ids()) == sorted(f"r{n}" for n in range(5, 20) if n != 7)
     (aside,) = spool.rejected()
     assert [e["run_id"] for e in spool.read(aside)] == ["r7"]
-    assert spool.files() == [] and spool.held() == []
-    assert (
-        "held in" in caplog.text
-        and "set aside 1 event(s), the first a started event of run 'r7'" in caplog.text
-    )
+    assert spool.files() == []
+    assert spool.held() == []
+    assert "held in" in caplog.text
+    assert "set aside 1 event(s), the first a started event of run 'r7'" in caplog.text
 
 
 def test_server_errors_while_it_is_unhealthy_keep_every_event_for_later(tmp_path: Path) -> None:

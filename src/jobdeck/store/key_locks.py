@@ -6,7 +6,7 @@ transaction-scoped advisory locks on the keys first instead, always in the same 
 queue behind each other rather than deadlock; the locks go with the transaction.
 
 A key's lock is one of SLOTS per kind (its hash modulo SLOTS): advisory locks live in PostgreSQL's
-shared lock table (max_locks_per_transaction × max_connections entries, 6,400 by default), which a
+shared lock table (max_locks_per_transaction times max_connections entries, 6,400 by default), which a
 batch of 50,000 new runs would overflow with a lock each. Two keys in one slot only make their
 writers take turns, as writers of the same jobs and hours do anyway on the rollup cells they share.
 SQLite needs none: one writer at a time holds its write lock.
