@@ -53,12 +53,18 @@ class Reachability:
         log.warning("the store is reachable again after %.1f s (unreachable since %s)", took, _clock(since))
 
     def describe(self) -> str | None:
-        """'unreachable since 17:20:03 UTC (42 s ago): connection refused', or None when reachable."""
+        """'unreachable since 2026-12-04 17:20:03 UTC (42 s ago): connection refused', or None when
+        reachable."""
+        since = self.since_text()
+        return f"{since}: {self.reason}" if since else None
+
+    def since_text(self) -> str | None:
+        """'unreachable since 2026-12-04 17:20:03 UTC (42 s ago)', or None when reachable."""
         since = self.since
         if since is None:
             return None
         ago = (datetime.now(UTC) - since).total_seconds()
-        return f"unreachable since {_clock(since)} ({ago:.0f} s ago): {self.reason}"
+        return f"unreachable since {_clock(since)} ({ago:.0f} s ago)"
 
 
 def _clock(at: datetime) -> str:

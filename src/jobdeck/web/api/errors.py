@@ -14,10 +14,10 @@ async def store_unavailable(request: Request, exc: Exception) -> Response:
     """503 for connection failures, pool timeouts, a locked or unmigrated store: worth trying again."""
     reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     message = f"the store is unavailable: {reason[0] if reason else type(exc).__name__}"
-    outage = getattr(request.app.state, "store", None)
-    described = outage.reachability.describe() if outage is not None else None
-    if described:
-        message = f"the store is {described}"
+    store = getattr(request.app.state, "store", None)
+    since = store.reachability.since_text() if store is not None else None
+    if since:
+        message = f"{message} ({since})"
     headers = {"Retry-After": RETRY_AFTER_S}
     if "/api/" in request.url.path:
         return JSONResponse({"detail": message}, status_code=503, headers=headers)

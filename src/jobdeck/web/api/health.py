@@ -19,7 +19,7 @@ router = APIRouter(tags=["health"])
 
 def _check(store: Any) -> dict[str, Any]:
     store.ping()
-    return {"backend": store.backend, "reachable": True, "migrated": store.is_current()}
+    return {"backend": store.backend, "migrated": store.is_current()}
 
 
 @router.get(

@@ -258,7 +258,6 @@ class Retried(Answer):
 
 class StoreState(Answer):
     backend: Literal["sqlite", "postgresql"]
-    reachable: bool
     migrated: bool
 
 
