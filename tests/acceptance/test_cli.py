@@ -21,7 +21,7 @@ from jobdeck.demo.local_jobs import LOCAL_JOBS
 from jobdeck.demo.profiles import PROFILES
 from jobdeck.demo.workload import Stream
 from jobdeck.domain import EventKind
-from jobdeck.scheduler.executors import procfs
+from jobdeck.executors import procfs
 from tests.services import fresh_pg_database
 
 JOBDECK = str(Path(sys.executable).with_name("jobdeck"))

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 # cli.py imports this module while it is still loading: names are looked up when commands run.
 from jobdeck import cli
-from jobdeck.demo import live
+from jobdeck.demo import live_loop
 from jobdeck.demo.local_jobs import LocalSchedule
 from jobdeck.demo.profiles import PROFILES
 from jobdeck.demo.workload import Stream
@@ -48,7 +48,7 @@ def demo(
     app = create_app(settings, store)
     recorder: Recorder = app.state.recorder
     now = datetime.now(UTC)
-    point = live.starting_point(store, now, days, backfill=backfill)
+    point = live_loop.starting_point(store, now, days, backfill=backfill)
     stream = Stream(point.start, seed, PROFILES)
     try:
         _record_history(recorder, stream, now, point)
@@ -57,7 +57,7 @@ def demo(
         store.close()
         raise typer.Exit(130) from None
 
-    live.install(app, live.LiveLoop(recorder, stream, tick_s=tick))
+    live_loop.install(app, live_loop.LiveLoop(recorder, stream, tick_s=tick))
     if local_jobs:
         schedule = LocalSchedule(app.state.control.executors["local"])
         run_with(app, Periodic("demo local jobs", lambda: schedule.run_once(datetime.now(UTC)), 1.0))
@@ -75,7 +75,7 @@ def demo(
     cli.console.print("demo stopped")
 
 
-def _record_history(recorder: Recorder, stream: Stream, now: datetime, point: live.StartingPoint) -> None:
+def _record_history(recorder: Recorder, stream: Stream, now: datetime, point: live_loop.StartingPoint) -> None:
     """Record the stream's events from its start to now, with a progress bar."""
     if point.reason == "live":
         return
@@ -91,7 +91,7 @@ def _record_history(recorder: Recorder, stream: Stream, now: datetime, point: li
     )
     with Progress(*columns, console=cli.console) as bar:
         task = bar.add_task(label, total=len(events))
-        stored = live.record_in_batches(recorder, events, on_batch=lambda n: bar.advance(task, n))
+        stored = live_loop.record_in_batches(recorder, events, on_batch=lambda n: bar.advance(task, n))
     runs = len({event.run_id for event in events})
     hours = (now - point.start).total_seconds() / 3600
     took = time.perf_counter() - began

@@ -21,9 +21,9 @@ import typer
 # cli.py imports this module while it is still loading: names are looked up when commands run.
 from jobdeck import cli
 from jobdeck.events import Event
-from jobdeck.scheduler.executors import Submission
-from jobdeck.scheduler.executors.local import LocalExecutor
-from jobdeck.scheduler.executors.local_process import LocalProcess
+from jobdeck.executors import Submission
+from jobdeck.executors.local import LocalExecutor
+from jobdeck.executors.local_process import LocalProcess
 
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 MAX_JOB_CHARS = 200
