@@ -26,7 +26,7 @@ from fastapi.responses import StreamingResponse
 
 from jobdeck.recorder import Recorded, Recorder
 from jobdeck.store import Store
-from jobdeck.store.changes import change_count
+from jobdeck.store.change_counter import change_count
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["live"])
