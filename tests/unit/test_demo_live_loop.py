@@ -76,7 +76,9 @@ def test_where_the_stream_starts(sqlite_store: Store) -> None:
     assert live_loop.starting_point(sqlite_store, now, days=7) == live_loop.StartingPoint(
         now - timedelta(days=7), "backfill"
     )
-    assert live_loop.starting_point(sqlite_store, now, days=7, backfill=False) == live_loop.StartingPoint(now, "live")
+    assert live_loop.starting_point(sqlite_store, now, days=7, backfill=False) == live_loop.StartingPoint(
+        now, "live"
+    )
     events = Stream(START, seed=3).advance(START + timedelta(hours=10))
     live_loop.record_in_batches(Recorder(sqlite_store), events)
     point = live_loop.starting_point(sqlite_store, now, days=7)

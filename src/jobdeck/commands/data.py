@@ -12,8 +12,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 # cli.py imports this module while it is still loading: names are looked up when commands run.
-from jobdeck import cli, importer
-from jobdeck.importing import BadRecord
+from jobdeck import cli, importing
 from jobdeck.store import verify
 from jobdeck.store.retention import cleanup as cleanup_store
 
@@ -43,14 +42,14 @@ def import_file(
     try:
         with Progress(*columns, console=cli.console) as bar:
             task = bar.add_task("import", total=file.stat().st_size)
-            totals = importer.import_file(
+            totals = importing.import_file(
                 store,
                 file,
                 batch_size=batch_size,
-                workers=workers or importer.default_workers(file),
+                workers=workers or importing.default_workers(file),
                 progress=lambda size: bar.advance(task, size),
             )
-    except BadRecord as exc:
+    except importing.BadRecord as exc:
         cli.console.print(f"[red]error:[/red] {file}: {exc}", soft_wrap=True)
         cli.console.print("The batch holding it was not stored; the others were: importing again skips them.")
         raise typer.Exit(1) from None

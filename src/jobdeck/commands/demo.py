@@ -75,7 +75,9 @@ def demo(
     cli.console.print("demo stopped")
 
 
-def _record_history(recorder: Recorder, stream: Stream, now: datetime, point: live_loop.StartingPoint) -> None:
+def _record_history(
+    recorder: Recorder, stream: Stream, now: datetime, point: live_loop.StartingPoint
+) -> None:
     """Record the stream's events from its start to now, with a progress bar."""
     if point.reason == "live":
         return

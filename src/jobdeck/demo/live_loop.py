@@ -1,4 +1,4 @@
-"""Keeping the demo workload running live: history recorded in batches, then each event as the clock passes it.
+"""Keeping the demo workload running live: history in batches, then each event as the clock passes it.
 
 `LiveLoop.run_once` records what the stream has due now and returns how many events that was; the
 loop around it is a thin thread that the app's lifespan starts and stops.

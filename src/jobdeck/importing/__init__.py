@@ -1,4 +1,4 @@
-"""Importing history files: reading records into events (records.py), recording them on several cores (parallel.py)."""
+"""Importing history files: records read into events (records.py), recorded on several cores (parallel.py)."""
 
 from __future__ import annotations
 

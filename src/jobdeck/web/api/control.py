@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 
 from jobdeck.control import ActionRefused, ControlPlane, audit
+from jobdeck.executors.local import LocalExecutor
 from jobdeck.periodic import around_lifespan
 from jobdeck.recorder import Recorder
-from jobdeck.executors.local import LocalExecutor
 from jobdeck.store import Store
 
 router = APIRouter(prefix="/api/v1", tags=["control"])
