@@ -80,10 +80,10 @@ def differences(
     for cell, delta in expected.cells.items():
         row = stored_cells.pop(cell, None)
         if row is None:
-            if any(delta.values):
+            if any(delta.counters):
                 problems.append(f"missing rollup {cell}")
             continue
-        for name, value in zip(rollups.COUNTERS, delta.values, strict=True):
+        for name, value in zip(rollups.COUNTERS, delta.counters, strict=True):
             if not math.isclose(float(row[name]), value, rel_tol=1e-9, abs_tol=1e-6):
                 problems.append(f"{cell} {name}: stored {row[name]}, runs say {value}")
         for name, extreme in (("dur_min", delta.low), ("dur_max", delta.high)):

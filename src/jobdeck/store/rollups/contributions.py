@@ -5,9 +5,14 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from jobdeck.analytics import sketch
-from jobdeck.store.rollups.cells import DURATION, GRANULARITIES, STATUSES, WAIT, Cell
+from jobdeck.store.rollups.cells import COUNTERS, DURATION, GRANULARITIES, ITEMS, STATUSES, WAIT, Cell
 
-_STATUS_AT = {status: i for i, status in enumerate(STATUSES)}
+RUNS = COUNTERS.index("runs")
+DUR_COUNT, DUR_SUM = COUNTERS.index("dur_count"), COUNTERS.index("dur_sum")
+WAIT_COUNT, WAIT_SUM = COUNTERS.index("wait_count"), COUNTERS.index("wait_sum")
+ITEMS_SUCCEEDED, ITEMS_FAILED, ITEMS_SKIPPED = (COUNTERS.index(name) for name in ITEMS)
+
+_STATUS_AT = {status: COUNTERS.index(status) for status in STATUSES}
 
 
 class Contribution(NamedTuple):
@@ -23,56 +28,19 @@ class Contribution(NamedTuple):
 
 
 class Delta:
-    """What a transaction adds to one cell: counters, the extremes of added durations, sketches.
+    """What a transaction adds to one cell: counters, the extremes of added durations, sketches."""
 
-    Counters are integers but for the two sums of seconds, so they stay exact with nothing to round.
-    """
-
-    __slots__ = (
-        "dur_count",
-        "dur_sum",
-        "high",
-        "items_failed",
-        "items_skipped",
-        "items_succeeded",
-        "low",
-        "recompute",
-        "runs",
-        "sketches",
-        "statuses",
-        "wait_count",
-        "wait_sum",
-    )
+    __slots__ = ("counters", "high", "low", "recompute", "sketches")
 
     def __init__(self) -> None:
-        self.runs = 0
-        self.statuses = [0] * len(STATUSES)  # in STATUSES order
-        self.dur_count = 0
-        self.dur_sum: float = 0
-        self.wait_count = 0
-        self.wait_sum: float = 0
-        self.items_succeeded = 0
-        self.items_failed = 0
-        self.items_skipped = 0
+        # In COUNTERS order, read by the names below. Integers but for the two sums of seconds:
+        # counters stay exact, nothing to round. (A list, not an attribute each: the write reads
+        # them all at once, for thousands of cells a batch.)
+        self.counters: list[Any] = [0] * len(COUNTERS)
         self.low: float | None = None
         self.high: float | None = None
         self.sketches: tuple[dict[int, int], dict[int, int]] = ({}, {})  # DURATION, WAIT
         self.recompute = False  # a duration was taken away: min and max come from the runs again
-
-    @property
-    def values(self) -> list[Any]:
-        """The counters in cells.COUNTERS order (the columns they are added to)."""
-        return [
-            self.runs,
-            *self.statuses,
-            self.dur_count,
-            self.dur_sum,
-            self.wait_count,
-            self.wait_sum,
-            self.items_succeeded,
-            self.items_failed,
-            self.items_skipped,
-        ]
 
 
 class Changes:
@@ -109,17 +77,18 @@ class Changes:
             delta = cells.get(key)
             if delta is None:
                 delta = cells[key] = Delta()
-            delta.runs += sign
-            delta.statuses[status_at] += sign
+            counters = delta.counters
+            counters[RUNS] += sign
+            counters[status_at] += sign
             if succeeded:
-                delta.items_succeeded += sign * succeeded
+                counters[ITEMS_SUCCEEDED] += sign * succeeded
             if failed:
-                delta.items_failed += sign * failed
+                counters[ITEMS_FAILED] += sign * failed
             if skipped:
-                delta.items_skipped += sign * skipped
+                counters[ITEMS_SKIPPED] += sign * skipped
             if duration is not None:
-                delta.dur_count += sign
-                delta.dur_sum += sign * duration
+                counters[DUR_COUNT] += sign
+                counters[DUR_SUM] += sign * duration
                 durations = delta.sketches[DURATION]
                 durations[duration_bin] = durations.get(duration_bin, 0) + sign
                 if sign < 0:
@@ -131,8 +100,8 @@ class Changes:
                 elif duration > delta.high:
                     delta.high = duration
             if wait is not None:
-                delta.wait_count += sign
-                delta.wait_sum += sign * wait
+                counters[WAIT_COUNT] += sign
+                counters[WAIT_SUM] += sign * wait
                 waits = delta.sketches[WAIT]
                 waits[wait_bin] = waits.get(wait_bin, 0) + sign
 

@@ -9,7 +9,7 @@ its raw runs (rare: only a finished run that changes).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
@@ -18,7 +18,7 @@ from jobdeck.domain import DURATION_STATUSES
 from jobdeck.store import bulk
 from jobdeck.store.rollups.cache import new_version
 from jobdeck.store.rollups.cells import COUNTERS, HISTOGRAMS, Cell, epoch
-from jobdeck.store.rollups.contributions import Changes, Delta
+from jobdeck.store.rollups.contributions import RUNS, Changes, Delta
 from jobdeck.store.schema import rollups, runs
 
 _KEY = ("granularity", "bucket", "job")
@@ -28,18 +28,11 @@ _PG_KEY_TYPES = ("int", "bigint", "text")
 _N = len(COUNTERS)
 
 
-class Stored(NamedTuple):
-    """A cell's stored values, as `_load_cells` reads them."""
-
-    counters: tuple[Any, ...]  # in COUNTERS order
-    dur_min: float | None
-    dur_max: float | None
-    sketches: tuple[bytes | None, bytes | None]  # in HISTOGRAMS order
-
-
-def _stored(row: Sequence[Any]) -> Stored:
-    """A read row (key first, then _VALUE_COLUMNS) as Stored."""
-    return Stored(tuple(row[3 : 3 + _N]), row[3 + _N], row[4 + _N], (row[5 + _N], row[6 + _N]))
+# A stored cell as `_load_cells` reads it: its values in _VALUE_COLUMNS order, named by these.
+Stored = tuple[Any, ...]
+_COUNTERS = slice(0, _N)
+_DUR_MIN, _DUR_MAX = _N, _N + 1
+_SKETCHES = slice(_N + 2, _N + 2 + len(HISTOGRAMS))
 
 
 def _load_cells(conn: Connection, keys: Sequence[Cell]) -> dict[Cell, Stored]:
@@ -55,14 +48,14 @@ def _load_cells(conn: Connection, keys: Sequence[Cell]) -> dict[Cell, Stored]:
         )
         columns = tuple(list(column) for column in zip(*keys, strict=True))
         for row in conn.exec_driver_sql(statement, columns):
-            found[(row[0], row[1], row[2])] = _stored(row)
+            found[(row[0], row[1], row[2])] = tuple(row[3:])
         return found
     for start in range(0, len(keys), 900):
         chunk = keys[start : start + 900]
         # A join with the keys seeks each in the primary key; `(…) IN (VALUES …)` scans the table.
         statement = sqlite_cells_query(len(chunk))
         for row in conn.exec_driver_sql(statement, tuple(x for key in chunk for x in key)):
-            found[(row[0], row[1], row[2])] = _stored(row)
+            found[(row[0], row[1], row[2])] = tuple(row[3:])
     return found
 
 
@@ -81,19 +74,19 @@ def _merged(stored: Stored | None, delta: Delta) -> list[Any]:
     if stored is None:
         durations, waits = delta.sketches
         return [
-            *delta.values,
+            *delta.counters,
             delta.low,
             delta.high,
             sketch.encode(durations) if durations else None,
             sketch.encode(waits) if waits else None,
         ]
-    values = [(old or 0) + x for old, x in zip(stored.counters, delta.values, strict=True)]
-    low, high = stored.dur_min, stored.dur_max
+    values = [(old or 0) + x for old, x in zip(stored[_COUNTERS], delta.counters, strict=True)]
+    low, high = stored[_DUR_MIN], stored[_DUR_MAX]
     if delta.low is not None and delta.high is not None:  # set together
         low = delta.low if low is None else min(low, delta.low)
         high = delta.high if high is None else max(high, delta.high)
     sketches = []
-    for blob, part in zip(stored.sketches, delta.sketches, strict=True):
+    for blob, part in zip(stored[_SKETCHES], delta.sketches, strict=True):
         if part:
             merged = sketch.decode(blob)
             sketch.add_into(merged, part)
@@ -112,7 +105,7 @@ def apply_changes(conn: Connection, changes: Changes) -> None:
     """
     cells = changes.cells
     _apply_failures(conn, changes.failures)
-    keys = sorted(key for key, d in cells.items() if any(d.values) or d.recompute or any(d.sketches))
+    keys = sorted(key for key, d in cells.items() if any(d.counters) or d.recompute or any(d.sketches))
     if not keys:
         return
     stored = _load_cells(conn, keys)
@@ -125,7 +118,7 @@ def apply_changes(conn: Connection, changes: Changes) -> None:
         delta = cells[key]
         old = stored.get(key)
         values = _merged(old, delta)
-        if values[0] <= 0:  # no runs left in the cell
+        if values[RUNS] <= 0:  # no runs left in the cell
             if old is not None:
                 emptied.append(key)
             continue
