@@ -57,7 +57,8 @@ def one_round(module: ModuleType, path: Path, rows: list[tuple[Any, ...]]) -> tu
 
 def load(path: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location("other_rollups", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
