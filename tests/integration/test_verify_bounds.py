@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from jobdeck.events import EARLIEST, LATEST, make_event
+from jobdeck.events import EARLIEST_TIME, LATEST_TIME, make_event
 from jobdeck.recorder import Recorder
 from jobdeck.store import Store, verify
 from tests.strategies import BASE
@@ -32,8 +32,8 @@ def test_runs_at_the_time_bounds_cost_verify_two_days_more(store: Store, recorde
     plain_s, plain_days = _verify_all(store)
     recorder.record(
         [
-            make_event("first", "succeeded", EARLIEST, {"job": "old"}),
-            make_event("last", "succeeded", LATEST - timedelta(seconds=1), {"job": "new"}),
+            make_event("first", "succeeded", EARLIEST_TIME, {"job": "old"}),
+            make_event("last", "succeeded", LATEST_TIME - timedelta(seconds=1), {"job": "new"}),
         ]
     )
     bounded_s, bounded_days = _verify_all(store)
