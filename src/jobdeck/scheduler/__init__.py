@@ -1,1 +1,2 @@
-"""Starting and stopping runs: the executors. Triggers and the scheduling loop come later."""
+"""Scheduling: triggers (when a schedule fires), the loop that fires schedules exactly once, and the
+safety sweep that marks runs lost. The executors that run what fires live in their own package."""
