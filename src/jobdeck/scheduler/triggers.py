@@ -99,14 +99,14 @@ class Trigger:
         if self.max_executions is not None and self.max_executions < 1:
             raise TriggerError("max_executions", "'max_executions' must be at least 1")
 
-    def first(self, created_at: datetime) -> datetime | None:
-        """The first fire time of a schedule created at `created_at` (a `once` in the past is
-        returned as it is: overdue, for the misfire policy to judge)."""
+    def first(self, since: datetime, executions: int = 0) -> datetime | None:
+        """The first fire time from `since` on (a schedule's creation, or an edit or resume): a
+        `once` in the past is returned as it is, overdue, for the misfire policy to judge."""
         if self.kind == "once":
-            return self._allowed(self.at, 0)
-        if self.start_at is not None and self.start_at >= created_at:
-            return self._next(self.start_at, inclusive=True, executions=0)
-        return self._next(created_at, inclusive=False, executions=0)
+            return self._allowed(self.at, executions)
+        if self.start_at is not None and self.start_at >= since:
+            return self._next(self.start_at, inclusive=True, executions=executions)
+        return self._next(since, inclusive=False, executions=executions)
 
     def next_after(self, after: datetime, executions: int = 0) -> datetime | None:
         """The first fire time strictly after `after`, once `executions` firings have happened; None
