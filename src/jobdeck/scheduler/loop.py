@@ -73,6 +73,7 @@ class Fired:
     run_id: str
     schedule_id: str
     spec: ScheduleSpec
+    at: datetime  # the time it was scheduled for
 
 
 @dataclass
@@ -232,7 +233,7 @@ class Scheduler:
         if firing_id is None:  # another scheduler fired this time first: nothing to do
             return False
         claims.events.append(launch.enqueued(run_id, schedule_id, spec, at))
-        claims.started.append(Fired(firing_id, run_id, schedule_id, spec))
+        claims.started.append(Fired(firing_id, run_id, schedule_id, spec, at))
         return True
 
     def _follow(self, now: datetime, done: Pass) -> None:
@@ -273,7 +274,9 @@ class Scheduler:
                 run_id = str(uuid.uuid4())
                 if rows.move_firing(conn, firing["id"], "queued", "pending", run_id=run_id, fired_at=now):
                     claims.events.append(launch.enqueued(run_id, schedule_id, spec, firing["scheduled_at"]))
-                    claims.started.append(Fired(firing["id"], run_id, schedule_id, spec))
+                    claims.started.append(
+                        Fired(firing["id"], run_id, schedule_id, spec, firing["scheduled_at"])
+                    )
                     done.dequeued += 1
             recorded = record_events(conn, claims.events)
         self._told(recorded)
@@ -294,7 +297,10 @@ class Scheduler:
                     continue
                 rows.change_firing_time(conn, firing["id"], now)
                 spec = ScheduleSpec.model_validate(row["definition"])
-                claims.started.append(Fired(firing["id"], firing["run_id"], firing["schedule_id"], spec))
+                fired = Fired(
+                    firing["id"], firing["run_id"], firing["schedule_id"], spec, firing["scheduled_at"]
+                )
+                claims.started.append(fired)
             for firing_id in finished:
                 rows.move_firing(conn, firing_id, "pending", "started")
         done.recovered += len(claims.started)
@@ -371,6 +377,11 @@ class Scheduler:
     def _on_recorded(self, recorded: Recorded) -> None:
         if self._follows:  # a run that schedules follow may have succeeded
             self._wake.set()
+
+    @property
+    def running(self) -> bool:
+        """True while the loop's thread runs."""
+        return self._thread is not None and self._thread.is_alive()
 
     def start_thread(self) -> None:
         self._stop.clear()

@@ -18,6 +18,8 @@ from jobdeck.web.api import control as control_api
 from jobdeck.web.api import errors, health, ingest, reads, seed
 from jobdeck.web.api import export as export_api
 from jobdeck.web.api import overlaps as overlaps_api
+from jobdeck.web.api import safety as safety_api
+from jobdeck.web.api import schedules as schedules_api
 from jobdeck.web.api import timeseries as timeseries_api
 from jobdeck.web.pages import control as control_page
 from jobdeck.web.pages import failures as failures_page
@@ -46,6 +48,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(ingest.router)
     app.include_router(reads.router)
     app.include_router(control_api.router)
+    app.include_router(schedules_api.router)
+    app.include_router(safety_api.router)
     app.include_router(health.router)
     app.include_router(timeseries_api.router)
     app.include_router(export_api.router)
@@ -62,7 +66,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     if settings.root_path:
         app.add_middleware(RootPath, root_path=settings.root_path)
     live.install(app, store, app.state.recorder)
-    control_api.install(app, store, app.state.recorder)
+    control = control_api.install(app, store, app.state.recorder)
+    schedules_api.install(app, store, settings, app.state.recorder, control)
     retention.install(app, store, settings)
     if store.backend == "sqlite":
         run_with(app, Periodic("wal checkpoint", lambda: checkpoint.checkpoint(store), checkpoint.EVERY_S))
