@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from typing import Annotated, NoReturn
@@ -10,6 +11,7 @@ import typer
 from rich.console import Console
 
 from jobdeck.commands import data, demo, run
+from jobdeck.commands import scheduler as scheduler_command
 from jobdeck.config import Settings
 from jobdeck.store import Store
 
@@ -125,13 +127,29 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="Server processes on the port (replicas sharing the store)")
     ] = 1,
+    no_scheduler: Annotated[
+        bool, typer.Option("--no-scheduler", help="Do not fire schedules or sweep for stuck runs here")
+    ] = False,
+    stale_after: Annotated[
+        str | None,
+        typer.Option("--stale-after", help="Mark a run lost when it has run this long (e.g. 6h; default 6h)"),
+    ] = None,
 ) -> None:
-    """Serve the dashboard and API (migrating the store first)."""
+    """Serve the dashboard and API (migrating the store first), with the scheduler loop."""
     import uvicorn
 
+    from jobdeck.commands.scheduler import parse_duration
     from jobdeck.web.app import create_app
 
-    settings = settings_for(db, host=host, port=port, root_path=root_path)
+    stale_after_s = parse_duration(stale_after) if stale_after is not None else None
+    settings = settings_for(
+        db,
+        host=host,
+        port=port,
+        root_path=root_path,
+        scheduler=not no_scheduler,
+        stale_after_s=stale_after_s,
+    )
     check_can_listen(settings.host, settings.port)
     store = open_store(settings)
     console.print(f"jobdeck serving on http://{settings.host}:{settings.port}{settings.root_path}/")
@@ -142,7 +160,7 @@ def serve(
     # the way every jobdeck process reads them); live views reach across them as across machines.
     store.close()
     for name, value in settings.model_dump(exclude_none=True).items():
-        os.environ[f"JOBDECK_{name.upper()}"] = str(value)
+        os.environ[f"JOBDECK_{name.upper()}"] = json.dumps(value) if isinstance(value, dict) else str(value)
     uvicorn.run(
         "jobdeck.web.app:create_app",
         factory=True,
@@ -155,6 +173,6 @@ def serve(
 
 # Commands that live in their own modules under jobdeck/commands/ define `register(app)`;
 # each such module is added to this tuple (imported at the top of this file).
-COMMAND_MODULES: tuple[object, ...] = (data, demo, run)
+COMMAND_MODULES: tuple[object, ...] = (data, demo, run, scheduler_command)
 for _module in COMMAND_MODULES:
     _module.register(app)  # type: ignore[attr-defined]

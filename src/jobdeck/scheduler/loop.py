@@ -36,7 +36,9 @@ from jobdeck.store import schedules as rows
 log = logging.getLogger(__name__)
 
 BATCH = 200  # schedules claimed per transaction
-MAX_SLEEP_S = 30.0
+# A schedule made or changed by another process (an API replica) is seen when the loop wakes: it
+# sleeps until the next due time, and never longer than this.
+MAX_SLEEP_S = 5.0
 LEASE_S = 30.0  # a firing claimed longer ago than this and not started is started by anyone
 STOP_WAIT_S = 10.0
 
@@ -387,6 +389,11 @@ class Scheduler:
         self._stop.clear()
         self._thread = threading.Thread(target=self.serve, name="jobdeck-scheduler", daemon=True)
         self._thread.start()
+
+    def stop_thread_soon(self) -> None:
+        """Ask `serve` to end after the step it is in (safe from a signal handler)."""
+        self._stop.set()
+        self._wake.set()
 
     def stop_thread(self) -> None:
         self._stop.set()
