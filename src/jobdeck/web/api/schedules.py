@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, FastAPI, HTTPException, Query, Request, Response
@@ -13,7 +13,7 @@ from jobdeck.config import Settings
 from jobdeck.control import ControlPlane
 from jobdeck.periodic import around_lifespan
 from jobdeck.recorder import Recorder
-from jobdeck.scheduler import book
+from jobdeck.scheduler import book, prediction
 from jobdeck.scheduler.executors import Refused
 from jobdeck.scheduler.executors.local import LocalExecutor
 from jobdeck.scheduler.launch import Launcher
@@ -21,7 +21,7 @@ from jobdeck.scheduler.loop import Scheduler
 from jobdeck.scheduler.safety import Sweeper
 from jobdeck.scheduler.spec import ScheduleSpec
 from jobdeck.scheduler.triggers import TriggerError
-from jobdeck.store import Store
+from jobdeck.store import Store, reports
 from jobdeck.store import schedules as rows
 from jobdeck.web.api.control import Guard
 from jobdeck.web.deps import StoreDep
@@ -30,6 +30,7 @@ router = APIRouter(prefix="/api/v1", tags=["schedules"])
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such schedule"}}
 MAX_NEXT = 1000
+USUAL_OVER = timedelta(days=7)  # the runs a job's expected duration comes from
 
 
 class LastRun(BaseModel):
@@ -246,3 +247,128 @@ def install(
     if settings.scheduler:
         around_lifespan(app, scheduler.start_thread, scheduler.stop_thread)
     return scheduler
+
+
+class PredictedFiring(BaseModel):
+    schedule_id: str
+    name: str
+    job: str
+    at: AwareDatetime
+    p50_s: float
+    p95_s: float
+    estimated: bool
+
+
+class PredictedSide(BaseModel):
+    schedule_id: str
+    name: str
+    at: AwareDatetime
+
+
+class PredictedOverlap(BaseModel):
+    a: PredictedSide
+    b: PredictedSide
+    start: AwareDatetime
+    end: AwareDatetime
+    seconds: float
+
+
+class StaggerMove(BaseModel):
+    schedule_id: str
+    name: str
+    cron: str
+    suggested_cron: str
+    shift_minutes: int
+
+
+class Predicted(BaseModel):
+    since: AwareDatetime
+    until: AwareDatetime
+    firings: list[PredictedFiring]
+    overlaps: list[PredictedOverlap]
+    suggested_stagger: list[StaggerMove]
+    overlaps_after_stagger: int
+
+
+def plans_of(store: Store, now: datetime) -> list[prediction.Planned]:
+    """Every active schedule with times, with its job's p50/p95 over the last week."""
+    with store.read() as conn:
+        found = [r for r in rows.list_all(conn) if not r["paused"] and r["next_run_at"] is not None]
+        durations = prediction.durations_of(reports.job_summaries(conn, now - USUAL_OVER, now))
+    plans = []
+    for row in found:
+        spec = ScheduleSpec.model_validate(row["definition"])
+        trigger = spec.trigger(row["created_at"])
+        if trigger is None:
+            continue
+        p50, p95 = durations.get(row["job"], (None, None))
+        plans.append(
+            prediction.Planned(
+                row["id"],
+                row["name"],
+                row["job"],
+                trigger,
+                max(row["next_run_at"], now),
+                row["executions"],
+                p50,
+                p95,
+            )
+        )
+    return plans
+
+
+@router.get("/overlaps/predicted", response_model=Predicted, tags=["overlaps"])
+def predicted_overlaps(
+    store: StoreDep, hours: Annotated[float, Query(gt=0, le=24 * 7, description="How far ahead")] = 24
+) -> Predicted:
+    """The firings of the next `hours` with expected durations (p50/p95), the overlaps they will make,
+    and a suggested stagger: new minutes for cron schedules that remove those overlaps."""
+    now = datetime.now(UTC)
+    until = now + timedelta(hours=hours)
+    plans = plans_of(store, now)
+    names = {p.schedule_id: p for p in plans}
+    ahead = [f for p in plans for f in prediction.firings(p, until)]
+    pairs = prediction.overlaps(ahead)
+    moves, after = prediction.stagger(plans, now, until)
+    remaining = len(prediction.overlaps([f for p in after for f in prediction.firings(p, until)]))
+
+    def side(f: prediction.Firing) -> PredictedSide:
+        return PredictedSide(schedule_id=f.schedule_id, name=names[f.schedule_id].name, at=f.at)
+
+    return Predicted(
+        since=now,
+        until=until,
+        firings=[
+            PredictedFiring(
+                schedule_id=f.schedule_id,
+                name=names[f.schedule_id].name,
+                job=names[f.schedule_id].job,
+                at=f.at,
+                p50_s=f.p50_s,
+                p95_s=f.p95_s,
+                estimated=f.estimated,
+            )
+            for f in ahead
+        ],
+        overlaps=[
+            PredictedOverlap(
+                a=side(a),
+                b=side(b),
+                start=datetime.fromtimestamp(start, UTC),
+                end=datetime.fromtimestamp(end, UTC),
+                seconds=round(end - start, 3),
+            )
+            for a, b, start, end in pairs
+        ],
+        suggested_stagger=[
+            StaggerMove(
+                schedule_id=m.schedule_id,
+                name=names[m.schedule_id].name,
+                cron=m.cron,
+                suggested_cron=m.suggested_cron,
+                shift_minutes=m.shift_minutes,
+            )
+            for m in moves
+        ],
+        overlaps_after_stagger=remaining,
+    )
