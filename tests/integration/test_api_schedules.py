@@ -3,6 +3,7 @@ stored, next times, due, pause and resume by PATCH, run now, delete."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -113,3 +114,24 @@ def test_run_now_starts_a_run_linked_to_the_schedule(client: TestClient) -> None
     celery = create(client, {**CRON, "target": {"type": "celery", "task": "app.sync"}})
     refused = client.post(f"/api/v1/schedules/{celery['id']}/run")
     assert refused.status_code == 422 and "Celery" in refused.json()["detail"]
+
+
+def test_the_app_runs_the_loop_when_told(store: Store) -> None:
+    from jobdeck.config import Settings
+    from jobdeck.web.app import create_app
+
+    quiet = create_app(Settings(database_url=store.url), store)
+    assert "scheduler" not in quiet.state.services.names
+    app = create_app(Settings(database_url=store.url, scheduler=True), store)
+    assert app.state.services.names[-1] == "scheduler"  # started last, stopped first
+    with TestClient(app) as client:
+        created = create(client, {**CRON, "kind": "interval", "every_s": 1, "cron": None})
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            with store.read() as conn:
+                if rows.history(conn, created["id"]):
+                    break
+            time.sleep(0.2)
+        with store.read() as conn:
+            fired = rows.history(conn, created["id"])
+    assert fired and fired[-1]["run_id"]

@@ -11,7 +11,6 @@ from pydantic import AwareDatetime, BaseModel, ValidationError
 
 from jobdeck.config import Settings
 from jobdeck.control import ControlPlane
-from jobdeck.periodic import around_lifespan
 from jobdeck.recorder import Recorder
 from jobdeck.scheduler import book, prediction
 from jobdeck.scheduler.executors import Refused
@@ -231,8 +230,8 @@ def run_now(request: Request, schedule_id: str) -> Fired:
 def install(
     app: FastAPI, store: Store, settings: Settings, recorder: Recorder, control: ControlPlane
 ) -> Scheduler:
-    """Give the app its scheduler and safety sweep (the loop runs while the app serves when
-    settings.scheduler is on; "run now" and cleanup work either way). Runs of command and Python
+    """Give the app its scheduler and safety sweep (create_app runs the loop while the app serves
+    when settings.scheduler is on; "run now" and cleanup work either way). Runs of command and Python
     targets start through the control plane's local executor, so they can be stopped from the pages."""
     sweeper = Sweeper(
         store,
@@ -244,8 +243,6 @@ def install(
     launcher = Launcher(recorder.record, local if isinstance(local, LocalExecutor) else None)
     scheduler = Scheduler(store, recorder, launcher, sweep=sweeper)
     app.state.scheduler, app.state.sweeper = scheduler, sweeper
-    if settings.scheduler:
-        around_lifespan(app, scheduler.start_thread, scheduler.stop_thread)
     return scheduler
 
 
