@@ -31,6 +31,7 @@ from jobdeck.web.pages import jobs as jobs_page
 from jobdeck.web.pages import overview as overview_page
 from jobdeck.web.pages import run_detail as run_detail_page
 from jobdeck.web.pages import runs as runs_page
+from jobdeck.web.pages import schedules as schedules_page
 from jobdeck.web.proxy import RootPath
 
 STATIC = Path(__file__).parent / "static"
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(run_detail_page.router)
     app.include_router(failures_page.router)
     app.include_router(control_page.router)
+    app.include_router(schedules_page.router)
     app.include_router(overlaps_api.router)
     app.include_router(seed.router)
     app.include_router(live.router)
