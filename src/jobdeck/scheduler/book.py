@@ -35,9 +35,21 @@ def next_run_at(
 
 def create(store: Store, spec: ScheduleSpec, now: datetime | None = None) -> dict[str, Any]:
     """Store a new schedule; returns its row."""
-    check(spec)
+    return create_many(store, [spec], now)[0]
+
+
+def create_many(store: Store, specs: list[ScheduleSpec], now: datetime | None = None) -> list[dict[str, Any]]:
+    """Store new schedules in one transaction; returns their rows."""
     now = now or datetime.now(UTC)
-    row = {
+    made = [_row(spec, now) for spec in specs]
+    with store.write() as conn:
+        rows.add_many(conn, made)
+    return made
+
+
+def _row(spec: ScheduleSpec, now: datetime) -> dict[str, Any]:
+    check(spec)
+    return {
         "id": str(uuid.uuid4()),
         "name": spec.name,
         "job": spec.job_name,
@@ -50,9 +62,6 @@ def create(store: Store, spec: ScheduleSpec, now: datetime | None = None) -> dic
         "created_at": now,
         "updated_at": now,
     }
-    with store.write() as conn:
-        rows.add(conn, row)
-    return row
 
 
 def replace(

@@ -155,6 +155,7 @@ class Scheduler:
 
     def _fire_due(self, now: datetime, done: Pass) -> None:
         while True:
+            now = max(now, self.clock())  # a later batch is claimed later: its firings say so
             claims = Claims()
             with self.recorder.write_lock, self.store.write() as conn:
                 due = rows.due(conn, now, self.batch)

@@ -28,8 +28,9 @@ def _locked(conn: Connection, query: Select[Any]) -> Select[Any]:
 # --- schedules ------------------------------------------------------------------------------------
 
 
-def add(conn: Connection, row: Mapping[str, Any]) -> None:
-    conn.execute(insert(schedules).values(**row))
+def add_many(conn: Connection, made: Sequence[Mapping[str, Any]]) -> None:
+    if made:
+        conn.execute(insert(schedules), list(made))
 
 
 def get(conn: Connection, schedule_id: str, lock: bool = False) -> dict[str, Any] | None:
