@@ -121,10 +121,18 @@ class Scheduler:
         """Fire what is due, start what waited, and sweep when it is time; returns what it did."""
         now = self.clock()
         done = Pass()
-        self._fire_due(now, done)
-        self._follow(now, done)
-        self._dequeue(now, done)
-        self._recover(now, done)
+        # One read says which steps have work, so an idle pass takes no write lock.
+        with self.store.read() as conn:
+            work = rows.work(conn, now, now - timedelta(seconds=LEASE_S))
+        self._follows = work.following
+        if work.due:
+            self._fire_due(now, done)
+        if work.following:
+            self._follow(now, done)
+        if work.queued:
+            self._dequeue(now, done)
+        if work.stale_pending:
+            self._recover(now, done)
         if self.sweep is not None and (
             self.last_sweep_at is None or (now - self.last_sweep_at).total_seconds() >= self.sweep_every_s
         ):

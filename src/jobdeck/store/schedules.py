@@ -8,6 +8,7 @@ unique (schedule_id, scheduled_at), so a time fires once however many schedulers
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,34 @@ _LIVE = [s.value for s in LIVE_STATUSES]
 def _locked(conn: Connection, query: Select[Any]) -> Select[Any]:
     """Lock the rows read, skipping those another scheduler holds (PostgreSQL only)."""
     return query.with_for_update(skip_locked=True) if conn.dialect.name == "postgresql" else query
+
+
+@dataclass(frozen=True)
+class Work:
+    """Which of the loop's steps have something to do."""
+
+    due: bool
+    following: bool
+    queued: bool
+    stale_pending: bool
+
+
+def work(conn: Connection, now: datetime, lease_ended: datetime) -> Work:
+    """What the loop has to do at `now`, in one round trip (each part an index lookup)."""
+
+    def exists(query: Select[Any]) -> Any:
+        return query.limit(1).exists()
+
+    query = select(
+        exists(select(schedules.c.id).where(schedules.c.next_run_at <= now, schedules.c.paused.is_(False))),
+        exists(
+            select(schedules.c.id).where(schedules.c.after_job.is_not(None), schedules.c.paused.is_(False))
+        ),
+        exists(select(firings.c.id).where(firings.c.state == "queued")),
+        exists(select(firings.c.id).where(firings.c.state == "pending", firings.c.fired_at < lease_ended)),
+    )
+    row = conn.execute(query).one()
+    return Work(*(bool(v) for v in row))
 
 
 # --- schedules ------------------------------------------------------------------------------------
