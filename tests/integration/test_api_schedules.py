@@ -23,6 +23,18 @@ CRON = {
 }
 
 
+def ended(store: Store, schedule_id: str, within_s: float = 15) -> None:
+    """Wait until every run of the schedule has ended, so that no command's end is still being
+    recorded when the test's store closes."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        with store.read() as conn:
+            if not rows.live_runs(conn, schedule_id):
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"the runs of schedule {schedule_id} did not end")
+
+
 def create(client: TestClient, body: dict[str, Any]) -> dict[str, Any]:
     response = client.post("/api/v1/schedules", json=body)
     assert response.status_code == 201, response.text
@@ -103,13 +115,14 @@ def test_put_patch_pause_resume_delete(client: TestClient, store: Store) -> None
     assert client.put(url, json=CRON).status_code == 404
 
 
-def test_run_now_starts_a_run_linked_to_the_schedule(client: TestClient) -> None:
+def test_run_now_starts_a_run_linked_to_the_schedule(client: TestClient, store: Store) -> None:
     created = create(client, {**CRON, "paused": True})
     response = client.post(f"/api/v1/schedules/{created['id']}/run")
     assert response.status_code == 202
     run_id = response.json()["run_id"]
     run = client.get(f"/api/v1/runs/{run_id}").json()
     assert run["schedule_id"] == created["id"] and run["job"] == "export"
+    ended(store, created["id"])
     assert client.post("/api/v1/schedules/nope/run").status_code == 404
     celery = create(client, {**CRON, "target": {"type": "celery", "task": "app.sync"}})
     refused = client.post(f"/api/v1/schedules/{celery['id']}/run")
@@ -132,6 +145,8 @@ def test_the_app_runs_the_loop_when_told(store: Store) -> None:
                 if rows.history(conn, created["id"]):
                     break
             time.sleep(0.2)
+        assert client.patch(f"/api/v1/schedules/{created['id']}", json={"paused": True}).status_code == 200
+        ended(store, created["id"])
         with store.read() as conn:
             fired = rows.history(conn, created["id"])
     assert fired and fired[-1]["run_id"]

@@ -167,8 +167,8 @@ class Scheduler:
             claims = Claims()
             with self.recorder.write_lock, self.store.write() as conn:
                 due = rows.due(conn, now, self.batch)
-                for row in due:
-                    self._fire_schedule(conn, row, now, claims, done)
+                steps = [self._fire_schedule(conn, row, now, claims, done) for row in due]
+                rows.advance(conn, steps)
                 recorded = record_events(conn, claims.events)
             self._told(recorded)
             self._start(claims.started, done)
@@ -177,20 +177,20 @@ class Scheduler:
 
     def _fire_schedule(
         self, conn: Connection, row: dict[str, Any], now: datetime, claims: Claims, done: Pass
-    ) -> None:
+    ) -> tuple[str, datetime | None, int]:
+        """Fire a due schedule's times; its next time and count of firings, to store."""
         spec = ScheduleSpec.model_validate(row["definition"])
         trigger = spec.trigger(row["created_at"])
         if trigger is None:  # only follows another job: it has no times of its own
-            rows.change(conn, row["id"], {"next_run_at": None})
-            return
+            return row["id"], None, row["executions"]
         step = plan(trigger, row["next_run_at"], row["executions"], now, spec.misfire, spec.misfire_grace_s)
         for at, why in step.skipped:
             if rows.add_firing(conn, row["id"], at, now, "skipped", detail=why) is not None:
                 done.skipped += 1
         self._fire(conn, row["id"], spec, step.fire, now, claims, done)
-        rows.change(conn, row["id"], {"next_run_at": step.next_run_at, "executions": step.executions})
         if step.fire:
             self.lag_s = (now - step.fire[-1]).total_seconds()
+        return row["id"], step.next_run_at, step.executions
 
     def _fire(
         self,
@@ -312,8 +312,7 @@ class Scheduler:
                     firing["id"], firing["run_id"], firing["schedule_id"], spec, firing["scheduled_at"]
                 )
                 claims.started.append(fired)
-            for firing_id in finished:
-                rows.move_firing(conn, firing_id, "pending", "started")
+            rows.mark_firings(conn, [(firing_id, "pending", "started", None) for firing_id in finished])
         done.recovered += len(claims.started)
         self._start(claims.started, done)
 
@@ -337,9 +336,9 @@ class Scheduler:
         if failures:
             self.recorder.record(failures)
         with self.store.write() as conn:
-            for firing_id, state, detail in outcomes:
-                values = {"detail": detail} if detail else {}
-                rows.move_firing(conn, firing_id, "pending", state, **values)
+            rows.mark_firings(
+                conn, [(firing_id, "pending", state, detail) for firing_id, state, detail in outcomes]
+            )
 
     def _told(self, recorded: Recorded) -> None:
         """Tell the recorder's listeners (live views) about runs recorded in a claim."""

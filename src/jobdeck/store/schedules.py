@@ -7,12 +7,13 @@ unique (schedule_id, scheduled_at), so a time fires once however many schedulers
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Select, Text, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from jobdeck.domain import LIVE_STATUSES, Status
@@ -131,6 +132,26 @@ def successes_after(conn: Connection, job: str, since: datetime, limit: int) -> 
 # --- firings --------------------------------------------------------------------------------------
 
 
+@functools.cache
+def _add_firing_statement(dialect_name: str) -> Any:
+    """The insert of a firing, built once per dialect (building it per firing costs more than
+    running it)."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return (
+        dialect.insert(firings)
+        .values(
+            schedule_id=bindparam("f_schedule_id"),
+            scheduled_at=bindparam("f_scheduled_at", type_=firings.c.scheduled_at.type),
+            fired_at=bindparam("f_fired_at", type_=firings.c.fired_at.type),
+            state=bindparam("f_state"),
+            run_id=bindparam("f_run_id"),
+            detail=bindparam("f_detail"),
+        )
+        .on_conflict_do_nothing(index_elements=["schedule_id", "scheduled_at"])
+        .returning(firings.c.id)
+    )
+
+
 def add_firing(
     conn: Connection,
     schedule_id: str,
@@ -141,22 +162,49 @@ def add_firing(
     detail: str | None = None,
 ) -> int | None:
     """Insert a firing; its id, or None when this schedule already fired at that time."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(firings)
-        .values(
-            schedule_id=schedule_id,
-            scheduled_at=scheduled_at,
-            fired_at=fired_at,
-            state=state,
-            run_id=run_id,
-            detail=detail,
-        )
-        .on_conflict_do_nothing(index_elements=["schedule_id", "scheduled_at"])
-        .returning(firings.c.id)
-    )
-    firing_id: int | None = conn.execute(statement).scalar()
+    params = {
+        "f_schedule_id": schedule_id,
+        "f_scheduled_at": scheduled_at,
+        "f_fired_at": fired_at,
+        "f_state": state,
+        "f_run_id": run_id,
+        "f_detail": detail,
+    }
+    firing_id: int | None = conn.execute(_add_firing_statement(conn.dialect.name), params).scalar()
     return firing_id
+
+
+_ADVANCE = (
+    update(schedules)
+    .where(schedules.c.id == bindparam("s_id"))
+    .values(
+        next_run_at=bindparam("s_next_run_at", type_=schedules.c.next_run_at.type),
+        executions=bindparam("s_executions"),
+    )
+)
+
+
+def advance(conn: Connection, steps: Sequence[tuple[str, datetime | None, int]]) -> None:
+    """Set many schedules' next time and count of firings at once: (id, next_run_at, executions)."""
+    if steps:
+        params = [{"s_id": i, "s_next_run_at": at, "s_executions": n} for i, at, n in steps]
+        conn.execute(_ADVANCE, params)
+
+
+_MARK = (
+    update(firings)
+    .where(firings.c.id == bindparam("m_id"), firings.c.state == bindparam("m_from"))
+    .values(
+        state=bindparam("m_to"), detail=func.coalesce(bindparam("m_detail", type_=Text()), firings.c.detail)
+    )
+)
+
+
+def mark_firings(conn: Connection, marks: Sequence[tuple[int, str, str, str | None]]) -> None:
+    """Move many firings from one state to another: (id, from, to, detail or None to keep it)."""
+    if marks:
+        params = [{"m_id": i, "m_from": a, "m_to": b, "m_detail": d} for i, a, b, d in marks]
+        conn.execute(_MARK, params)
 
 
 def set_firing(conn: Connection, firing_id: int, state: str, **values: Any) -> None:
