@@ -5,8 +5,8 @@
 
 For each count: a new database, the processes started (and ready), then a schedule firing every
 second for the given time. Prints how many seconds fired once, twice or not at all, the lag from
-the scheduled second to the firing, and how many of the runs started (a process id recorded). The suite runs the same for 20 s
-(tests/acceptance/test_scheduler_processes.py).
+the scheduled second to the firing, and how many of the runs started (a process id recorded).
+The suite runs the same for 20 s (tests/acceptance/test_scheduler_processes.py).
 """
 
 from __future__ import annotations
