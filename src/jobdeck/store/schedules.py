@@ -207,10 +207,6 @@ def mark_firings(conn: Connection, marks: Sequence[tuple[int, str, str, str | No
         conn.execute(_MARK, params)
 
 
-def set_firing(conn: Connection, firing_id: int, state: str, **values: Any) -> None:
-    conn.execute(update(firings).where(firings.c.id == firing_id).values(state=state, **values))
-
-
 def move_firing(conn: Connection, firing_id: int, from_state: str, to_state: str, **values: Any) -> bool:
     """Move a firing from one state to another unless another scheduler moved it first."""
     statement = (
