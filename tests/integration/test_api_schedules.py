@@ -44,11 +44,16 @@ def create(client: TestClient, body: dict[str, Any]) -> dict[str, Any]:
 
 def test_create_answers_the_stored_schedule(client: TestClient) -> None:
     created = create(client, CRON)
-    assert created["id"] and created["name"] == "nightly export" and created["job"] == "export"
-    assert created["misfire"] == "once" and created["overlap"] == "allow" and created["paused"] is False
+    assert created["id"]
+    assert created["name"] == "nightly export"
+    assert created["job"] == "export"
+    assert created["misfire"] == "once"
+    assert created["overlap"] == "allow"
+    assert created["paused"] is False
     assert created["target"] == {"type": "command", "command": ["true"], "cwd": None}
     next_run = datetime.fromisoformat(created["next_run_at"])
-    assert next_run > datetime.now(UTC) and next_run.minute == 30
+    assert next_run > datetime.now(UTC)
+    assert next_run.minute == 30
     assert client.get(f"/api/v1/schedules/{created['id']}").json() == created
     listed = client.get("/api/v1/schedules").json()["schedules"]
     assert [s["id"] for s in listed] == [created["id"]]
@@ -84,7 +89,8 @@ def test_next_times_are_utc_iso(client: TestClient) -> None:
     created = create(client, {**CRON, "kind": "interval", "every_s": 90, "cron": None})
     body = client.get(f"/api/v1/schedules/{created['id']}/next", params={"count": 3}).json()
     times = [datetime.fromisoformat(t) for t in body["next"]]
-    assert len(times) == 3 and all(t.utcoffset() == timedelta(0) for t in times)
+    assert len(times) == 3
+    assert all(t.utcoffset() == timedelta(0) for t in times)
     assert times[1] - times[0] == times[2] - times[1] == timedelta(seconds=90)
     assert body["next"][0] == created["next_run_at"]
     assert client.get(f"/api/v1/schedules/{created['id']}/next", params={"count": 0}).status_code == 422
@@ -102,13 +108,16 @@ def test_put_patch_pause_resume_delete(client: TestClient, store: Store) -> None
     created = create(client, CRON)
     url = f"/api/v1/schedules/{created['id']}"
     paused = client.patch(url, json={"paused": True}).json()
-    assert paused["paused"] is True and paused["next_run_at"] is None and paused["cron"] == "30 2 * * *"
+    assert paused["paused"] is True
+    assert paused["next_run_at"] is None
+    assert paused["cron"] == "30 2 * * *"
     resumed = client.patch(url, json={"paused": False}).json()
     assert resumed["next_run_at"] == created["next_run_at"]
     assert client.patch(url, json={"cron": "nope"}).status_code == 422
     assert client.get(url).json()["cron"] == "30 2 * * *"  # unchanged
     replaced = client.put(url, json={**CRON, "kind": "interval", "every_s": 60, "cron": None}).json()
-    assert replaced["kind"] == "interval" and replaced["id"] == created["id"]
+    assert replaced["kind"] == "interval"
+    assert replaced["id"] == created["id"]
     assert client.delete(url).status_code == 204
     assert client.get(url).status_code == 404
     assert client.delete(url).status_code == 404
@@ -121,12 +130,14 @@ def test_run_now_starts_a_run_linked_to_the_schedule(client: TestClient, store: 
     assert response.status_code == 202
     run_id = response.json()["run_id"]
     run = client.get(f"/api/v1/runs/{run_id}").json()
-    assert run["schedule_id"] == created["id"] and run["job"] == "export"
+    assert run["schedule_id"] == created["id"]
+    assert run["job"] == "export"
     ended(store, created["id"])
     assert client.post("/api/v1/schedules/nope/run").status_code == 404
     celery = create(client, {**CRON, "target": {"type": "celery", "task": "app.sync"}})
     refused = client.post(f"/api/v1/schedules/{celery['id']}/run")
-    assert refused.status_code == 422 and "Celery" in refused.json()["detail"]
+    assert refused.status_code == 422
+    assert "Celery" in refused.json()["detail"]
 
 
 def test_the_app_runs_the_loop_when_told(store: Store) -> None:
@@ -149,4 +160,5 @@ def test_the_app_runs_the_loop_when_told(store: Store) -> None:
         ended(store, created["id"])
         with store.read() as conn:
             fired = rows.history(conn, created["id"])
-    assert fired and fired[-1]["run_id"]
+    assert fired
+    assert fired[-1]["run_id"]

@@ -45,8 +45,11 @@ def test_a_run_without_heartbeats_becomes_lost_and_a_real_outcome_still_wins(
     assert any("mark-lost" in r.message and "'quiet'" in r.message for r in caplog.records)
     with store.read() as conn:
         run = get_run(conn, "quiet")
-    assert run is not None and run["status"] == "lost" and "no heartbeat" in run["labels"][REASON_LABEL]
-    assert status(store, "beating") == "running" and status(store, "celery-task") == "running"
+    assert run is not None
+    assert run["status"] == "lost"
+    assert "no heartbeat" in run["labels"][REASON_LABEL]
+    assert status(store, "beating") == "running"
+    assert status(store, "celery-task") == "running"
     assert sweeper.sweep(NOW + timedelta(seconds=1)) == []  # marked once
     # The run was alive after all: its real outcome wins over the sweeper's guess.
     recorder.record([make_event("quiet", EventKind.SUCCEEDED, NOW + timedelta(minutes=1), {"job": "etl"})])
@@ -60,17 +63,22 @@ def test_runs_past_the_stale_threshold_are_lost_per_job(store: Store, recorder: 
     started(recorder, "backup", NOW - timedelta(hours=2), "celery", job="backup")
     marked = {m.run_id: m.reason for m in sweeper.sweep(NOW)}
     assert set(marked) == {"long", "backup"}
-    assert "after 6 h" in marked["long"] and "after 1 h" in marked["backup"]
+    assert "after 6 h" in marked["long"]
+    assert "after 1 h" in marked["backup"]
 
 
 def test_cleanup_stale_and_health_through_the_api(client: TestClient, recorder: Recorder) -> None:
     now = datetime.now(UTC)
     started(recorder, "stuck", now - timedelta(hours=1), "sdk")
     health = client.get("/api/v1/safety/health").json()
-    assert health["stuck_runs"]["run_ids"] == ["stuck"] and health["status"] == "degraded"
-    assert health["store"]["ok"] is True and "lag_s" in health["scheduler"]
+    assert health["stuck_runs"]["run_ids"] == ["stuck"]
+    assert health["status"] == "degraded"
+    assert health["store"]["ok"] is True
+    assert "lag_s" in health["scheduler"]
     cleaned = client.post("/api/v1/safety/cleanup-stale").json()
-    assert cleaned["count"] == 1 and cleaned["marked"][0]["run_id"] == "stuck"
+    assert cleaned["count"] == 1
+    assert cleaned["marked"][0]["run_id"] == "stuck"
     assert client.get("/api/v1/runs/stuck").json()["status"] == "lost"
     after = client.get("/api/v1/safety/health").json()
-    assert after["stuck_runs"]["count"] == 0 and after["last_sweep"]["marked"] == ["stuck"]
+    assert after["stuck_runs"]["count"] == 0
+    assert after["last_sweep"]["marked"] == ["stuck"]

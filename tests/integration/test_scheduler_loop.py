@@ -55,7 +55,7 @@ def held(recorder: Recorder) -> Held:
 
 @pytest.fixture
 def scheduler(store: Store, recorder: Recorder, held: Held, clock: Clock) -> Iterator[Scheduler]:
-    yield Scheduler(store, recorder, held, clock=clock)
+    return Scheduler(store, recorder, held, clock=clock)
 
 
 def every(seconds: float, **fields: Any) -> ScheduleSpec:
@@ -96,7 +96,8 @@ def test_misfire_policy_after_downtime(
     assert states.count("started") == runs
     assert states.count("skipped") == (1 if policy == "skip" else 0)
     stored = book.get(store, schedule["id"])
-    assert stored is not None and stored["next_run_at"] == T0 + timedelta(seconds=660)
+    assert stored is not None
+    assert stored["next_run_at"] == T0 + timedelta(seconds=660)
     assert not scheduler.run_once()  # nothing more is due
 
 
@@ -115,18 +116,22 @@ def test_overlap_policy(
     done = scheduler.run_once()
     states = [f["state"] for f in firings(store, schedule["id"])]
     if policy == "allow":
-        assert done.fired == 1 and states == ["started", "started"]
+        assert done.fired == 1
+        assert states == ["started", "started"]
     elif policy == "skip":
-        assert done.skipped == 1 and states == ["started", "skipped"]
+        assert done.skipped == 1
+        assert states == ["started", "skipped"]
         assert "still live" in firings(store, schedule["id"])[1]["detail"]
     else:
-        assert done.queued == 1 and states == ["started", "queued"]
+        assert done.queued == 1
+        assert states == ["started", "queued"]
         assert not scheduler.run_once()  # still live: it waits
         finish(recorder, first, clock.at)
         assert scheduler.run_once().dequeued == 1
         assert [f["state"] for f in firings(store, schedule["id"])] == ["started", "started"]
         second = firings(store, schedule["id"])[1]
-        assert second["scheduled_at"] == T0 + timedelta(seconds=120) and second["run_id"] == held.launched[1]
+        assert second["scheduled_at"] == T0 + timedelta(seconds=120)
+        assert second["run_id"] == held.launched[1]
 
 
 # --- limits ---------------------------------------------------------------------------------------
@@ -144,7 +149,8 @@ def test_max_executions_end_and_pause(store: Store, scheduler: Scheduler, held: 
     assert firings(store, paused["id"]) == []
     for schedule in (limited, ending):
         stored = book.get(store, schedule["id"])
-        assert stored is not None and stored["next_run_at"] is None
+        assert stored is not None
+        assert stored["next_run_at"] is None
 
 
 def test_skip_dates(store: Store, scheduler: Scheduler, held: Held, clock: Clock) -> None:
@@ -195,7 +201,8 @@ def test_after_fires_once_per_success(
 def test_run_now_ignores_times_and_paused(store: Store, scheduler: Scheduler, held: Held) -> None:
     schedule = book.create(store, every(3600, paused=True), T0)
     fired = scheduler.fire_now(schedule["id"])
-    assert fired is not None and held.launched == [fired.run_id]
+    assert fired is not None
+    assert held.launched == [fired.run_id]
     assert scheduler.fire_now("no-such-schedule") is None
 
 
@@ -205,7 +212,9 @@ def test_celery_targets_are_refused_with_a_reason(store: Store, scheduler: Sched
     clock.at = T0 + timedelta(seconds=60)
     assert scheduler.run_once().refused == 1
     [firing] = firings(store, schedule["id"])
-    assert firing["state"] == "refused" and "Celery executor" in firing["detail"] and firing["run_id"] is None
+    assert firing["state"] == "refused"
+    assert "Celery executor" in firing["detail"]
+    assert firing["run_id"] is None
 
 
 def test_a_firing_claimed_by_a_dead_scheduler_is_started(

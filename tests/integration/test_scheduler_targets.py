@@ -51,20 +51,24 @@ def run_of(scheduler: Scheduler, target: dict[str, Any], **fields: Any) -> dict[
 def test_command_target(scheduler: Scheduler) -> None:
     assert run_of(scheduler, {"type": "command", "command": ["true"]})["status"] == "succeeded"
     failed = run_of(scheduler, {"type": "command", "command": ["sh", "-c", "echo broke >&2; exit 3"]})
-    assert failed["status"] == "failed" and "exit code 3: broke" in failed["error_message"]
+    assert failed["status"] == "failed"
+    assert "exit code 3: broke" in failed["error_message"]
 
 
 def test_python_target(scheduler: Scheduler) -> None:
     ok = run_of(scheduler, {"type": "python", "callable": "json:dumps", "args": [[1, 2]]})
-    assert ok["status"] == "succeeded" and ok["source"] == "local"
+    assert ok["status"] == "succeeded"
+    assert ok["source"] == "local"
     failed = run_of(scheduler, {"type": "python", "callable": "math:sqrt", "args": [-1]})
-    assert failed["status"] == "failed" and "ValueError: math domain error" in failed["error_message"]
+    assert failed["status"] == "failed"
+    assert "ValueError: math domain error" in failed["error_message"]
 
 
 def test_timeout_stops_the_run(scheduler: Scheduler) -> None:
     started = time.monotonic()
     run = run_of(scheduler, {"type": "command", "command": ["sleep", "30"]}, timeout_s=0.5)
-    assert run["status"] == "cancelled" and "timeout_s 0.5" in run["error_message"]
+    assert run["status"] == "cancelled"
+    assert "timeout_s 0.5" in run["error_message"]
     assert time.monotonic() - started < 15
 
 
@@ -100,9 +104,14 @@ def server() -> Iterator[str]:
 
 def test_http_target(scheduler: Scheduler, server: str) -> None:
     ok = run_of(scheduler, {"type": "http", "url": f"{server}/ok", "body": {"a": 1}})
-    assert ok["status"] == "succeeded" and ok["result"] == {"status": 200} and ok["source"] == "http"
+    assert ok["status"] == "succeeded"
+    assert ok["result"] == {"status": 200}
+    assert ok["source"] == "http"
     failed = run_of(scheduler, {"type": "http", "url": f"{server}/fail"})
-    assert failed["status"] == "failed" and failed["error_message"].startswith("HTTP 500: ")
-    assert failed["error_message"].endswith("database is down") and len(failed["error_message"]) < 600
+    assert failed["status"] == "failed"
+    assert failed["error_message"].startswith("HTTP 500: ")
+    assert failed["error_message"].endswith("database is down")
+    assert len(failed["error_message"]) < 600
     slow = run_of(scheduler, {"type": "http", "url": f"{server}/slow"}, timeout_s=0.5)
-    assert slow["status"] == "failed" and slow["error_type"] == "ReadTimeout"
+    assert slow["status"] == "failed"
+    assert slow["error_type"] == "ReadTimeout"

@@ -17,12 +17,12 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
+import httpx2
 
 from jobdeck.domain import EventKind
 from jobdeck.events import Event, make_event
-from jobdeck.scheduler.executors import Refusal, Refused, Submission
-from jobdeck.scheduler.executors.local import LocalExecutor
+from jobdeck.executors import Refusal, Refused, Submission
+from jobdeck.executors.local import LocalExecutor
 from jobdeck.scheduler.spec import CommandTarget, HttpTarget, PythonTarget, ScheduleSpec
 
 log = logging.getLogger(__name__)
@@ -111,13 +111,13 @@ class Launcher:
         self.record([make_event(run_id, EventKind.STARTED, _now(), {"job": job, "host": self.host})])
         fields: dict[str, Any] = {"job": job}
         try:
-            response = httpx.request(
+            response = httpx2.request(
                 target.method,
                 target.url,
                 json=target.body if target.body is not None else None,
                 timeout=spec.timeout_s or HTTP_TIMEOUT_S,
             )
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             fields.update(error_type=type(exc).__name__, error_message=f"{target.method} {target.url}: {exc}")
             kind = EventKind.FAILED
         else:

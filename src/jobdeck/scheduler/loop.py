@@ -24,9 +24,9 @@ from sqlalchemy import Connection
 
 from jobdeck.domain import EventKind, Status
 from jobdeck.events import Event, make_event
+from jobdeck.executors import Refusal, Refused
 from jobdeck.recorder import Recorded, Recorder, record_events
 from jobdeck.scheduler import launch
-from jobdeck.scheduler.executors import Refusal, Refused
 from jobdeck.scheduler.plan import plan
 from jobdeck.scheduler.spec import ScheduleSpec
 from jobdeck.store import Store

@@ -144,7 +144,8 @@ def stagger(plans: Sequence[Planned], now: datetime, until: datetime) -> tuple[l
                     break
         if best != minute:
             moved = _with_minute(plan, best, now)
-            assert moved is not None and moved.trigger.cron is not None
+            assert moved is not None
+            assert moved.trigger.cron is not None
             current[schedule_id] = moved
             spans[schedule_id] = firings(moved, until)
             moves.append(Move(schedule_id, original, moved.trigger.cron, best - minute))

@@ -8,7 +8,12 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULT_DATABASE_URL = "sqlite:///./jobdeck.db"  # the server's default store (jobdeck.config)
+from jobdeck.sdk.defaults import (
+    DEFAULT_DATABASE_URL,
+    HEARTBEAT_INTERVAL_S,
+    SHUTDOWN_TIMEOUT_S,
+    SPOOL_MAX_BYTES,
+)
 
 
 def default_spool_dir() -> Path:
@@ -20,14 +25,6 @@ def default_spool_dir() -> Path:
     else:
         base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return base / "jobdeck" / "spool"
-
-
-def _number(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    try:
-        return float(raw) if raw else default
-    except ValueError:
-        return default
 
 
 def server_url(url: str | None) -> str | None:
@@ -46,24 +43,28 @@ class SdkSettings:
     database_url: str = DEFAULT_DATABASE_URL
     token: str | None = None
     spool_dir: Path = field(default_factory=default_spool_dir)
-    spool_max_bytes: int = 64 * 1024 * 1024
+    spool_max_bytes: int = SPOOL_MAX_BYTES
     flush_interval_s: float = 1.0
-    shutdown_timeout_s: float = 3.0
-    heartbeat_interval_s: float = 60.0
+    shutdown_timeout_s: float = SHUTDOWN_TIMEOUT_S
+    heartbeat_interval_s: float = HEARTBEAT_INTERVAL_S
     progress_interval_s: float = 1.0
     queue_max: int = 10_000
 
     @classmethod
     def from_env(cls) -> SdkSettings:
-        env = os.environ
+        """The settings of the JOBDECK_* variables; ValueError naming a malformed one (a number that
+        is not one, a negative size) rather than a silent default."""
+        from jobdeck.sdk.env import read_env
+
+        env = read_env()
         return cls(
-            url=server_url(env.get("JOBDECK_URL")),
-            database_url=env.get("JOBDECK_DATABASE_URL") or DEFAULT_DATABASE_URL,
-            token=env.get("JOBDECK_TOKEN") or None,
-            spool_dir=Path(env["JOBDECK_SPOOL_DIR"]) if env.get("JOBDECK_SPOOL_DIR") else default_spool_dir(),
-            spool_max_bytes=int(_number("JOBDECK_SPOOL_MAX_BYTES", cls.spool_max_bytes)),
-            shutdown_timeout_s=_number("JOBDECK_SHUTDOWN_TIMEOUT", cls.shutdown_timeout_s),
-            heartbeat_interval_s=_number("JOBDECK_HEARTBEAT_INTERVAL", cls.heartbeat_interval_s),
+            url=server_url(env.url),
+            database_url=env.database_url,
+            token=env.token,
+            spool_dir=env.spool_dir or default_spool_dir(),
+            spool_max_bytes=env.spool_max_bytes,
+            shutdown_timeout_s=env.shutdown_timeout,
+            heartbeat_interval_s=env.heartbeat_interval,
         )
 
     @property

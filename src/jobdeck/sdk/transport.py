@@ -7,8 +7,10 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from jobdeck.version import __version__
+
 if TYPE_CHECKING:
-    import httpx
+    import httpx2
 
     from jobdeck.recorder import Recorder
 
@@ -56,18 +58,18 @@ _DESTINATION_STATUSES = frozenset({401, 403, 404, 405})
 class HttpTransport:
     """POSTs batches to a jobdeck server's /api/v1/events."""
 
-    def __init__(self, url: str, token: str | None = None, client: httpx.Client | None = None) -> None:
-        import httpx
-
-        from jobdeck import __version__
+    def __init__(self, url: str, token: str | None = None, client: httpx2.Client | None = None) -> None:
+        import httpx2
 
         self.endpoint = url.rstrip("/") + "/api/v1/events"
         self.health_url = url.rstrip("/") + "/api/health"
         headers = {"User-Agent": f"jobdeck-python/{__version__}", "Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self._httpx = httpx
-        self._client = client or httpx.Client(timeout=httpx.Timeout(5.0, connect=2.0), follow_redirects=True)
+        self._httpx = httpx2
+        self._client = client or httpx2.Client(
+            timeout=httpx2.Timeout(5.0, connect=2.0), follow_redirects=True
+        )
         self._headers = headers
 
     def send(self, events: Sequence[EventDict]) -> None:

@@ -45,42 +45,82 @@ def cleanup_stale(request: Request) -> Cleanup:
     )
 
 
-@router.get("/health", summary="Store, scheduler lag, stuck runs, executors, last sweep")
-def safety_health(request: Request, store: StoreDep) -> JSONResponse:
-    """200 when the store answers and nothing is stuck; 503 with the same body otherwise."""
+class StoreState(BaseModel):
+    ok: bool
+    backend: str
+    error: str | None = None
+
+
+class SchedulerState(BaseModel):
+    running: bool
+    last_pass_at: AwareDatetime | None
+    lag_s: float | None
+    next_due_at: AwareDatetime | None
+    overdue_s: float | None
+
+
+class StuckRuns(BaseModel):
+    count: int
+    run_ids: list[str]
+
+
+class LastSweep(BaseModel):
+    at: AwareDatetime | None
+    marked: list[str]
+    stale_after_s: float
+
+
+class SafetyHealth(BaseModel):
+    status: str  # healthy, degraded (stuck runs) or unhealthy (no store)
+    at: AwareDatetime
+    store: StoreState
+    scheduler: SchedulerState | None = None
+    stuck_runs: StuckRuns | None = None
+    executors: dict[str, dict[str, Any]] | None = None
+    last_sweep: LastSweep | None = None
+
+
+@router.get(
+    "/health",
+    response_model=SafetyHealth,
+    responses={503: {"model": SafetyHealth, "description": "The store cannot be reached"}},
+    summary="Store, scheduler lag, stuck runs, executors, last sweep",
+)
+def safety_health(request: Request, store: StoreDep) -> Any:
+    """200 when the store answers (`degraded` with stuck runs); 503 when it cannot be reached."""
     scheduler: Scheduler = request.app.state.scheduler
     sweeper: Sweeper = request.app.state.sweeper
     now = datetime.now(UTC)
-    body: dict[str, Any] = {"at": now.isoformat()}
     try:
         with store.read() as conn:
             next_due = schedule_rows.next_due_at(conn)
             quiet = safety_rows.quiet_runs(conn, now - timedelta(seconds=sweeper.shortest_limit()), 1000)
-        stuck = [r for r in quiet if sweeper.judge(r, now) is not None]
-        body["store"] = {"ok": True, "backend": store.backend}
     except SQLAlchemyError as exc:
-        body["store"] = {"ok": False, "backend": store.backend, "error": str(exc).splitlines()[0]}
-        body["status"] = "unhealthy"
-        return JSONResponse(body, status_code=503)
+        state = StoreState(ok=False, backend=store.backend, error=str(exc).splitlines()[0])
+        return JSONResponse(
+            SafetyHealth(status="unhealthy", at=now, store=state).model_dump(mode="json"), status_code=503
+        )
+    stuck = [r for r in quiet if sweeper.judge(r, now) is not None]
     overdue = (now - next_due).total_seconds() if next_due is not None else None
-    body["scheduler"] = {
-        "running": scheduler.running,
-        "last_pass_at": _iso(scheduler.last_pass_at),
-        "lag_s": scheduler.lag_s,
-        "next_due_at": _iso(next_due),
-        "overdue_s": max(0.0, overdue) if overdue is not None else None,
-    }
-    body["stuck_runs"] = {"count": len(stuck), "run_ids": [r["run_id"] for r in stuck[:50]]}
-    local = scheduler.launcher.local
-    body["executors"] = {"local": {"running": len(local.running())}, "celery": {"available": False}}
-    body["last_sweep"] = {
-        "at": _iso(sweeper.last_sweep_at),
-        "marked": [m.run_id for m in sweeper.last_marked],
-        "stale_after_s": sweeper.stale_after_s,
-    }
-    body["status"] = "degraded" if stuck else "healthy"
-    return JSONResponse(body, status_code=200)
-
-
-def _iso(at: datetime | None) -> str | None:
-    return at.isoformat() if at is not None else None
+    return SafetyHealth(
+        status="degraded" if stuck else "healthy",
+        at=now,
+        store=StoreState(ok=True, backend=store.backend),
+        scheduler=SchedulerState(
+            running=scheduler.running,
+            last_pass_at=scheduler.last_pass_at,
+            lag_s=scheduler.lag_s,
+            next_due_at=next_due,
+            overdue_s=max(0.0, overdue) if overdue is not None else None,
+        ),
+        stuck_runs=StuckRuns(count=len(stuck), run_ids=[r["run_id"] for r in stuck[:50]]),
+        executors={
+            "local": {"running": len(scheduler.launcher.local.running())},
+            "celery": {"available": False},
+        },
+        last_sweep=LastSweep(
+            at=sweeper.last_sweep_at,
+            marked=[m.run_id for m in sweeper.last_marked],
+            stale_after_s=sweeper.stale_after_s,
+        ),
+    )

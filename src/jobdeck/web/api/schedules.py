@@ -11,10 +11,10 @@ from pydantic import AwareDatetime, BaseModel, ValidationError
 
 from jobdeck.config import Settings
 from jobdeck.control import ControlPlane
+from jobdeck.executors import Refused
+from jobdeck.executors.local import LocalExecutor
 from jobdeck.recorder import Recorder
 from jobdeck.scheduler import book, prediction
-from jobdeck.scheduler.executors import Refused
-from jobdeck.scheduler.executors.local import LocalExecutor
 from jobdeck.scheduler.launch import Launcher
 from jobdeck.scheduler.loop import Scheduler
 from jobdeck.scheduler.safety import Sweeper

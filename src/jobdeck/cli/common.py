@@ -1,22 +1,21 @@
-"""The jobdeck command line."""
+"""What every command shares: the --db option, settings from flags and variables, the store, and how to fail.
+
+Results go to stdout (`out`), diagnostics (progress, warnings, errors) to stderr (`console`).
+"""
 
 from __future__ import annotations
 
-import json
-import os
 import socket
 from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 
-from jobdeck.commands import data, demo, run
-from jobdeck.commands import scheduler as scheduler_command
 from jobdeck.config import Settings
 from jobdeck.store import Store
 
-app = typer.Typer(help="jobdeck: one dashboard and control plane for background jobs.", no_args_is_help=True)
-console = Console(stderr=True)
+console = Console(stderr=True)  # diagnostics: progress, warnings, errors
+out = Console(soft_wrap=True)  # results
 
 DbOption = Annotated[
     str | None,
@@ -105,74 +104,5 @@ def open_store(settings: Settings) -> Store:
         store = Store(settings.database_url)
         store.migrate()
     except (SQLAlchemyError, OSError, ValueError, ModuleNotFoundError) as exc:
-        console.print(f"[red]error:[/red] cannot open the store {settings.database_url!r}: {exc}")
-        raise typer.Exit(2) from None
+        fail(f"cannot open the store {settings.database_url!r}: {exc}")
     return store
-
-
-@app.command()
-def migrate(db: DbOption = None) -> None:
-    """Create or upgrade the store's schema."""
-    settings = settings_for(db)
-    store = open_store(settings)
-    console.print(f"store at {store.engine.url.render_as_string(hide_password=True)} is up to date")
-
-
-@app.command()
-def serve(
-    db: DbOption = None,
-    host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
-    root_path: Annotated[str | None, typer.Option(help="Path prefix when behind a reverse proxy")] = None,
-    workers: Annotated[
-        int, typer.Option(min=1, max=64, help="Server processes on the port (replicas sharing the store)")
-    ] = 1,
-    no_scheduler: Annotated[
-        bool, typer.Option("--no-scheduler", help="Do not fire schedules or sweep for stuck runs here")
-    ] = False,
-    stale_after: Annotated[
-        str | None,
-        typer.Option("--stale-after", help="Mark a run lost when it has run this long (e.g. 6h; default 6h)"),
-    ] = None,
-) -> None:
-    """Serve the dashboard and API (migrating the store first), with the scheduler loop."""
-    import uvicorn
-
-    from jobdeck.commands.scheduler import parse_duration
-    from jobdeck.web.app import create_app
-
-    stale_after_s = parse_duration(stale_after) if stale_after is not None else None
-    settings = settings_for(
-        db,
-        host=host,
-        port=port,
-        root_path=root_path,
-        scheduler=not no_scheduler,
-        stale_after_s=stale_after_s,
-    )
-    check_can_listen(settings.host, settings.port)
-    store = open_store(settings)
-    console.print(f"jobdeck serving on http://{settings.host}:{settings.port}{settings.root_path}/")
-    if workers == 1:
-        uvicorn.run(create_app(settings, store), host=settings.host, port=settings.port, log_level="warning")
-        return
-    # Replicas on one port: each worker process builds its app from these settings (as variables,
-    # the way every jobdeck process reads them); live views reach across them as across machines.
-    store.close()
-    for name, value in settings.model_dump(exclude_none=True).items():
-        os.environ[f"JOBDECK_{name.upper()}"] = json.dumps(value) if isinstance(value, dict) else str(value)
-    uvicorn.run(
-        "jobdeck.web.app:create_app",
-        factory=True,
-        workers=workers,
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-    )
-
-
-# Commands that live in their own modules under jobdeck/commands/ define `register(app)`;
-# each such module is added to this tuple (imported at the top of this file).
-COMMAND_MODULES: tuple[object, ...] = (data, demo, run, scheduler_command)
-for _module in COMMAND_MODULES:
-    _module.register(app)  # type: ignore[attr-defined]

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from jobdeck import cli
+from jobdeck.cli.common import DbOption, console, open_store, settings_for
 
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 UNIT_S = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -34,7 +34,7 @@ StaleAfter = Annotated[
 ]
 
 
-def scheduler(db: cli.DbOption = None, stale_after: StaleAfter = None) -> None:
+def scheduler(db: DbOption = None, stale_after: StaleAfter = None) -> None:
     """Run the scheduler loop and the safety sweep until stopped (no web server)."""
     from jobdeck.recorder import Recorder
     from jobdeck.scheduler.loop import Scheduler
@@ -43,8 +43,8 @@ def scheduler(db: cli.DbOption = None, stale_after: StaleAfter = None) -> None:
     overrides: dict[str, object] = {}
     if stale_after is not None:
         overrides["stale_after_s"] = parse_duration(stale_after)
-    settings = cli.settings_for(db, **overrides)
-    store = cli.open_store(settings)
+    settings = settings_for(db, **overrides)
+    store = open_store(settings)
     recorder = Recorder(store)
     sweeper = Sweeper(
         store, recorder, stale_after_s=settings.stale_after_s, stale_after_by_job=settings.stale_after_by_job
@@ -56,7 +56,7 @@ def scheduler(db: cli.DbOption = None, stale_after: StaleAfter = None) -> None:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, stop)
-    cli.console.print("jobdeck scheduler running (Ctrl-C stops it)")
+    console.print("jobdeck scheduler running (Ctrl-C stops it)")
     try:
         loop.serve()
     finally:
