@@ -33,3 +33,9 @@ class Settings(BaseSettings):
     # server's clock (a clock or a parser gone wrong; each such run would sit far from every other).
     earliest_event_at: AwareDatetime = datetime(2000, 1, 1, tzinfo=UTC)
     max_event_ahead_s: float = Field(default=86400.0, ge=0)
+    # The scheduler loop (schedules, and the safety sweep for stuck runs): `jobdeck serve` runs it
+    # unless told --no-scheduler; an app built without it still fires "run now".
+    scheduler: bool = False
+    # A running run is marked lost after this long (per job in stale_after_by_job, in seconds).
+    stale_after_s: float = Field(default=6 * 3600.0, gt=0)
+    stale_after_by_job: dict[str, float] = Field(default_factory=dict)
