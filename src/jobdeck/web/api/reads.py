@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 
 from jobdeck.domain import Status
-from jobdeck.store import reports
+from jobdeck.store import reports, resources
 from jobdeck.store import runs as run_rows
 from jobdeck.web.deps import StoreDep, WindowDep
 
@@ -64,3 +64,12 @@ def get_stats(store: StoreDep, window: WindowDep, job: str | None = None) -> dic
     """Runs counted by their start (or creation when not started); running and pending are live now."""
     with store.read() as conn:
         return reports.stats(conn, window.since, window.until, job)
+
+
+@router.get("/resources", summary="CPU seconds and peak memory of one job's runs over the window")
+def get_resources(
+    store: StoreDep, window: WindowDep, job: Annotated[str, Query(min_length=1)]
+) -> dict[str, Any]:
+    """Average and maximum CPU seconds and peak memory (MB) over the runs that reported them."""
+    with store.read() as conn:
+        return resources.resource_use(conn, job, window.since, window.until)

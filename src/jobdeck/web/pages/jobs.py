@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from jobdeck.domain import Status
+from jobdeck.store import resources
 from jobdeck.store import runs as run_rows
 from jobdeck.web.deps import SettingsDep, StoreDep
 from jobdeck.web.pages import dashboard
@@ -69,10 +70,17 @@ def _page_context(
                 "cards": dashboard.cards(conn, query.window, job),
                 "summary": rows[0] if rows else None,
                 "last_error": failed[0] if failed else None,
+                "resources": resources.resource_use(conn, job, query.window.since, query.window.until),
                 "error": None,
             }
     except SQLAlchemyError as exc:
-        context |= {"cards": None, "summary": None, "last_error": None, "error": type(exc).__name__}
+        context |= {
+            "cards": None,
+            "summary": None,
+            "last_error": None,
+            "resources": None,
+            "error": type(exc).__name__,
+        }
     return context | _runs_context(store, job, query, status, cursor)
 
 

@@ -114,6 +114,8 @@
     force = force === true;
     if (inFlight > 0) { pending = true; pendingForce = pendingForce || force; return; }
     loadBody();
+    // The health panels (panels.js) redraw from the API for the same window and job.
+    document.dispatchEvent(new CustomEvent("jobdeck:refresh", { detail: { query: apiParams().toString() } }));
     if (!force && timelineEl.matches(":hover")) { timelineStale = true; return; }
     timelineStale = false;
     loadTimeline();
