@@ -1,9 +1,9 @@
 """Finding runs: filters and indexed text search, newest first with keyset pagination.
 
-Text search finds runs whose id starts with the text, and runs whose error type, error message or
-args contain it (any case). Both go through indexes: run ids through their unique index (a range
+Text search finds runs whose id starts with the text, and runs whose error type, error message,
+args or kwargs contain it (any case). Both go through indexes: run ids through their unique index (a range
 scan in byte order), the rest through FTS5 trigram on SQLite and a pg_trgm GIN index on PostgreSQL
-(migration 0005). The substring index needs at least three characters.
+(migration 0007). The substring index needs at least three characters.
 """
 
 from __future__ import annotations
@@ -34,9 +34,10 @@ from jobdeck.store.schema import rollups, runs
 MIN_SEARCH_CHARS = 3
 MAX_SEARCH_CHARS = 200
 
-# Must equal the expression of the ix_runs_search index (migration 0005), or PostgreSQL ignores it.
+# Must equal the expression of the ix_runs_search index (migration 0007), or PostgreSQL ignores it.
 PG_SEARCH_TEXT: ColumnElement[str] = literal_column(
-    "(coalesce(error_type, '') || ' ' || coalesce(error_message, '') || ' ' || coalesce(args::text, ''))"
+    "(coalesce(error_type, '') || ' ' || coalesce(error_message, '') || ' ' || coalesce(args::text, '')"
+    " || ' ' || coalesce(kwargs::text, ''))"
 )
 # Above every character: a run id starts with the text exactly when it sorts in [text, text + this).
 _AFTER_ALL = "\U0010ffff"
@@ -73,7 +74,8 @@ def _like_pattern(text: str) -> str:
 
 
 def text_match(dialect: str, text: str) -> ColumnElement[bool]:
-    """The indexed condition for runs whose id starts with `text` or whose error or args contain it."""
+    """The indexed condition for runs whose id starts with `text` or whose error, args or kwargs
+    contain it."""
     text = text.strip()
     by_id = and_(runs.c.run_id >= text, runs.c.run_id < text + _AFTER_ALL)
     if dialect == "sqlite":

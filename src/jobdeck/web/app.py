@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 import jobdeck
@@ -26,6 +26,7 @@ from jobdeck.web.pages import overview as overview_page
 from jobdeck.web.pages import run_detail as run_detail_page
 from jobdeck.web.pages import runs as runs_page
 from jobdeck.web.proxy import RootPath
+from jobdeck.web.query_check import reject_unknown_query
 
 STATIC = Path(__file__).parent / "static"
 
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         title="jobdeck",
         version=jobdeck.__version__,
         summary="One dashboard and control plane for background jobs.",
+        dependencies=[Depends(reject_unknown_query)],
     )
     app.state.settings = settings
     app.state.store = store

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 from jobdeck.domain import Status
 from jobdeck.store import reports, resources
 from jobdeck.store import runs as run_rows
+from jobdeck.store.search import RunFilter, find_runs
 from jobdeck.web.deps import StoreDep, WindowDep
 
 router = APIRouter(prefix="/api/v1", tags=["runs"])
@@ -21,22 +22,29 @@ def list_runs(
     job: str | None = None,
     status: Annotated[list[Status] | None, Query()] = None,
     queue: str | None = None,
+    q: Annotated[
+        str | None,
+        Query(description="Text in the run id (its start), error, args or kwargs (3 to 200 characters)"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    """Runs in the window by start (or creation), with a cursor for the next page."""
+    """Runs in the window by start (or creation), with a cursor for the next page; `q` searches as
+    the runs page does."""
+    try:
+        where = RunFilter(
+            job=job,
+            statuses=tuple(s.value for s in status or []),
+            queue=queue,
+            since=window.since,
+            until=window.until,
+            text=q.strip() if q and q.strip() else None,
+        )
+    except ValueError as exc:
+        raise HTTPException(422, f"q: {exc}") from None
     try:
         with store.read() as conn:
-            rows, next_cursor = run_rows.list_runs(
-                conn,
-                since=window.since,
-                until=window.until,
-                job=job,
-                status=[s.value for s in status or []],
-                queue=queue,
-                limit=limit,
-                cursor=cursor,
-            )
+            rows, next_cursor = find_runs(conn, where, limit=limit, cursor=cursor)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     return {"runs": rows, "next_cursor": next_cursor}
