@@ -132,9 +132,9 @@ class Run:
         optional = {"queue": self.queue, "labels": self.labels}
         fields.update({name: value for name, value in optional.items() if value is not None})
         if self.args is not None:
-            fields["args"] = payload.json_safe(self.args)
+            fields["args"] = payload.captured(self.args)
         if self.kwargs is not None:
-            fields["kwargs"] = payload.json_safe(self.kwargs)
+            fields["kwargs"] = payload.captured(self.kwargs)
         self._emit(self._event("started", **fields))
         if self._client is not None:
             self._client.started(self)
@@ -146,10 +146,13 @@ class Run:
         with self._lock:
             self._progress_due = False
             fields: dict[str, Any] = {**self._items(), "cpu_s": round(cpu_s, 6)}
+        peak = payload.peak_rss_mb()
+        if peak is not None:
+            fields["max_rss_mb"] = peak
         if exc is None or (isinstance(exc, SystemExit) and exc.code in (0, None)):
             kind = "succeeded"
             if self.result is not _UNSET:
-                fields["result"] = payload.json_safe(self.result)
+                fields["result"] = payload.captured(self.result)
         else:
             kind = "cancelled" if isinstance(exc, _CANCELLING) else "failed"
             fields.update(payload.error_fields(exc))
@@ -194,8 +197,8 @@ class Tracker:
         *,
         queue: str | None = None,
         labels: Mapping[str, Any] | None = None,
-        capture_args: bool = False,
-        capture_result: bool = False,
+        capture_args: bool = True,
+        capture_result: bool = True,
         worker: str | None = None,
     ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
 
@@ -206,11 +209,15 @@ class Tracker:
         *,
         queue: str | None = None,
         labels: Mapping[str, Any] | None = None,
-        capture_args: bool = False,
-        capture_result: bool = False,
+        capture_args: bool = True,
+        capture_result: bool = True,
         worker: str | None = None,
     ) -> Any:
-        """Decorate a function so each call is a run of `job` (default: the function's dotted name)."""
+        """Decorate a function so each call is a run of `job` (default: the function's dotted name).
+
+        Each run records the call's args and kwargs and its return value (as JSON, each clipped to
+        payload.MAX_CAPTURE_CHARS); pass `capture_args=False` for code that is passed secrets, and
+        `capture_result=False` for one that returns them."""
         if isinstance(job, str):
             _job_name(job)
 
