@@ -1,4 +1,4 @@
-"""The wall screen in Chromium: at 1440×900 nothing scrolls, with a few jobs or thirty, and every job
+"""The wall screen in Chromium: at 1440 x 900 nothing scrolls, with a few jobs or thirty, and every job
 has a compact health tile whose figures are the summary's."""
 
 from __future__ import annotations
@@ -15,7 +15,10 @@ from tests.browser.conftest import DESKTOP, LiveServer, filled_store, serve
 from tests.run_data import NOW
 
 pytestmark = pytest.mark.browser
-NO_SCROLL = "[document.documentElement.scrollHeight <= innerHeight, document.documentElement.scrollWidth <= innerWidth]"
+NO_SCROLL = (
+    "[document.documentElement.scrollHeight <= innerHeight,"
+    " document.documentElement.scrollWidth <= innerWidth]"
+)
 
 
 def many_jobs(n: int = 30) -> list[Event]:
