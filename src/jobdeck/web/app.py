@@ -20,6 +20,8 @@ from jobdeck.web.api import export as export_api
 from jobdeck.web.api import overlaps as overlaps_api
 from jobdeck.web.api import timeseries as timeseries_api
 from jobdeck.web.pages import control as control_page
+from jobdeck.web.pages import docs as docs_page
+from jobdeck.web.pages import error_pages
 from jobdeck.web.pages import failures as failures_page
 from jobdeck.web.pages import jobs as jobs_page
 from jobdeck.web.pages import overview as overview_page
@@ -40,11 +42,16 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         version=jobdeck.__version__,
         summary="One dashboard and control plane for background jobs.",
         dependencies=[Depends(reject_unknown_query)],
+        # /docs is served from the package's own Swagger UI (web/pages/docs.py); ReDoc needs a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = store
     app.state.recorder = Recorder(store)
     errors.install(app)
+    error_pages.install(app)
+    app.include_router(docs_page.router)
     app.include_router(ingest.router)
     app.include_router(reads.router)
     app.include_router(control_api.router)

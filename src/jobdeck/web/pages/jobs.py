@@ -13,6 +13,7 @@ from jobdeck.store import resources
 from jobdeck.store import runs as run_rows
 from jobdeck.web.deps import SettingsDep, StoreDep
 from jobdeck.web.pages import dashboard
+from jobdeck.web.pages.error_pages import error_page
 from jobdeck.web.pages.overview import RANGES, REFRESH, ViewDep, ViewQuery
 from jobdeck.web.pages.rendering import render
 
@@ -94,7 +95,12 @@ def job_page(
     status: Annotated[str | None, Query(max_length=20)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
-    """One job over the chosen window."""
+    """One job over the chosen window; a job no run was ever recorded of is a 404 page."""
+    with store.read() as conn:
+        known = run_rows.job_exists(conn, job_name)
+    if not known:
+        message = f"No run of a job named “{job_name}” has been recorded."
+        return error_page(request, 404, [message, "Jobs appear once a run of them is reported."])
     context = _page_context(store, job_name, query, settings.slow_job_seconds, status, cursor)
     return render(request, "job.html", context, status_code=503 if context["error"] else 200)
 
