@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start what the test suite needs when it is missing: PostgreSQL, Redis, and Chromium for browser tests.
+# Start what the test suite needs when it is missing: PostgreSQL, Redis, Chromium for browser tests, and
+# nginx (the root-path tests run their own nginx in front of the app; it is only installed here).
 # Says what it could not get; tests that need it then skip (or fail under JOBDECK_REQUIRE_SERVICES=1).
 set -u
 
@@ -31,5 +32,14 @@ if [ ! -x /usr/bin/chromium ]; then
       || note "could not install chromium"
   fi
   [ -x /usr/bin/chromium ] || note "Chromium is not available at /usr/bin/chromium"
+fi
+
+if [ ! -x /usr/sbin/nginx ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    note "installing nginx from Debian's packages (the reverse-proxy tests start their own)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null) \
+      || note "could not install nginx"
+  fi
+  [ -x /usr/sbin/nginx ] || note "nginx is not available at /usr/sbin/nginx"
 fi
 exit 0

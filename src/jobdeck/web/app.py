@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(jobs_page.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if settings.root_path:
-        app.add_middleware(RootPath, root_path=settings.root_path)
+        app.add_middleware(RootPath, root_path=settings.root_path, routes=app.router.routes)
     live.install(app, store, app.state.recorder)
     control_api.install(app, store, app.state.recorder)
     retention.install(app, store, settings)
