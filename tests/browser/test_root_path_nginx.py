@@ -94,9 +94,8 @@ def proxied(
                     break
                 except httpx.TransportError:
                     if nginx.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(
-                            f"nginx did not start: {nginx.stderr.read() if nginx.stderr else ''}"
-                        )
+                        log = (tmp / "error.log").read_text() if (tmp / "error.log").exists() else ""
+                        raise RuntimeError(f"nginx did not start: {log}") from None
                     time.sleep(0.1)
             yield urls
         finally:
