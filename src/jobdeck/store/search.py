@@ -19,6 +19,7 @@ from sqlalchemy import (
     Select,
     and_,
     column,
+    func,
     literal_column,
     or_,
     select,
@@ -135,6 +136,17 @@ def find_runs(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of matching runs and the cursor of the next page (None on the last)."""
     return keyset_page(conn, runs_query(conn.dialect.name, where, columns), limit, cursor, columns)
+
+
+COUNT_CAP = 10_000
+
+
+def count_runs(conn: Connection, where: RunFilter, cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """How many runs match, counted up to `cap`: (count, True) when there are more than `cap`, so a
+    list can say "more than 10,000" without counting millions of rows."""
+    matching = select(runs.c.id).where(*conditions(conn.dialect.name, where)).limit(cap + 1).subquery()
+    n = int(conn.execute(select(func.count()).select_from(matching)).scalar_one())
+    return min(n, cap), n > cap
 
 
 def job_names(conn: Connection) -> list[str]:

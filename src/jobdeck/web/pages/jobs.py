@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from jobdeck.domain import Status
 from jobdeck.store import resources
 from jobdeck.store import runs as run_rows
+from jobdeck.store.search import RunFilter, count_runs
 from jobdeck.web.deps import SettingsDep, StoreDep
 from jobdeck.web.pages import dashboard
 from jobdeck.web.pages.error_pages import error_page
@@ -40,12 +41,18 @@ def _runs_context(
                 cursor=cursor or None,
                 columns=dashboard.RECENT_COLUMNS,
             )
+            where = RunFilter(
+                job=job, statuses=tuple(statuses or ()), since=query.window.since, until=query.window.until
+            )
+            total, more = count_runs(conn, where)
     except ValueError:
-        found, next_cursor = [], None
+        found, next_cursor, total, more = [], None, 0, False
         problems.append("That page link is no longer valid; start again from the newest runs.")
     return {
         "runs": found,
         "next_cursor": next_cursor,
+        "total": total,
+        "more_than": more,
         "status": status if statuses else "",
         "statuses": STATUSES,
         "runs_problems": problems,

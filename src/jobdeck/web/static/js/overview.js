@@ -13,7 +13,12 @@
   var info = document.getElementById("jd-timeline-info");
   var tlError = document.getElementById("jd-timeline-error");
   var view = page.querySelector('[data-view="simple"]').getAttribute("aria-pressed") === "true" ? "simple" : "advanced";
-  var sort = { key: "job", dir: "ascending" };
+  // The summary's sort is part of the view: `sort=runs` ascending, `sort=-runs` descending.
+  var sort = (function () {
+    var s = new URLSearchParams(window.location.search).get("sort");
+    if (!s || !/^-?[a-z_0-9]{1,30}$/.test(s)) return { key: "job", dir: "ascending" };
+    return s.charAt(0) === "-" ? { key: s.slice(1), dir: "descending" } : { key: s, dir: "ascending" };
+  })();
   var timer = null, inFlight = 0, pending = false, pendingForce = false;
 
   var timeline = new window.JobdeckTimeline(document.getElementById("jd-timeline"), {
@@ -35,6 +40,7 @@
     if (form.elements.job.value) p.set("job", form.elements.job.value);
     if (refreshSelect.value !== "30") p.set("refresh", refreshSelect.value);
     if (view === "simple") p.set("view", "simple");
+    if (sort.key !== "job" || sort.dir !== "ascending") p.set("sort", (sort.dir === "descending" ? "-" : "") + sort.key);
     return p;
   }
   function apiParams() {
@@ -170,6 +176,7 @@
     if (sorter) {
       sort = { key: sorter.dataset.key, dir: sort.key === sorter.dataset.key && sort.dir === "ascending" ? "descending" : "ascending" };
       applySort();
+      syncUrl();
       return;
     }
     // Only the layout buttons: <body> carries data-view too, and would match every click.
@@ -220,6 +227,7 @@
 
   window.jobdeckTimeline = timeline;
   document.body.dataset.view = view;
+  applySort();
   schedule();
   loadTimeline();
 })();

@@ -29,6 +29,8 @@
     var since = p.has("since") ? Date.parse(p.get("since")) : until - parseFloat(p.get("hours") || "24") * 3600 * 1000;
     return [since, until];
   }
+  // Time-axis labels that say the month with the day ("Nov 5", not a bare "5"), so a 30-day axis reads.
+  var TIME_LABELS = { year: "{yyyy}", month: "{MMM} {yyyy}", day: "{MMM} {d}", hour: "{HH}:{mm}", minute: "{HH}:{mm}", second: "{HH}:{mm}:{ss}" };
   function get(path, query, extra) {
     return fetch(api + path + "?" + query + (extra || ""), { headers: { Accept: "application/json" } }).then(function (r) {
       if (!r.ok) throw new Error("the server answered " + r.status);
@@ -42,7 +44,7 @@
       grid: { left: 8, right: 16, top: 40, bottom: 8, containLabel: true },
       legend: { top: 0, type: "scroll", textStyle: { color: fg }, pageTextStyle: { color: fg } },
       tooltip: { trigger: "axis", confine: true, backgroundColor: cssVar("--surface"), borderColor: border, textStyle: { color: fg } },
-      xAxis: { type: "time", min: span[0], max: span[1], axisLabel: { color: muted, hideOverlap: true }, axisLine: { lineStyle: { color: border } } },
+      xAxis: { type: "time", min: span[0], max: span[1], axisLabel: { color: muted, hideOverlap: true, formatter: TIME_LABELS }, axisLine: { lineStyle: { color: border } } },
       yAxis: { type: "value", axisLabel: { color: muted }, splitLine: { lineStyle: { color: border, opacity: 0.6 } } },
     };
   }
