@@ -20,6 +20,13 @@
   function cssVar(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
   function fmtDuration(v) { return window.JobdeckFormat ? window.JobdeckFormat.duration(v) : v + " s"; }
   function round(v, digits) { var f = Math.pow(10, digits); return Math.round(v * f) / f; }
+  // A rate with the figures that matter: "12", "1.25", "0.0007" (never a bare "0.00" for a small rate).
+  function fmtRate(v) {
+    if (v == null) return "—";
+    if (v === 0) return "0";
+    if (Math.abs(v) >= 100) return String(Math.round(v));
+    return String(Number(v.toPrecision(3)));
+  }
 
   // The window [since, until] in ms, from the API query (hours, or since/until): the time axes span it.
   var span = [0, 0];
@@ -124,7 +131,7 @@
     draw("jd-panel-failures", o);
     var figure = document.getElementById("jd-panel-failures-now");
     if (figure) {
-      figure.textContent = (stats.failures_per_min || 0).toFixed(2) + " /min over the window";
+      figure.textContent = fmtRate(stats.failures_per_min || 0) + " /min over the window";
       figure.style.color = tone(stats.failures_per_min || 0, FAIL_LEVELS, true);
       figure.dataset.value = stats.failures_per_min;
     }
@@ -138,6 +145,7 @@
     var o = base();
     o.legend = undefined;
     o.grid.top = 8;
+    o.grid.right = 56;  // room for the "100.0 %" label right of a full bar
     o.tooltip = { trigger: "item", confine: true, backgroundColor: cssVar("--surface"), textStyle: { color: cssVar("--fg") },
       formatter: function (p) { return p.name + ": <b>" + p.value.toFixed(1) + " %</b> failed"; } };
     var top = rows.reduce(function (m, j) { return Math.max(m, j.failure_rate); }, 0);
@@ -164,14 +172,14 @@
       var data = perMinute(s.points, step);
       var values = data.map(function (p) { return p[1]; });
       var mean = values.length ? values.reduce(function (a, b) { return a + b; }, 0) / values.length : 0;
-      figures[s.job] = { last: values.length ? values[values.length - 1] : 0, mean: round(mean, 4) };
+      figures[s.job] = { last: values.length ? values[values.length - 1] : 0, mean: mean };
       shown.runs_per_min.series[s.job] = { points: data, last: figures[s.job].last, mean: figures[s.job].mean };
       return { name: s.job, type: "line", showSymbol: false, data: data };
     });
     var o = base();
     o.legend.formatter = function (name) {
       var f = figures[name];
-      return f ? name + "  last " + f.last.toFixed(2) + " · mean " + f.mean.toFixed(2) : name;
+      return f ? name + "  last " + fmtRate(f.last) + " · mean " + fmtRate(f.mean) : name;
     };
     o.yAxis.name = "runs/min"; o.yAxis.nameTextStyle = { color: cssVar("--muted") };
     o.tooltip.valueFormatter = function (v) { return v == null ? "—" : v + " /min"; };
