@@ -35,7 +35,8 @@ def test_a_failed_refresh_says_so_and_retries(live_server: LiveServer, page: Any
     expect(page.get_by_role("link", name="live-0")).to_be_visible()
     page.unroute("**/fragments/control*")
     # The only errors are the 500 this test asked for (the browser's and htmx's reports of it).
-    assert page.jd_errors and all("500" in error for error in page.jd_errors)
+    assert page.jd_errors
+    assert all("500" in error for error in page.jd_errors)
     page.jd_errors.clear()
 
 
@@ -48,7 +49,8 @@ def test_the_pending_card_matches_the_pending_list(live_server: LiveServer, page
     assert page.locator("#jd-pending-title").inner_text() == "Pending (1)"
     # The bar and the warning say what they are measured against.
     basis = page.locator("#jd-usual-basis").inner_text()
-    assert "p50" in basis and "p95" in basis
+    assert "p50" in basis
+    assert "p95" in basis
     bar = page.locator(".jd-progress").first
     assert "(p50)" in bar.locator("xpath=..").inner_text() or "p95" in bar.locator("xpath=..").inner_text()
     assert page.jd_errors == []

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 import pytest
 
 from jobdeck.events import make_event
@@ -36,7 +36,8 @@ def test_errors_are_pages(live_server: LiveServer, page: Any, path: str, status:
     assert page.locator(".jd-topbar").is_visible()
     # The API keeps answering in JSON.
     api = httpx.get(live_server.path("/api/v1/runs"), params={"status": "bogus"})
-    assert api.status_code == 422 and api.json()["detail"][0]["loc"] == ["query", "status", 0]
+    assert api.status_code == 422
+    assert api.json()["detail"][0]["loc"] == ["query", "status", 0]
 
 
 def test_an_existing_job_without_runs_in_the_range_is_not_a_404(live_server: LiveServer, page: Any) -> None:
@@ -66,7 +67,8 @@ def test_docs_work_offline_and_there_is_a_favicon(live_server: LiveServer, brows
         assert page.locator(".opblock-summary-path", has_text="/api/v1/runs").count() >= 1
         assert asked == []
         icon = httpx.get(live_server.path("/favicon.ico"))
-        assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"
+        assert icon.status_code == 200
+        assert icon.headers["content-type"] == "image/svg+xml"
         page.goto(live_server.path("/"))
         href = page.locator('link[rel="icon"]').get_attribute("href")
         assert httpx.get(live_server.path(href)).status_code == 200
@@ -92,7 +94,8 @@ def test_kwargs_are_found_by_the_runs_page_search(live_server: LiveServer, page:
     page.wait_for_url("**q=acme-kw-777**")
     page.wait_for_selector("text=kw-run")
     rows = page.locator("table tbody tr")
-    assert rows.count() == 1 and "kw-run" in rows.first.inner_text()
+    assert rows.count() == 1
+    assert "kw-run" in rows.first.inner_text()
     found = httpx.get(live_server.path("/api/v1/runs"), params={"q": "acme-kw-777"}).json()["runs"]
     assert [r["run_id"] for r in found] == ["kw-run"]
     assert page.jd_errors == []

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 import pytest
 
 from jobdeck.events import Event, make_event
@@ -155,8 +155,10 @@ def test_summary_table_has_success_and_failures_per_minute(server: LiveServer, p
 
 def test_job_page_shows_cpu_and_peak_memory(server: LiveServer, page: Any) -> None:
     use = api(server, "/resources", job=ITEMS_JOB)
-    assert use["cpu_avg_s"] == pytest.approx(2.0) and use["cpu_max_s"] == 3.5
-    assert use["memory_avg_mb"] == pytest.approx(250.0) and use["memory_max_mb"] == 400.0
+    assert use["cpu_avg_s"] == pytest.approx(2.0)
+    assert use["cpu_max_s"] == 3.5
+    assert use["memory_avg_mb"] == pytest.approx(250.0)
+    assert use["memory_max_mb"] == 400.0
     page.goto(server.path(f"/jobs/{ITEMS_JOB}"))
     cpu = page.locator('[data-card="cpu"]')
     memory = page.locator('[data-card="memory"]')

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 import pytest
 
 from jobdeck.config import Settings
@@ -127,10 +127,12 @@ def test_every_page_answers_under_the_prefix(proxied: dict[str, str], mode: str)
         assert response.status_code == 200, (mode, path, response.status_code)
         if response.headers["content-type"].startswith("text/html") and path != "/docs":
             links = re.findall(r'(?:href|src|data-[a-z-]+-url|data-api)="(/[^"]*)"', response.text)
-            assert links and all(link.startswith(prefix + "/") for link in links), (path, links)
+            assert links, path
+            assert all(link.startswith(prefix + "/") for link in links), (path, links)
     assert httpx.get(base + "/jobs/nonexistent", timeout=10).status_code == 404
     assert "Job Performance Summary" in httpx.get(base + "/", timeout=10).text
-    assert "<h1" in (runs := httpx.get(base + "/runs", timeout=10).text) and "Overview</h1>" not in runs
+    assert "<h1" in (runs := httpx.get(base + "/runs", timeout=10).text)
+    assert "Overview</h1>" not in runs
 
 
 @pytest.mark.parametrize("mode", ["stripped", "kept"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 import pytest
 
 from tests.browser.conftest import PHONE, SLOW_JOB, LiveServer, watch_errors
@@ -115,5 +115,6 @@ def test_thirty_day_axes_name_the_month_and_the_heatmap_reads_in_grey(
 
     steps = [lightness(c) for c in colours]
     # Monotonic in lightness, end to end: more runs is always darker (light theme).
-    assert steps == sorted(steps, reverse=True) and steps[0] - steps[-1] > 0.6
+    assert steps == sorted(steps, reverse=True)
+    assert steps[0] - steps[-1] > 0.6
     assert page.jd_errors == []

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 import pytest
 
 from jobdeck.events import Event, make_event
@@ -63,7 +63,8 @@ def test_the_wall_screen_fits_and_has_a_tile_per_job(live_server: LiveServer, br
         )
         # The timeline stays on the wall screen, inside the screen.
         box = page.locator("#jd-timeline").bounding_box()
-        assert box["height"] >= 150 and box["y"] + box["height"] <= DESKTOP["height"]
+        assert box["height"] >= 150
+        assert box["y"] + box["height"] <= DESKTOP["height"]
         # The detailed view has no tiles and scrolls as a page does.
         page.click('button[data-view="advanced"]')
         assert not tiles.first.is_visible()
@@ -90,6 +91,7 @@ def test_thirty_jobs_still_fit(crowded: LiveServer, browser: Any) -> None:
             == "auto"
         )
         box = page.locator("#jd-timeline").bounding_box()
-        assert box["height"] >= 150 and box["y"] + box["height"] <= DESKTOP["height"]
+        assert box["height"] >= 150
+        assert box["y"] + box["height"] <= DESKTOP["height"]
     finally:
         context.close()

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 
 from jobdeck.control import ActionRefused, ControlPlane, audit
-from jobdeck.periodic import around_lifespan
 from jobdeck.recorder import Recorder
 from jobdeck.scheduler.executors.local import LocalExecutor
 from jobdeck.store import Store
+from jobdeck.web.api.models import Retried, Stopped
 
 router = APIRouter(prefix="/api/v1", tags=["control"])
 
@@ -47,7 +47,13 @@ ControlDep = Annotated[ControlPlane, Depends(get_control)]
 Guard = [Depends(same_origin)]
 
 
-@router.post("/runs/{run_id:path}/stop", status_code=202, dependencies=Guard, responses=REFUSALS)
+@router.post(
+    "/runs/{run_id:path}/stop",
+    status_code=202,
+    response_model=Stopped,
+    dependencies=Guard,
+    responses=REFUSALS,
+)
 def stop_run(request: Request, control: ControlDep, run_id: str) -> dict[str, str]:
     """Stop a pending or running run through its executor: SIGTERM, then SIGKILL after a grace period."""
     try:
@@ -57,7 +63,13 @@ def stop_run(request: Request, control: ControlDep, run_id: str) -> dict[str, st
     return {"run_id": run_id, "detail": stopped.detail}
 
 
-@router.post("/runs/{run_id:path}/retry", status_code=202, dependencies=Guard, responses=REFUSALS)
+@router.post(
+    "/runs/{run_id:path}/retry",
+    status_code=202,
+    response_model=Retried,
+    dependencies=Guard,
+    responses=REFUSALS,
+)
 def retry_run(request: Request, control: ControlDep, run_id: str) -> dict[str, str]:
     """Start a new run of the same work, with `parent_run_id` set to this run; answers the new run's id."""
     try:
@@ -68,10 +80,9 @@ def retry_run(request: Request, control: ControlDep, run_id: str) -> dict[str, s
 
 
 def install(app: FastAPI, store: Store, recorder: Recorder) -> ControlPlane:
-    """Give the app its control plane (the local executor, recording through the app's recorder); the
-    commands it still runs are stopped, and recorded as cancelled, when the app shuts down."""
+    """Give the app its control plane (the local executor, recording through the app's recorder);
+    create_app stops the commands it still runs, recorded as cancelled, when the app shuts down."""
     control = ControlPlane(store, [LocalExecutor(recorder.record)])
     app.state.control = control
     audit.make_visible()
-    around_lifespan(app, lambda: None, control.close)
     return control

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from jobdeck.store import timeseries
+from jobdeck.web.api.models import Heatmap, Timeseries
 from jobdeck.web.deps import StoreDep, WindowDep
 
 router = APIRouter(prefix="/api/v1", tags=["charts"])
@@ -26,7 +27,7 @@ Metric = Literal[
 ]
 
 
-@router.get("/timeseries", summary="One metric per job over the window, in steps")
+@router.get("/timeseries", response_model=Timeseries, summary="One metric per job over the window, in steps")
 def get_timeseries(
     store: StoreDep,
     window: WindowDep,
@@ -49,7 +50,7 @@ def get_timeseries(
     )
 
 
-@router.get("/heatmap", summary="Duration distribution per time step")
+@router.get("/heatmap", response_model=Heatmap, summary="Duration distribution per time step")
 def get_heatmap(
     store: StoreDep,
     window: WindowDep,
