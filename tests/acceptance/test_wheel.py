@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 ROOT = Path(__file__).resolve().parents[2]
 VENDOR = Path("src/jobdeck/web/static/vendor")
-FRONT_END = ("htmx.min.js", "echarts.min.js")
+FRONT_END = ("htmx.min.js", "echarts.min.js", "swagger-ui-bundle.js", "swagger-ui.css")
 
 
 def build(source: Path, out: Path, *which: str) -> subprocess.CompletedProcess[str]:
