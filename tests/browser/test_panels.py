@@ -167,3 +167,32 @@ def test_job_page_shows_cpu_and_peak_memory(server: LiveServer, page: Any) -> No
     assert memory.locator(".jd-stat-value").inner_text() == "250.0 MB"
     assert "max 400.0 MB" in memory.inner_text()
     assert page.jd_errors == []
+
+
+def test_live_changes_redraw_the_panels_at_most_every_ten_seconds(server: LiveServer, page: Any) -> None:
+    import time
+    from datetime import UTC, datetime
+
+    page.goto(server.path("/?refresh=0"))
+    page.wait_for_selector("#jd-panels[data-state=ready]")
+    page.wait_for_selector('#jd-live[data-state="live"]')
+    asked: list[float] = []
+    page.on("request", lambda r: asked.append(time.monotonic()) if "/api/v1/stats" in r.url else None)
+    start = time.monotonic()
+    for i in range(20):
+        event = {
+            "run_id": f"burst-{i}",
+            "event": "started",
+            "job": "burst",
+            "at": datetime.now(UTC).isoformat(),
+        }
+        assert httpx.post(server.path("/api/v1/events"), json=event).status_code < 300
+        time.sleep(0.1)
+    # The recent runs follow the changes at once; the panels wait, then redraw once for all of them.
+    page.wait_for_selector("#jd-recent-table >> text=burst-", timeout=5000)
+    page.wait_for_timeout(max(0, 4000 - (time.monotonic() - start) * 1000))
+    assert asked == []
+    page.wait_for_function("document.querySelectorAll('#jd-panels[data-state=ready]').length === 1")
+    page.wait_for_timeout(8000)
+    assert len(asked) == 1
+    assert page.jd_errors == []

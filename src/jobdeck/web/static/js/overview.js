@@ -116,12 +116,13 @@
   // timeline alone while the pointer is on it, since redrawing takes away the tooltip being read;
   // it catches up as soon as the pointer leaves.
   var timelineEl = document.getElementById("jd-timeline"), timelineStale = false;
-  function refresh(force) {
+  function refresh(force, timed) {
     force = force === true;
+    timed = timed === true;
     if (inFlight > 0) { pending = true; pendingForce = pendingForce || force; return; }
     loadBody();
     // The health panels (panels.js) redraw from the API for the same window and job.
-    document.dispatchEvent(new CustomEvent("jobdeck:refresh", { detail: { query: apiParams().toString() } }));
+    document.dispatchEvent(new CustomEvent("jobdeck:refresh", { detail: { query: apiParams().toString(), force: force || timed } }));
     if (!force && timelineEl.matches(":hover")) { timelineStale = true; return; }
     timelineStale = false;
     loadTimeline();
@@ -136,7 +137,7 @@
   function schedule() {
     clearInterval(timer);
     var seconds = parseInt(refreshSelect.value, 10);
-    if (seconds > 0) timer = setInterval(refresh, seconds * 1000);
+    if (seconds > 0) timer = setInterval(function () { refresh(false, true); }, seconds * 1000);
   }
 
   function onFilter(e) {

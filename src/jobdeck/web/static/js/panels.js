@@ -238,6 +238,7 @@
 
   function load(query) {
     lastQuery = query;
+    lastLoad = Date.now();
     span = windowOf(query);
     var seconds = Math.max((span[1] - span[0]) / 1000, 60);
     var step = "&step=" + Math.max(60, Math.ceil(seconds / 60));
@@ -256,7 +257,22 @@
     })).then(function () { root.dataset.state = "ready"; });
   }
 
-  document.addEventListener("jobdeck:refresh", function (e) { load(e.detail.query); });
+  // A new window or job, Refresh Now and the timed refresh redraw at once. Live changes (several a
+  // second on a busy system) redraw at most every LIVE_GAP_MS, after the page's own refresh has gone:
+  // these are aggregates over the window, and their five requests should not hold up the tables.
+  var LIVE_GAP_MS = 10000, lastLoad = 0, trailing = null;
+  function request(query, force) {
+    lastQuery = query;
+    if (force) {
+      clearTimeout(trailing);
+      trailing = null;
+      load(query);
+      return;
+    }
+    if (trailing) return;
+    trailing = setTimeout(function () { trailing = null; load(lastQuery); }, Math.max(500, lastLoad + LIVE_GAP_MS - Date.now()));
+  }
+  document.addEventListener("jobdeck:refresh", function (e) { request(e.detail.query, e.detail.force); });
   document.addEventListener("jobdeck:theme", function () { if (lastQuery !== null) load(lastQuery); });
   var t = null;
   window.addEventListener("resize", function () { clearTimeout(t); t = setTimeout(function () { Object.keys(charts).forEach(function (k) { charts[k].resize(); }); }, 150); });
