@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 from playwright.sync_api import sync_playwright  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, filled_store, serve  # noqa: E402
 
-from jobdeck.scheduler.executors import Submission  # noqa: E402
+from jobdeck.executors import Submission  # noqa: E402
 from jobdeck.store.runs import get_run  # noqa: E402
 
 PAGES = {
