@@ -3,7 +3,7 @@
 Text search finds runs whose id starts with the text, and runs whose error type, error message,
 args or kwargs contain it (any case). Both go through indexes: run ids through their unique index (a range
 scan in byte order), the rest through FTS5 trigram on SQLite and a pg_trgm GIN index on PostgreSQL
-(migration 0007). The substring index needs at least three characters.
+(migration 0009). The substring index needs at least three characters.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from jobdeck.store.schema import rollups, runs
 MIN_SEARCH_CHARS = 3
 MAX_SEARCH_CHARS = 200
 
-# Must equal the expression of the ix_runs_search index (migration 0007), or PostgreSQL ignores it.
+# Must equal the expression of the ix_runs_search index (migration 0009), or PostgreSQL ignores it.
 PG_SEARCH_TEXT: ColumnElement[str] = literal_column(
     "(coalesce(error_type, '') || ' ' || coalesce(error_message, '') || ' ' || coalesce(args::text, '')"
     " || ' ' || coalesce(kwargs::text, ''))"

@@ -6,16 +6,16 @@ its triggers); PostgreSQL's pg_trgm expression (jobdeck.store.search.PG_SEARCH_T
 `kwargs::text`. The recorder's insert (jobdeck.store.run_writes.index_for_search) names the same
 columns.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
