@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start what the test suite needs when it is missing: PostgreSQL, Redis, and Chromium for browser tests.
+# Start what the test suite needs when it is missing: PostgreSQL, Redis, Chromium for browser tests, and
+# Prometheus (promtool and the server) for the metrics tests.
 # Says what it could not get; tests that need it then skip (or fail under JOBDECK_REQUIRE_SERVICES=1).
 set -u
 
@@ -31,5 +32,13 @@ if [ ! -x /usr/bin/chromium ]; then
       || note "could not install chromium"
   fi
   [ -x /usr/bin/chromium ] || note "Chromium is not available at /usr/bin/chromium"
+fi
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    note "installing Prometheus from Debian's packages (metrics tests need promtool and the server)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null) \
+      || note "could not install prometheus"
+  fi
+  command -v promtool >/dev/null 2>&1 || note "Prometheus (promtool) is not available"
 fi
 exit 0

@@ -18,6 +18,7 @@ from jobdeck.web.api import control as control_api
 from jobdeck.web.api import errors, health, ingest, reads, seed
 from jobdeck.web.api import export as export_api
 from jobdeck.web.api import overlaps as overlaps_api
+from jobdeck.web.api import prometheus as prometheus_api
 from jobdeck.web.api import timeseries as timeseries_api
 from jobdeck.web.pages import control as control_page
 from jobdeck.web.pages import failures as failures_page
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(live.router)
     app.include_router(overview_page.router)
     app.include_router(jobs_page.router)
+    app.include_router(prometheus_api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if settings.root_path:
         app.add_middleware(RootPath, root_path=settings.root_path)
