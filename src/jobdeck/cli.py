@@ -9,7 +9,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
-from jobdeck.commands import data, demo, run
+from jobdeck.commands import data, demo, grafana, prometheus_rules, run
 from jobdeck.config import Settings
 from jobdeck.store import Store
 
@@ -155,6 +155,6 @@ def serve(
 
 # Commands that live in their own modules under jobdeck/commands/ define `register(app)`;
 # each such module is added to this tuple (imported at the top of this file).
-COMMAND_MODULES: tuple[object, ...] = (data, demo, run)
+COMMAND_MODULES: tuple[object, ...] = (data, demo, run, grafana, prometheus_rules)
 for _module in COMMAND_MODULES:
     _module.register(app)  # type: ignore[attr-defined]
