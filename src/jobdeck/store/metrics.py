@@ -11,10 +11,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, String, column, func, select, values
+from sqlalchemy import Connection, func, select
 
 from jobdeck.analytics import sketch
 from jobdeck.store import rollups
+from jobdeck.store import runs as run_rows
 from jobdeck.store.schema import rollups as cells
 from jobdeck.store.schema import runs
 
@@ -88,23 +89,11 @@ def _totals(conn: Connection, lo: int, hi: int | None) -> dict[str, JobTotals]:
 
 
 def last_success_by_job(conn: Connection, jobs: Sequence[str]) -> dict[str, float]:
-    """Epoch seconds of each job's latest successful run's end (the latest started one's): one index
-    seek per job."""
-    if not jobs:
-        return {}
-    names = values(column("job", String), name="jobs").data([(job,) for job in jobs]).cte("jobs")
-    latest = (
-        select(runs.c.finished_at)
-        .where(runs.c.job == names.c.job, runs.c.status == "succeeded")
-        .order_by(runs.c.run_at.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    found: dict[str, float] = {}
-    for job, finished in conn.execute(select(names.c.job, latest)):
-        if finished is not None:
-            found[job] = finished.timestamp()
-    return found
+    """Epoch seconds of each job's latest successful run's end (index seeks, runs.latest_by_job)."""
+    latest = run_rows.latest_by_job(conn, jobs)
+    return {
+        job: found["last_success_at"].timestamp() for job, found in latest.items() if found["last_success_at"]
+    }
 
 
 def running_by_job(conn: Connection) -> dict[str, int]:
