@@ -8,34 +8,30 @@ it. Everything else is exact: `_count` and `_sum` are the rollups' counters, and
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections.abc import Iterator, Mapping, Sequence
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
-from jobdeck.analytics import sketch
 from jobdeck.metrics import names
 from jobdeck.store import Store
 from jobdeck.store import metrics as store_metrics
 
 
-def cumulative_buckets(
-    bins: Mapping[int, int], edges: Sequence[float], count: int
-) -> list[tuple[str, float]]:
-    """Prometheus buckets (le, cumulative count) from a sketch; +Inf is `count`."""
-    ordered = sorted((sketch.value_of(index), n) for index, n in bins.items())
-    result: list[tuple[str, float]] = []
-    seen, position = 0, 0
-    for edge in edges:
-        while position < len(ordered) and ordered[position][0] <= edge:
-            seen += ordered[position][1]
-            position += 1
-        result.append((_le(edge), min(seen, count)))
-    result.append(("+Inf", count))
-    return result
+def cumulative_buckets(counts: Sequence[int], edges: Sequence[float], total: int) -> list[tuple[str, float]]:
+    """Prometheus buckets (le, cumulative count) from counts per bucket; +Inf is `total`."""
+    running = itertools.accumulate(counts or [0] * (len(edges) + 1))
+    return [
+        *((le, min(n, total)) for le, n in zip(_labels(tuple(edges)), running, strict=False)),
+        ("+Inf", total),
+    ]
 
 
-def _le(edge: float) -> str:
-    return str(edge) if edge != int(edge) else f"{edge:.1f}"
+@functools.cache
+def _labels(edges: tuple[float, ...]) -> tuple[str, ...]:
+    """The `le` label of each edge, as Prometheus clients write it (1.0, 0.5)."""
+    return tuple(str(edge) if edge != int(edge) else f"{edge:.1f}" for edge in edges)
 
 
 class StoreCollector:
@@ -46,22 +42,14 @@ class StoreCollector:
 
     def collect(self) -> Iterator[Metric]:
         with self.store.read() as conn:
-            totals = store_metrics.totals_by_job(conn)
+            totals = store_metrics.totals_by_job(conn, names.DURATION_BUCKETS, names.WAIT_BUCKETS)
             jobs = sorted(totals)
             last_success = store_metrics.last_success_by_job(conn, jobs)
             running = store_metrics.running_by_job(conn)
             queues = store_metrics.pending_by_queue(conn)
         yield from self._counters(totals)
-        yield self._histogram(
-            names.DURATION, "How long runs took (seconds).", totals, "dur", names.DURATION_BUCKETS
-        )
-        yield self._histogram(
-            names.QUEUE_WAIT,
-            "How long runs waited from enqueue to start (seconds).",
-            totals,
-            "wait",
-            names.WAIT_BUCKETS,
-        )
+        yield self._durations(totals)
+        yield self._waits(totals)
         success = GaugeMetricFamily(
             names.LAST_SUCCESS, "When the job's latest successful run ended (Unix time).", labels=["job_name"]
         )
@@ -94,20 +82,25 @@ class StoreCollector:
         yield executions
         yield items
 
-    def _histogram(
-        self,
-        name: str,
-        documentation: str,
-        totals: Mapping[str, store_metrics.JobTotals],
-        prefix: str,
-        edges: Sequence[float],
-    ) -> Metric:
-        family = HistogramMetricFamily(name, documentation, labels=["job_name"])
+    def _durations(self, totals: Mapping[str, store_metrics.JobTotals]) -> Metric:
+        family = HistogramMetricFamily(names.DURATION, "How long runs took (seconds).", labels=["job_name"])
         for job in sorted(totals):
             job_totals = totals[job]
-            bins = job_totals.durations if prefix == "dur" else job_totals.waits
-            count = int(job_totals.counts[f"{prefix}_count"])
-            family.add_metric(
-                [job], cumulative_buckets(bins, edges, count), sum_value=job_totals.counts[f"{prefix}_sum"]
-            )
+            count = int(job_totals.counts["dur_count"])
+            buckets = cumulative_buckets(job_totals.durations, names.DURATION_BUCKETS, count)
+            family.add_metric([job], buckets, sum_value=job_totals.counts["dur_sum"])
+        return family
+
+    def _waits(self, totals: Mapping[str, store_metrics.JobTotals]) -> Metric:
+        """Queue waits over every job (one histogram: the issue's `job_queue_wait_seconds` has no labels)."""
+        counts = [0] * (len(names.WAIT_BUCKETS) + 1)
+        count, total = 0, 0.0
+        for job_totals in totals.values():
+            counts = [a + b for a, b in zip(counts, job_totals.waits or counts, strict=True)]
+            count += int(job_totals.counts["wait_count"])
+            total += job_totals.counts["wait_sum"]
+        family = HistogramMetricFamily(
+            names.QUEUE_WAIT, "How long runs waited from enqueue to start (seconds)."
+        )
+        family.add_metric([], cumulative_buckets(counts, names.WAIT_BUCKETS, count), sum_value=total)
         return family

@@ -36,28 +36,43 @@ SUMMED = (
 )
 
 
+Edges = tuple[float, ...]
+
+
 @dataclass
 class JobTotals:
-    """One job's all-time counters and merged duration and queue-wait sketches."""
+    """One job's all-time counters, and its durations and queue waits counted in fixed buckets
+    (sketch.bucket_counts: one count per edge and one past the last, not cumulative)."""
 
     counts: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SUMMED, 0))
-    durations: dict[int, int] = field(default_factory=dict)
-    waits: dict[int, int] = field(default_factory=dict)
+    durations: list[int] = field(default_factory=list)
+    waits: list[int] = field(default_factory=list)
 
     def add(self, other: JobTotals) -> None:
         for name, value in other.counts.items():
             self.counts[name] += value
-        sketch.add_into(self.durations, other.durations)
-        sketch.add_into(self.waits, other.waits)
+        self.durations = _added(self.durations, other.durations)
+        self.waits = _added(self.waits, other.waits)
 
 
-def totals_by_job(conn: Connection, now: float | None = None) -> dict[str, JobTotals]:
-    """All-time totals per job: past days (cached while unchanged) plus today's cells."""
+def _added(a: list[int], b: list[int]) -> list[int]:
+    if not a or not b:
+        return list(a or b)
+    return [x + y for x, y in zip(a, b, strict=True)]
+
+
+def totals_by_job(
+    conn: Connection, duration_edges: Edges, wait_edges: Edges, now: float | None = None
+) -> dict[str, JobTotals]:
+    """All-time totals per job: past days (merged once, reused while unchanged) plus today's cells."""
     today = int(now if now is not None else time.time())
     today -= today % DAY
-    past = rollups.cached(conn, "metrics-totals", DAY, 0, today, None, lambda: _totals(conn, 0, today))
+    edges = (duration_edges, wait_edges)
+    past = rollups.cached(
+        conn, ("metrics-totals", edges), DAY, 0, today, None, lambda: _totals(conn, 0, today, *edges)
+    )
     result: dict[str, JobTotals] = {}
-    for part in (past, _totals(conn, today, None)):
+    for part in (past, _totals(conn, today, None, *edges)):
         for job, totals in part.items():
             found = result.get(job)
             if found is None:
@@ -66,25 +81,33 @@ def totals_by_job(conn: Connection, now: float | None = None) -> dict[str, JobTo
     return result
 
 
-def _totals(conn: Connection, lo: int, hi: int | None) -> dict[str, JobTotals]:
+def _totals(
+    conn: Connection, lo: int, hi: int | None, duration_edges: Edges, wait_edges: Edges
+) -> dict[str, JobTotals]:
     """Day cells with a bucket in [lo, hi) (hi None: no end) summed per job."""
     query = select(cells.c.job, *(cells.c[name] for name in SUMMED), cells.c.dur_hist, cells.c.wait_hist)
     query = query.where(cells.c.granularity == DAY, cells.c.bucket >= lo)
     if hi is not None:
         query = query.where(cells.c.bucket < hi)
     result: dict[str, JobTotals] = {}
+    sketches: dict[str, tuple[dict[int, int], dict[int, int]]] = {}
     width = len(SUMMED)
     for row in conn.execute(query):
         totals = result.get(row[0])
         if totals is None:
             totals = result[row[0]] = JobTotals()
+            sketches[row[0]] = ({}, {})
         counts = totals.counts
         for name, value in zip(SUMMED, row[1 : 1 + width], strict=True):
             counts[name] += value or 0
+        durations, waits = sketches[row[0]]
         if row[1 + width]:
-            sketch.add_into(totals.durations, sketch.decode(row[1 + width]))
+            sketch.add_into(durations, sketch.decode(row[1 + width]))
         if row[2 + width]:
-            sketch.add_into(totals.waits, sketch.decode(row[2 + width]))
+            sketch.add_into(waits, sketch.decode(row[2 + width]))
+    for job, (durations, waits) in sketches.items():
+        result[job].durations = sketch.bucket_counts(durations, duration_edges)
+        result[job].waits = sketch.bucket_counts(waits, wait_edges)
     return result
 
 
