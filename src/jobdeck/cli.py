@@ -22,7 +22,13 @@ DbOption = Annotated[
 ]
 
 
-_FLAGS = {"database_url": "--db", "host": "--host", "port": "--port", "root_path": "--root-path"}
+_FLAGS = {
+    "database_url": "--db",
+    "host": "--host",
+    "port": "--port",
+    "root_path": "--root-path",
+    "alert_interval_s": "--alert-interval",
+}
 
 
 _EMPTY_DB = "--db is empty; give a store URL such as sqlite:///./jobdeck.db or postgresql://host/db"
@@ -125,13 +131,16 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="Server processes on the port (replicas sharing the store)")
     ] = 1,
+    alert_interval: Annotated[
+        float | None, typer.Option(min=0, help="Seconds between evaluations of the alert rules (0: off)")
+    ] = None,
 ) -> None:
     """Serve the dashboard and API (migrating the store first)."""
     import uvicorn
 
     from jobdeck.web.app import create_app
 
-    settings = settings_for(db, host=host, port=port, root_path=root_path)
+    settings = settings_for(db, host=host, port=port, root_path=root_path, alert_interval_s=alert_interval)
     check_can_listen(settings.host, settings.port)
     store = open_store(settings)
     console.print(f"jobdeck serving on http://{settings.host}:{settings.port}{settings.root_path}/")

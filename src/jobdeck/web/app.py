@@ -9,11 +9,14 @@ from fastapi.staticfiles import StaticFiles
 
 import jobdeck
 from jobdeck import retention
+from jobdeck.alerts import service as alert_service
 from jobdeck.config import Settings
 from jobdeck.periodic import Periodic, run_with
 from jobdeck.recorder import Recorder
 from jobdeck.store import Store, checkpoint
 from jobdeck.web import live
+from jobdeck.web.api import alerts as alerts_api
+from jobdeck.web.api import channels as channels_api
 from jobdeck.web.api import control as control_api
 from jobdeck.web.api import errors, health, ingest, reads, seed
 from jobdeck.web.api import export as export_api
@@ -60,12 +63,15 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(overview_page.router)
     app.include_router(jobs_page.router)
     app.include_router(prometheus_api.router)
+    app.include_router(alerts_api.router)
+    app.include_router(channels_api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if settings.root_path:
         app.add_middleware(RootPath, root_path=settings.root_path)
     live.install(app, store, app.state.recorder)
     control_api.install(app, store, app.state.recorder)
     retention.install(app, store, settings)
+    alert_service.install(app, store, settings)
     if store.backend == "sqlite":
         run_with(app, Periodic("wal checkpoint", lambda: checkpoint.checkpoint(store), checkpoint.EVERY_S))
     return app
