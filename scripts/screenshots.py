@@ -12,6 +12,7 @@ import os
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,7 +21,11 @@ sys.path.insert(0, str(ROOT))
 from playwright.sync_api import sync_playwright  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, filled_store, serve  # noqa: E402
 
+from jobdeck.alerts.delivery import Sender  # noqa: E402
+from jobdeck.alerts.evaluator import Evaluator  # noqa: E402
+from jobdeck.config import Settings  # noqa: E402
 from jobdeck.scheduler.executors import Submission  # noqa: E402
+from jobdeck.store import Store, alerts, channels  # noqa: E402
 from jobdeck.store.runs import get_run  # noqa: E402
 
 PAGES = {
@@ -34,6 +39,9 @@ PAGES = {
     "run-detail-local-running": "/runs/local-running",
     "run-detail-local-failed": "/runs/local-failed",
     "control": "/control",
+    "alerts": "/alerts",
+    "alert-rules": "/alerts/rules",
+    "channels": "/alerts/channels",
 }
 # Real commands for the local executor to run: what the action buttons act on.
 LOCAL_RUNS = {
@@ -46,6 +54,8 @@ EMPTY_PAGES = {
     "empty-runs": "/runs?status=failed",
     "empty-failures": "/failures",
     "empty-control": "/control",
+    "empty-alerts": "/alerts",
+    "empty-channels": "/alerts/channels",
 }
 # Tables whose wrapper scrolls sideways: columns the reader cannot see without knowing to swipe.
 HIDDEN_TABLES = (
@@ -70,7 +80,36 @@ def start_local_runs(server: LiveServer) -> None:
     raise RuntimeError(f"the local runs did not start: {runs}")
 
 
-def main(out: Path = ROOT / "screenshots") -> int:
+def seed_alerts(store: Store) -> None:
+    """Channels (one that cannot be reached, so a failed delivery shows), a silence, and one
+    evaluation of the rules over the known data set."""
+    now = datetime.now(UTC)
+    with store.write() as conn:
+        channels.add_channel(
+            conn, "slack", "ops-slack", "https://hooks.slack.com/services/T000/B000/XXXX", now
+        )
+        channels.add_channel(conn, "webhook", "pager-bridge", "http://127.0.0.1:9/alerts", now)
+        channels.add_channel(conn, "email", "on-call", "oncall@example.com", now)
+        alerts.add_silence(
+            conn,
+            {
+                "job": "clip_sync",
+                "starts_at": now,
+                "ends_at": now + timedelta(hours=4),
+                "comment": "Twitch API maintenance",
+                "created_at": now,
+            },
+        )
+        alerts.set_threshold(conn, "BackgroundJobNotRunning", "reputation_tasks", 8 * 3600, None, True)
+    Evaluator(store, every_s=1).run_once(now)
+    with store.write() as conn:
+        for row in channels.deliveries(conn):
+            if row["channel_id"] != 2:
+                channels.sent(conn, row["id"], now)
+    Sender(store, Settings(database_url=store.url)).run_once(now)
+
+
+def main(out: Path = ROOT / "screenshots", only: tuple[str, ...] = ()) -> int:
     out.mkdir(exist_ok=True)
     problems: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -83,8 +122,10 @@ def main(out: Path = ROOT / "screenshots") -> int:
         with serve(store) as server, serve(empty) as bare, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             start_local_runs(server)
+            seed_alerts(store)
             shots = [(name, server.path(path)) for name, path in PAGES.items()]
             shots += [(name, bare.path(path)) for name, path in EMPTY_PAGES.items()]
+            shots = [(name, url) for name, url in shots if not only or name in only]
             for scheme in ("light", "dark"):
                 for size, (width, height) in SIZES.items():
                     context = browser.new_context(
@@ -119,4 +160,5 @@ def main(out: Path = ROOT / "screenshots") -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # `python scripts/screenshots.py alerts channels`: only those pages.
+    raise SystemExit(main(only=tuple(sys.argv[1:])))

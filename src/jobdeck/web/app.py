@@ -23,6 +23,7 @@ from jobdeck.web.api import export as export_api
 from jobdeck.web.api import overlaps as overlaps_api
 from jobdeck.web.api import prometheus as prometheus_api
 from jobdeck.web.api import timeseries as timeseries_api
+from jobdeck.web.pages import alerts as alerts_page
 from jobdeck.web.pages import control as control_page
 from jobdeck.web.pages import failures as failures_page
 from jobdeck.web.pages import jobs as jobs_page
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(prometheus_api.router)
     app.include_router(alerts_api.router)
     app.include_router(channels_api.router)
+    app.include_router(alerts_page.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if settings.root_path:
         app.add_middleware(RootPath, root_path=settings.root_path)
