@@ -1,16 +1,14 @@
-"""Running the evaluator and the sender for a server's lifetime (`jobdeck serve`)."""
+"""The evaluator and the sender as loops a server runs for its lifetime (`jobdeck serve`)."""
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
 
-from fastapi import FastAPI
-
 from jobdeck.alerts.delivery import Sender
 from jobdeck.alerts.evaluator import Evaluator
+from jobdeck.background.periodic import Periodic
 from jobdeck.config import Settings
-from jobdeck.periodic import Periodic, run_with
 from jobdeck.store import Store
 
 SEND_EVERY_S = 5.0
@@ -31,13 +29,14 @@ def after_first_period(task: Callable[[], object]) -> Callable[[], object]:
     return later
 
 
-def install(app: FastAPI, store: Store, settings: Settings) -> None:
-    """Evaluate every `alert_interval_s` seconds (0: never) and send due notifications every few seconds."""
+def loops(store: Store, settings: Settings) -> list[Periodic]:
+    """The evaluation every `alert_interval_s` seconds (none when 0) and the sending of due
+    notifications every few seconds, as background services of `serve`."""
     if settings.alert_interval_s <= 0:
-        return
-    evaluator = evaluator_for(store, settings)
-    evaluate = after_first_period(evaluator.run_once)
-    run_with(app, Periodic("alert evaluation", evaluate, settings.alert_interval_s))
-    run_with(
-        app, Periodic("alert delivery", after_first_period(Sender(store, settings).run_once), SEND_EVERY_S)
-    )
+        return []
+    evaluate = after_first_period(evaluator_for(store, settings).run_once)
+    send = after_first_period(Sender(store, settings).run_once)
+    return [
+        Periodic("alert evaluation", evaluate, settings.alert_interval_s),
+        Periodic("alert delivery", send, SEND_EVERY_S),
+    ]
