@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
+from jobdeck.alerts import rules
 from jobdeck.alerts.evaluator import Evaluator
 from jobdeck.events import Event, make_event
 from jobdeck.recorder import Recorder
@@ -234,3 +238,38 @@ def test_replicas_take_turns(store: Store, recorder: Recorder) -> None:
     with store.read() as conn:
         firing = [h for h in store_alerts.history(conn) if h["state"] == "firing"]
     assert len(firing) == len({(h["rule"], h["subject"]) for h in firing})
+
+
+def test_replicas_evaluating_at_once_claim_one_turn(store: Store, recorder: Recorder) -> None:
+    recorder.record(run("old", NOW - timedelta(hours=25), 5))
+    evaluators = [Evaluator(store, every_s=60) for _ in range(4)]
+    barrier = threading.Barrier(len(evaluators))
+    claimed: list[bool] = []
+
+    def evaluate(evaluator: Evaluator) -> None:
+        barrier.wait()
+        claimed.append(evaluator.run_once(NOW).claimed)
+
+    threads = [threading.Thread(target=evaluate, args=(e,)) for e in evaluators]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(claimed) == [False, False, False, True]
+    with store.read() as conn:
+        assert (
+            len([h for h in store_alerts.history(conn) if h["rule"] == "BackgroundJobCriticallyStale"]) == 1
+        )
+
+
+def test_a_rule_that_fails_does_not_stop_the_others(
+    store: Store, recorder: Recorder, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: object) -> rules.Check:
+        raise ZeroDivisionError("odd data")
+
+    monkeypatch.setitem(rules.JOB_RULES, "BackgroundJobFailing", broken)
+    recorder.record(run("old", NOW - timedelta(hours=25), 5))
+    result = Evaluator(store, every_s=1).run_once(NOW)
+    assert result.claimed and ("BackgroundJobCriticallyStale", "old", "firing") in result.changes
+    assert "alert rule BackgroundJobFailing failed for job old" in caplog.text

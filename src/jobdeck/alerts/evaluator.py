@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Connection
 
@@ -246,7 +247,7 @@ def payload(event: str, check: Check, now: datetime, public_url: str) -> dict[st
     """What a notification says: which job (or queue), which rule, the figure, and a link."""
     spec = BY_NAME[check.rule]
     is_queue = check.rule in QUEUE_RULES
-    link = f"{public_url}/alerts" if is_queue else f"{public_url}/jobs/{check.subject}"
+    link = f"{public_url}/alerts" if is_queue else f"{public_url}/jobs/{quote(check.subject, safe='')}"
     return {
         "event": event,
         "rule": check.rule,
