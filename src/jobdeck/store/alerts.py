@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import ARRAY, Connection, String, bindparam, delete, func, insert, select, text, update
 
 from jobdeck.store import bulk, rollups
 from jobdeck.store import runs as run_rows
@@ -65,10 +65,26 @@ def duration_bins(conn: Connection, since: int, until: int) -> dict[str, dict[in
     return dict(rollups.bins_by_job(conn, since, until, rollups.DURATION))
 
 
+_RECENT_COLUMNS = ("run_at", "status", "started_at", "finished_at", "duration_s")
+# One statement for every job on PostgreSQL: a LATERAL backward seek on (job, run_at) per job, the
+# range bounded by row comparisons as in runs.latest_by_job (so the planner does not walk
+# ix_runs_run_at back instead).
+_RECENT_PG = text(
+    "SELECT j.job, r.run_at, r.status, r.started_at, r.finished_at, r.duration_s "
+    "FROM unnest(:jobs) AS j(job) CROSS JOIN LATERAL (SELECT run_at, status, started_at, finished_at, "
+    "duration_s FROM runs WHERE (runs.job, runs.run_at) <= (j.job, 'infinity'::timestamptz) "
+    "AND runs.job >= j.job ORDER BY runs.job DESC, runs.run_at DESC LIMIT :limit) r"
+).bindparams(bindparam("jobs", type_=ARRAY(String)))
+
+
 def recent_runs(conn: Connection, jobs: Sequence[str], limit: int) -> dict[str, list[dict[str, Any]]]:
-    """Each job's latest runs, newest first: one backward index seek on (job, run_at) per job."""
-    columns = (runs.c.run_at, runs.c.status, runs.c.started_at, runs.c.finished_at, runs.c.duration_s)
-    result: dict[str, list[dict[str, Any]]] = {}
+    """Each job's latest runs, newest first: a backward index seek on (job, run_at) per job."""
+    result: dict[str, list[dict[str, Any]]] = {job: [] for job in jobs}
+    if conn.dialect.name == "postgresql":
+        for row in conn.execute(_RECENT_PG, {"jobs": list(jobs), "limit": limit}):
+            result[row[0]].append(dict(zip(_RECENT_COLUMNS, row[1:], strict=True)))
+        return result
+    columns = [runs.c[name] for name in _RECENT_COLUMNS]
     for job in jobs:
         query = select(*columns).where(runs.c.job == job).order_by(runs.c.run_at.desc()).limit(limit)
         result[job] = [dict(row._mapping) for row in conn.execute(query)]
