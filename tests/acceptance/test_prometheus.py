@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 import yaml
 
@@ -64,7 +64,8 @@ def test_promtool_accepts_the_generated_rules(tmp_path: Path) -> None:
     assert [rule["alert"] for rule in rules] == [rule.name for rule in PROMETHEUS_RULES]
     for rule in rules:
         annotations = rule["annotations"]
-        assert annotations["summary"] and annotations["description"]
+        assert annotations["summary"]
+        assert annotations["description"]
         assert annotations["runbook_url"] == f"https://jobs.example.com/alerts/rules#{rule['alert'].lower()}"
         assert rule["labels"]["severity"] in ("warning", "critical")
 
@@ -143,16 +144,17 @@ def test_the_grafana_board_has_the_ten_panels_and_queries_prometheus_parses(tmp_
     assert made.returncode == 0, made.stderr
     board = json.loads(made.stdout)
     assert {panel["title"]: panel["type"] for panel in board["panels"]} == PANELS
-    assert board["time"] == {"from": "now-6h", "to": "now"} and board["refresh"] == "30s"
+    assert board["time"] == {"from": "now-6h", "to": "now"}
+    assert board["refresh"] == "30s"
     variables = {v["name"]: v for v in board["templating"]["list"]}
-    assert (
-        variables["datasource"]["type"] == "datasource" and variables["datasource"]["query"] == "prometheus"
-    )
+    assert variables["datasource"]["type"] == "datasource"
+    assert variables["datasource"]["query"] == "prometheus"
     ids = [panel["id"] for panel in board["panels"]]
     assert len(set(ids)) == 10
     for panel in board["panels"]:
         assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
-        assert panel["targets"] and all(t["datasource"]["uid"] == "${datasource}" for t in panel["targets"])
+        assert panel["targets"]
+        assert all(t["datasource"]["uid"] == "${datasource}" for t in panel["targets"])
     thresholds = {
         panel["title"]: [s["value"] for s in panel["fieldConfig"]["defaults"]["thresholds"]["steps"]]
         for panel in board["panels"]
@@ -188,7 +190,8 @@ def test_the_grafana_board_has_the_ten_panels_and_queries_prometheus_parses(tmp_
         for word in re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", without_strings):
             if word not in PROMQL_WORDS:
                 named.add(word)
-    assert named and named <= set(names.SERIES), named - set(names.SERIES)
+    assert named
+    assert named <= set(names.SERIES), named - set(names.SERIES)
     assert {names.EXECUTIONS, f"{names.DURATION}_bucket", names.LAST_SUCCESS, names.ITEMS} <= named
 
 
@@ -213,7 +216,7 @@ def _events(now: datetime) -> list[dict[str, Any]]:
 
 
 def _query(base: str, expr: str) -> list[dict[str, Any]]:
-    response = httpx.get(f"{base}/api/v1/query", params={"query": expr}, timeout=5)
+    response = httpx2.get(f"{base}/api/v1/query", params={"query": expr}, timeout=5)
     assert response.status_code == 200, response.text
     result: list[dict[str, Any]] = response.json()["data"]["result"]
     return result
@@ -226,9 +229,9 @@ def test_a_real_prometheus_scrapes_jobdeck_and_its_counts_match_the_api(tmp_path
     db = f"sqlite:///{tmp_path / 'serve.db'}"
     with running("serve", "--db", db, cwd=tmp_path, port=port):
         base = f"http://127.0.0.1:{port}"
-        posted = httpx.post(f"{base}/api/v1/events", json=_events(datetime.now(UTC)))
+        posted = httpx2.post(f"{base}/api/v1/events", json=_events(datetime.now(UTC)))
         assert posted.status_code == 202
-        exposition = httpx.get(f"{base}/metrics").text
+        exposition = httpx2.get(f"{base}/metrics").text
         linted = subprocess.run(
             [promtool, "check", "metrics"], input=exposition, capture_output=True, text=True
         )
@@ -259,19 +262,20 @@ def test_a_real_prometheus_scrapes_jobdeck_and_its_counts_match_the_api(tmp_path
             while time.monotonic() < deadline and not found:
                 if server.poll() is not None:
                     pytest.fail(f"prometheus exited: {log.read_text()[-2000:]}")
-                with contextlib.suppress(httpx.TransportError):
+                with contextlib.suppress(httpx2.TransportError):
                     found = _query(prom, "job_execution_total")
                 time.sleep(0.5)
             assert found, "Prometheus scraped no job_execution_total within 60 s"
             scraped = {(s["metric"]["job_name"], s["metric"]["status"]): float(s["value"][1]) for s in found}
-            jobs = httpx.get(f"{base}/api/v1/jobs", params={"hours": 24}).json()["jobs"]
+            jobs = httpx2.get(f"{base}/api/v1/jobs", params={"hours": 24}).json()["jobs"]
             assert {job["job"] for job in jobs} == {name for name, _ in scraped}
             for job in jobs:
                 for column, status in names.EXECUTION_STATUSES.items():
                     assert scraped[(job["job"], status)] == job[column]
             assert sum(scraped.values()) == 30
             up = _query(prom, 'up{job="jobdeck"}')
-            assert up and up[0]["value"][1] == "1"
+            assert up
+            assert up[0]["value"][1] == "1"
         finally:
             server.terminate()
             server.wait(timeout=20)

@@ -105,13 +105,16 @@ def test_webhook_and_slack_deliveries_reach_a_receiver(
     evaluation = Evaluator(store, every_s=1, public_url=settings.base_url).run_once(NOW)
     assert ("BackgroundJobCriticallyStale", "clip_sync", "firing") in evaluation.changes
     sent = Sender(store, settings).run_once(NOW)
-    assert len(sent.sent) == evaluation.notifications and not sent.failed
+    assert len(sent.sent) == evaluation.notifications
+    assert not sent.failed
     plain = [b for b in receiver.bodies if "rule" in b]
     slack = [b for b in receiver.bodies if "blocks" in b]
     stale = next(b for b in plain if b["rule"] == "BackgroundJobCriticallyStale")
-    assert stale["event"] == "firing" and stale["job"] == "clip_sync"
+    assert stale["event"] == "firing"
+    assert stale["job"] == "clip_sync"
     assert stale["url"] == "https://jobs.example.com/jobs/clip_sync"
-    assert stale["value"] == pytest.approx(25 * 3600 - 3, abs=1) and "25.0 h" in stale["figure"]
+    assert stale["value"] == pytest.approx(25 * 3600 - 3, abs=1)
+    assert "25.0 h" in stale["figure"]
     text = next(b["text"] for b in slack if "CriticallyStale" in b["text"])
     assert text == f"[FIRING] BackgroundJobCriticallyStale on job clip_sync: {stale['figure']}"
     assert "https://jobs.example.com/jobs/clip_sync" in json.dumps(slack)
@@ -147,10 +150,12 @@ def test_email_reaches_a_local_smtp_server(
     stale_job(recorder)
     Evaluator(store, every_s=1, public_url="https://jobs.example.com").run_once(NOW)
     sent = Sender(store, settings).run_once(NOW)
-    assert sent.sent and not sent.failed
+    assert sent.sent
+    assert not sent.failed
     mails = [message_from_bytes(m) for m in mailbox.messages]
     mail = next(m for m in mails if "CriticallyStale" in m["Subject"])
-    assert mail["To"] == "oncall@example.com" and mail["From"] == "jobdeck@example.com"
+    assert mail["To"] == "oncall@example.com"
+    assert mail["From"] == "jobdeck@example.com"
     assert mail["Subject"].startswith("[FIRING] BackgroundJobCriticallyStale on job clip_sync")
     assert "https://jobs.example.com/jobs/clip_sync" in mail.get_payload()
 
@@ -165,9 +170,9 @@ def test_failed_deliveries_are_retried_with_backoff_and_shown(
     tested = client.post(f"/api/v1/channels/{made['id']}/test")
     assert tested.status_code == 200
     delivery = tested.json()
-    assert (
-        delivery["status"] == "pending" and delivery["attempts"] == 1 and "HTTP 500" in delivery["last_error"]
-    )
+    assert delivery["status"] == "pending"
+    assert delivery["attempts"] == 1
+    assert "HTTP 500" in delivery["last_error"]
     retry_at = datetime.fromisoformat(delivery["next_at"])
     waited = (retry_at - datetime.fromisoformat(delivery["created_at"])).total_seconds()
     assert 0.9 * BACKOFF_S[0] <= waited <= 1.1 * BACKOFF_S[0] + 5
@@ -179,11 +184,11 @@ def test_failed_deliveries_are_retried_with_backoff_and_shown(
         assert Sender(store, settings).run_once(moment).failed
     with store.read() as conn:
         (last,) = store_channels.deliveries(conn)
-    assert last["status"] == "failed" and last["attempts"] == len(BACKOFF_S) + 1
+    assert last["status"] == "failed"
+    assert last["attempts"] == len(BACKOFF_S) + 1
     listed = client.get("/api/v1/channels").json()["channels"]
-    assert listed[0]["failed_deliveries"] == 1 and listed[0]["deliveries"][0]["last_error"].startswith(
-        "HTTP 500"
-    )
+    assert listed[0]["failed_deliveries"] == 1
+    assert listed[0]["deliveries"][0]["last_error"].startswith("HTTP 500")
     receiver.status = 200
     assert client.post(f"/api/v1/channels/{made['id']}/test").json()["status"] == "sent"
     assert receiver.bodies[-1]["event"] == "test"
@@ -194,7 +199,8 @@ def test_unreachable_smtp_is_a_failure_on_the_channel(client: TestClient, store:
         "/api/v1/channels", json={"type": "email", "name": "mail", "to": "a@example.com"}
     ).json()
     delivery = client.post(f"/api/v1/channels/{made['id']}/test").json()
-    assert delivery["status"] == "pending" and "SMTP" in delivery["last_error"]
+    assert delivery["status"] == "pending"
+    assert "SMTP" in delivery["last_error"]
 
 
 @pytest.mark.parametrize(

@@ -29,14 +29,15 @@ def test_alerts_lists_firing_history_and_silences(
 ) -> None:
     stale(recorder, "sync", 30)
     silence = client.post("/api/v1/alerts/silences", json={"job": "sync", "comment": "migrating"})
-    assert silence.status_code == 201 and silence.json()["active"] is True
+    assert silence.status_code == 201
+    assert silence.json()["active"] is True
     Evaluator(store, every_s=1).run_once(NOW)
     body = client.get("/api/v1/alerts").json()
     assert body["firing_count"] == len(body["firing"]) == 2  # NotRunning (2 h) and CriticallyStale (24 h)
     stale_alert = next(a for a in body["firing"] if a["rule"] == "BackgroundJobCriticallyStale")
-    assert (
-        stale_alert["subject"] == "sync" and stale_alert["severity"] == "critical" and stale_alert["silenced"]
-    )
+    assert stale_alert["subject"] == "sync"
+    assert stale_alert["severity"] == "critical"
+    assert stale_alert["silenced"]
     assert {h["state"] for h in body["history"]} == {"firing"}
     assert body["silences"][0]["comment"] == "migrating"
     assert client.delete(f"/api/v1/alerts/silences/{silence.json()['id']}").status_code == 204
@@ -59,9 +60,10 @@ def test_thresholds_per_job_and_globally(client: TestClient, store: Store, recor
     assert (
         client.delete("/api/v1/alerts/rules/BackgroundJobNotRunning", params={"job": "b"}).status_code == 204
     )
-    rules = {r["name"]: r for r in client.get("/api/v1/alerts/rules").json()}
+    rules = {r["name"]: r for r in client.get("/api/v1/alerts/rules").json()["rules"]}
     assert rules["BackgroundJobNotRunning"]["settings"] == []
-    assert rules["BackgroundJobFailing"]["threshold"] == 0.05 and len(rules) == 14
+    assert rules["BackgroundJobFailing"]["threshold"] == 0.05
+    assert len(rules) == 14
 
 
 @pytest.mark.parametrize(
@@ -78,7 +80,7 @@ def test_bad_thresholds_are_refused(client: TestClient, path: str, body: dict[st
     refused = client.put(path, json=body)
     assert refused.status_code == 422
     assert field in json.dumps(refused.json()["detail"])
-    assert all(r["settings"] == [] for r in client.get("/api/v1/alerts/rules").json())
+    assert all(r["settings"] == [] for r in client.get("/api/v1/alerts/rules").json()["rules"])
 
 
 @pytest.mark.parametrize(

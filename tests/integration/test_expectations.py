@@ -61,7 +61,9 @@ def test_track_declares_the_expectation_and_a_missed_run_alerts(sdk: None, store
         pass
     assert jobdeck.flush(5)
     found = expectation(store, "nightly")
-    assert found is not None and found["schedule"] is None and found["interval_s"] == 6 * 3600
+    assert found is not None
+    assert found["schedule"] is None
+    assert found["interval_s"] == 6 * 3600
     # Due 6 h after the run just made, missed 2 minutes later.
     now = datetime.now(UTC)
     evaluator = Evaluator(store, every_s=1)

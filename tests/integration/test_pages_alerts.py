@@ -23,11 +23,13 @@ def test_alerts_page_shows_firing_alerts_and_the_count(
     Evaluator(store, every_s=1).run_once(NOW)
     page = client.get("/alerts")
     assert page.status_code == 200
-    assert "BackgroundJobCriticallyStale" in page.text and 'href="/jobs/sync"' in page.text
+    assert "BackgroundJobCriticallyStale" in page.text
+    assert 'href="/jobs/sync"' in page.text
     assert ">2<" in client.get("/fragments/alerts/count").text
     assert 'id="jd-alert-count"' in client.get("/").text  # the overview loads the count beside "Alerts"
     rules = client.get("/alerts/rules").text
-    assert 'id="backgroundjobnotrunning"' in rules and "What to do" in rules
+    assert 'id="backgroundjobnotrunning"' in rules
+    assert "What to do" in rules
 
 
 def test_silence_form(client: TestClient) -> None:
@@ -39,7 +41,9 @@ def test_silence_form(client: TestClient) -> None:
     )
     assert made.status_code == 303
     (silence,) = client.get("/api/v1/alerts").json()["silences"]
-    assert silence["rule"] == "BackgroundJobFailing" and silence["job"] == "sync" and silence["active"]
+    assert silence["rule"] == "BackgroundJobFailing"
+    assert silence["job"] == "sync"
+    assert silence["active"]
     refused = client.post(
         "/alerts/silences", content="hours=-1", headers={"content-type": "application/x-www-form-urlencoded"}
     )
@@ -57,7 +61,8 @@ def test_silence_form(client: TestClient) -> None:
 def test_channel_form_refuses_a_bad_url_and_adds_a_good_one(client: TestClient) -> None:
     form = {"content-type": "application/x-www-form-urlencoded"}
     bad = client.post("/alerts/channels", content="type=webhook&name=ops&target=ftp%3A%2F%2Fx", headers=form)
-    assert bad.status_code == 422 and "http:// or https://" in bad.text
+    assert bad.status_code == 422
+    assert "http:// or https://" in bad.text
     good = client.post(
         "/alerts/channels",
         content="type=slack&name=ops&target=https%3A%2F%2Fhooks.example.com%2Fx",
@@ -66,4 +71,6 @@ def test_channel_form_refuses_a_bad_url_and_adds_a_good_one(client: TestClient) 
     )
     assert good.status_code == 303
     page = client.get("/alerts/channels").text
-    assert "ops" in page and "Send test" in page and "https://hooks.example.com/x" in page
+    assert "ops" in page
+    assert "Send test" in page
+    assert "https://hooks.example.com/x" in page

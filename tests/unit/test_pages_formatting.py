@@ -63,17 +63,22 @@ def test_breakable_names_wrap_between_words_and_stay_escaped() -> None:
 def test_a_change_too_small_to_show_is_no_change() -> None:
     # 98.02% after 98.04%: "▼ 0.0 pts" in red would be noise.
     tiny = delta(98.02, 98.04, unit="pts", higher_is_good=True)
-    assert tiny is not None and (tiny.text, tiny.tone) == ("= no change", "flat")
+    assert tiny is not None
+    assert (tiny.text, tiny.tone) == ("= no change", "flat")
     assert tiny.title == "previous period: 98.0%"  # the rate was a percentage, its change is in points
     slower = delta(1.0004, 1.0, unit="s", higher_is_good=False)
-    assert slower is not None and slower.text == "= no change"
+    assert slower is not None
+    assert slower.text == "= no change"
 
 
 def test_changes_name_their_direction_and_whether_they_are_good_news() -> None:
     worse = delta(90.0, 95.0, unit="pts", higher_is_good=True)
-    assert worse is not None and (worse.text, worse.tone) == ("▼ 5.0 pts", "bad")
+    assert worse is not None
+    assert (worse.text, worse.tone) == ("▼ 5.0 pts", "bad")
     more = delta(5, 4, unit="count", higher_is_good=None)
-    assert more is not None and (more.text, more.tone) == ("▲ 1 (+25%)", "flat")
+    assert more is not None
+    assert (more.text, more.tone) == ("▲ 1 (+25%)", "flat")
     slower = delta(90.0, 30.0, unit="s", higher_is_good=False)
-    assert slower is not None and (slower.text, slower.tone) == ("▲ 1 m 0 s", "bad")
+    assert slower is not None
+    assert (slower.text, slower.tone) == ("▲ 1 m 0 s", "bad")
     assert delta(None, 3.0, unit="s", higher_is_good=False) is None

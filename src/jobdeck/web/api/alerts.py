@@ -189,9 +189,13 @@ def rules_view(store: Store) -> list[RuleOut]:
     ]
 
 
+class RulesOut(BaseModel):
+    rules: list[RuleOut]
+
+
 @router.get("/rules", summary="The rules with their defaults and the thresholds set over them")
-def get_rules(store: StoreDep) -> list[RuleOut]:
-    return rules_view(store)
+def get_rules(store: StoreDep) -> RulesOut:
+    return RulesOut(rules=rules_view(store))
 
 
 def _checked_rule(rule: str) -> str:

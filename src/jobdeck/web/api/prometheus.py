@@ -13,7 +13,12 @@ from jobdeck.web.deps import StoreDep
 router = APIRouter(tags=["metrics"])
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"description": "Prometheus' text format 0.0.4", "content": {"text/plain": {}}}},
+)
 async def metrics(store: StoreDep) -> Response:
     """Job counters, duration and queue-wait histograms and gauges in Prometheus' text format."""
     body = await run_in_threadpool(generate_latest, StoreCollector(store))
