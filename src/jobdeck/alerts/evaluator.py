@@ -27,7 +27,6 @@ from jobdeck.store import metrics as store_metrics
 log = logging.getLogger(__name__)
 
 DAY_S = 86400
-KNOWN_JOBS_DAYS = 7
 QUEUE_RULES = ("BackgroundJobQueueGrowing", "BackgroundJobCriticalQueueSize")
 
 
@@ -55,7 +54,7 @@ class Evaluation:
 
 def read_snapshot(conn: Connection, now: datetime) -> Snapshot:
     at = int(now.timestamp())
-    jobs = store_alerts.known_jobs(conn, at - KNOWN_JOBS_DAYS * DAY_S)
+    jobs = store_alerts.known_jobs(conn)
     last_10m = store_alerts.window_totals(conn, at - 600, at + 1)
     last_5m = store_alerts.window_totals(conn, at - 300, at + 1)
     durations_10m = store_alerts.duration_bins(conn, at - 600, at + 1)

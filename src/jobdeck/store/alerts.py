@@ -103,10 +103,11 @@ def last_success(conn: Connection, jobs: Sequence[str]) -> dict[str, datetime]:
     return {job: found["last_success_at"] for job, found in latest.items() if found["last_success_at"]}
 
 
-def known_jobs(conn: Connection, since: int) -> list[str]:
-    """Jobs with a day cell since `since` (epoch seconds), or with a declared expectation."""
-    query = select(cells.c.job).where(cells.c.granularity == 86400, cells.c.bucket >= since - since % 86400)
-    names = {job for (job,) in conn.execute(query.distinct())}
+def known_jobs(conn: Connection) -> list[str]:
+    """Every job with a day cell (of all time: a job that stopped long ago still fails its staleness
+    rules), or with a declared expectation; read from the (granularity, job, bucket) index."""
+    query = select(cells.c.job).where(cells.c.granularity == 86400).distinct()
+    names = {job for (job,) in conn.execute(query)}
     names.update(job for (job,) in conn.execute(select(job_expectations.c.job)))
     return sorted(names)
 
