@@ -9,10 +9,13 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from jobdeck.analytics import sketch
+from jobdeck.config import Settings
 from jobdeck.events import Event, make_event
 from jobdeck.metrics import names
 from jobdeck.metrics.collector import cumulative_buckets
 from jobdeck.recorder import Recorder
+from jobdeck.store import Store
+from jobdeck.web.app import create_app
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 # (job, days ago, duration s, outcome, queue wait s, items ok/failed/skipped); none near a bucket edge.
@@ -135,3 +138,13 @@ def test_buckets_from_a_sketch_stay_within_one_bin_of_an_edge() -> None:
     for edge in names.DURATION_BUCKETS:
         assert buckets[f"{edge:.1f}"] == sum(1 for v in values if v <= edge)
     assert buckets["+Inf"] == len(values)
+
+
+def test_replicas_and_restarts_export_the_same_counters(store: Store, recorder: Recorder) -> None:
+    recorder.record(events())
+    texts = []
+    for _ in range(2):  # two replicas of the store, or one process before and after a restart
+        with TestClient(create_app(Settings(database_url=store.url), store)) as replica:
+            texts.append(replica.get("/metrics").text)
+    assert texts[0] == texts[1]
+    assert 'job_execution_total{job_name="sync",status="success"} 3.0' in texts[0]
