@@ -24,7 +24,7 @@ from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, filled_s
 from jobdeck.alerts.delivery import Sender  # noqa: E402
 from jobdeck.alerts.evaluator import Evaluator  # noqa: E402
 from jobdeck.config import Settings  # noqa: E402
-from jobdeck.scheduler.executors import Submission  # noqa: E402
+from jobdeck.executors import Submission  # noqa: E402
 from jobdeck.store import Store, alerts, channels  # noqa: E402
 from jobdeck.store.runs import get_run  # noqa: E402
 

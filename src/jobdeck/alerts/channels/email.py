@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from email.message import EmailMessage
 from typing import Any
 
-from jobdeck.alerts.channels import DeliveryError, headline
+from jobdeck.alerts.channels.base import DeliveryError, headline
 from jobdeck.config import Settings
 
 

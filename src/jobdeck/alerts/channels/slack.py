@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from jobdeck.alerts.channels import headline
+from jobdeck.alerts.channels.base import headline
 from jobdeck.alerts.channels.webhook import post_json
 from jobdeck.config import Settings
 

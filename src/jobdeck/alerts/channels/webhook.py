@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx2
 
-from jobdeck.alerts.channels import DeliveryError
+from jobdeck.alerts.channels.base import DeliveryError
 from jobdeck.config import Settings
 
 TIMEOUT_S = 10.0
