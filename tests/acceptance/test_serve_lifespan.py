@@ -20,7 +20,14 @@ SERVE = (
     "from jobdeck.cli import app; "
     "app(prog_name='jobdeck')"
 )
-STATED_ORDER = ["wal checkpoint", "retention cleanup", "live updates", "control plane"]
+STATED_ORDER = [
+    "wal checkpoint",
+    "retention cleanup",
+    "live updates",
+    "alert evaluation",
+    "alert delivery",
+    "control plane",
+]
 
 
 def free_port() -> int:
