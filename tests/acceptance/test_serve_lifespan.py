@@ -20,6 +20,7 @@ SERVE = (
     "from jobdeck.cli import app; "
     "app(prog_name='jobdeck')"
 )
+# The scheduler starts last and stops first, so nothing new starts while the rest stops.
 STATED_ORDER = [
     "wal checkpoint",
     "retention cleanup",
@@ -27,6 +28,7 @@ STATED_ORDER = [
     "alert evaluation",
     "alert delivery",
     "control plane",
+    "scheduler",
 ]
 
 

@@ -2,7 +2,8 @@
 
 main.py builds the app; common.py holds what every command shares; the commands live in
 server.py (migrate, serve), data.py (import, cleanup, verify-rollups), demo.py, run.py,
-grafana.py (grafana-dashboard) and prometheus_rules.py (prometheus-rules).
+scheduler.py (the scheduler loop alone), grafana.py (grafana-dashboard) and prometheus_rules.py
+(prometheus-rules).
 """
 
 from __future__ import annotations

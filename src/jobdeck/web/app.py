@@ -15,6 +15,7 @@ from jobdeck.background import checkpoint, retention
 from jobdeck.config import Settings
 from jobdeck.control import ControlPlane
 from jobdeck.recorder import Recorder
+from jobdeck.scheduler.loop import Scheduler
 from jobdeck.services import OnStop, Service, Services
 from jobdeck.store import Store
 from jobdeck.web import live
@@ -25,6 +26,8 @@ from jobdeck.web.api import errors, health, ingest, reads, seed
 from jobdeck.web.api import export as export_api
 from jobdeck.web.api import overlaps as overlaps_api
 from jobdeck.web.api import prometheus as prometheus_api
+from jobdeck.web.api import safety as safety_api
+from jobdeck.web.api import schedules as schedules_api
 from jobdeck.web.api import timeseries as timeseries_api
 from jobdeck.web.pages import alerts as alerts_page
 from jobdeck.web.pages import control as control_page
@@ -33,6 +36,7 @@ from jobdeck.web.pages import jobs as jobs_page
 from jobdeck.web.pages import overview as overview_page
 from jobdeck.web.pages import run_detail as run_detail_page
 from jobdeck.web.pages import runs as runs_page
+from jobdeck.web.pages import schedules as schedules_page
 from jobdeck.web.proxy import RootPath
 
 STATIC = Path(__file__).parent / "static"
@@ -54,11 +58,14 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     updates = live.LiveUpdates(store, app.state.recorder)
     app.state.live = updates.broadcaster
     control = control_api.install(app, store, app.state.recorder)
-    app.state.services = background_services(store, settings, updates, control)
+    scheduler = schedules_api.install(app, store, settings, app.state.recorder, control)
+    app.state.services = background_services(store, settings, updates, control, scheduler)
     errors.install(app)
     app.include_router(ingest.router)
     app.include_router(reads.router)
     app.include_router(control_api.router)
+    app.include_router(schedules_api.router)
+    app.include_router(safety_api.router)
     app.include_router(health.router)
     app.include_router(timeseries_api.router)
     app.include_router(export_api.router)
@@ -66,6 +73,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(run_detail_page.router)
     app.include_router(failures_page.router)
     app.include_router(control_page.router)
+    app.include_router(schedules_page.router)
     app.include_router(overlaps_api.router)
     app.include_router(seed.router)
     app.include_router(live.router)
@@ -82,21 +90,25 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
 
 
 def background_services(
-    store: Store, settings: Settings, updates: live.LiveUpdates, control: ControlPlane
+    store: Store, settings: Settings, updates: live.LiveUpdates, control: ControlPlane, scheduler: Scheduler
 ) -> Services:
     """The app's background services in start order (they stop in reverse): the store's upkeep first
     (the WAL checkpoint on SQLite, retention cleanup when set) and last to stop, so that it runs
-    while anything writes; then live updates; then the control plane, which stops first, so that
-    the commands it still runs are stopped and recorded as cancelled while the rest still runs.
-    The alert evaluator and its sender start after live updates and stop before them: they read
-    and write the store like any client, so the upkeep outlives them too."""
+    while anything writes; then live updates; then the alert evaluator and its sender, which read
+    and write the store like any client, so the upkeep outlives them; then the control plane, so
+    that the commands it still runs are stopped and recorded as cancelled while the rest still
+    runs; last the scheduler (when settings.scheduler is on), which stops first, so that nothing
+    new starts while the rest stops."""
     upkeep: list[Service | None] = [checkpoint.loop(store), retention.loop(store, settings)]
-    return Services(
+    services = Services(
         *(s for s in upkeep if s is not None),
         updates,
         *alert_service.loops(store, settings),
         OnStop("control plane", control.close),
     )
+    if settings.scheduler:
+        services.add(scheduler)
+    return services
 
 
 @asynccontextmanager
