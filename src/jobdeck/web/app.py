@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 import jobdeck
+from jobdeck.alerts import service as alert_service
 from jobdeck.background import checkpoint, retention
 from jobdeck.config import Settings
 from jobdeck.control import ControlPlane
@@ -18,13 +19,17 @@ from jobdeck.scheduler.loop import Scheduler
 from jobdeck.services import OnStop, Service, Services
 from jobdeck.store import Store
 from jobdeck.web import live
+from jobdeck.web.api import alerts as alerts_api
+from jobdeck.web.api import channels as channels_api
 from jobdeck.web.api import control as control_api
 from jobdeck.web.api import errors, health, ingest, reads, seed
 from jobdeck.web.api import export as export_api
 from jobdeck.web.api import overlaps as overlaps_api
+from jobdeck.web.api import prometheus as prometheus_api
 from jobdeck.web.api import safety as safety_api
 from jobdeck.web.api import schedules as schedules_api
 from jobdeck.web.api import timeseries as timeseries_api
+from jobdeck.web.pages import alerts as alerts_page
 from jobdeck.web.pages import control as control_page
 from jobdeck.web.pages import docs as docs_page
 from jobdeck.web.pages import error_pages
@@ -83,6 +88,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(live.router)
     app.include_router(overview_page.router)
     app.include_router(jobs_page.router)
+    app.include_router(prometheus_api.router)
+    app.include_router(alerts_api.router)
+    app.include_router(channels_api.router)
+    app.include_router(alerts_page.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if settings.root_path:
         app.add_middleware(RootPath, root_path=settings.root_path, routes=app.router.routes)
@@ -94,12 +103,17 @@ def background_services(
 ) -> Services:
     """The app's background services in start order (they stop in reverse): the store's upkeep first
     (the WAL checkpoint on SQLite, retention cleanup when set) and last to stop, so that it runs
-    while anything writes; then live updates; then the control plane, so that the commands it still
-    runs are stopped and recorded as cancelled while the rest still runs; last the scheduler (when
-    settings.scheduler is on), which stops first, so that nothing new starts while the rest stops."""
+    while anything writes; then live updates; then the alert evaluator and its sender, which read
+    and write the store like any client, so the upkeep outlives them; then the control plane, so
+    that the commands it still runs are stopped and recorded as cancelled while the rest still
+    runs; last the scheduler (when settings.scheduler is on), which stops first, so that nothing
+    new starts while the rest stops."""
     upkeep: list[Service | None] = [checkpoint.loop(store), retention.loop(store, settings)]
     services = Services(
-        *(s for s in upkeep if s is not None), updates, OnStop("control plane", control.close)
+        *(s for s in upkeep if s is not None),
+        updates,
+        *alert_service.loops(store, settings),
+        OnStop("control plane", control.close),
     )
     if settings.scheduler:
         services.add(scheduler)
