@@ -38,7 +38,7 @@ def test_two_servers_and_four_writers_store_the_fold_of_everything_sent(tmp_path
                 stored = {row.run_id: row._mapping for row in conn.execute(select(runs))}
                 assert sorted(stored) == sorted(per_run)
                 for run_id, wire in per_run.items():
-                    events = decode_events(json.dumps(wire).encode(), len(wire))
+                    events = decode_events(json.dumps(wire).encode(), len(wire)).events
                     expected = run_writes.row_of(fold(run_id, events))
                     assert {k: stored[run_id][k] for k in expected} == expected
                 assert verify.differences(conn) == []
