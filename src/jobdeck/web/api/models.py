@@ -197,21 +197,25 @@ class Series(Answer):
     points: list[tuple[int, int | float | None]] = Field(description="[epoch seconds, value] per step")
 
 
+Metric = Literal[
+    "runs",
+    "succeeded",
+    "failures",
+    "duration_p50",
+    "duration_p95",
+    "queue_wait_p95",
+    "items",
+    "items_succeeded",
+    "items_failed",
+    "items_skipped",
+]
+"""The time series a chart can ask for."""
+
+
 class Timeseries(Answer):
     """One metric per job, a point per step."""
 
-    metric: Literal[
-        "runs",
-        "succeeded",
-        "failures",
-        "duration_p50",
-        "duration_p95",
-        "queue_wait_p95",
-        "items",
-        "items_succeeded",
-        "items_failed",
-        "items_skipped",
-    ]
+    metric: Metric
     step_s: int
     series: list[Series]
 

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from jobdeck.store import timeseries
-from jobdeck.web.api.models import Heatmap, Timeseries
+from jobdeck.web.api.models import Heatmap, Metric, Timeseries
 from jobdeck.web.deps import StoreDep, WindowDep
 
 router = APIRouter(prefix="/api/v1", tags=["charts"])
-
-Metric = Literal[
-    "runs",
-    "succeeded",
-    "failures",
-    "duration_p50",
-    "duration_p95",
-    "queue_wait_p95",
-    "items",
-    "items_succeeded",
-    "items_failed",
-    "items_skipped",
-]
 
 
 @router.get("/timeseries", response_model=Timeseries, summary="One metric per job over the window, in steps")
