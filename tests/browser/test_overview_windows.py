@@ -1,0 +1,103 @@
+"""The overview over long and past windows, in Chromium: the 30-day timeline is not cut and draws every
+lane (busy lanes in buckets, single bars as you zoom), a custom past range shows that range, change
+figures stay honest when the previous period held almost nothing, and p95 of two runs is their max."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from jobdeck.events import Event, make_event
+from tests.browser.conftest import LiveServer, filled_store, serve
+from tests.run_data import NOW
+
+pytestmark = pytest.mark.browser
+
+DRAWN = "document.getElementById('jd-timeline-info').textContent.includes('runs across')"
+BUSY_RUNS = 11_000  # more than the timeline draws as single bars (10,000)
+
+
+def run(run_id: str, job: str, start: Any, seconds: float, outcome: str = "succeeded") -> list[Event]:
+    return [
+        make_event(run_id, "started", start, {"job": job}),
+        make_event(run_id, outcome, start + timedelta(seconds=seconds), {}),
+    ]
+
+
+def month_events() -> list[Event]:
+    """Thirty days: `busy` every 235 s lasting 5 min (so its runs overlap, every 20th failed),
+    `hourly` every hour for 20 s, `nightly` once a day for 10 min; `pair` two runs of 0.300 s and
+    0.301 s two hours ago; `burst` 200 runs in the last day after 2 in the day before."""
+    batch: list[Event] = []
+    start = NOW - timedelta(days=30)
+    for i in range(BUSY_RUNS):
+        outcome = "failed" if i % 20 == 0 else "succeeded"
+        batch += run(f"busy-{i}", "busy", start + timedelta(seconds=235 * i), 300, outcome)
+    for i in range(720):
+        batch += run(f"hourly-{i}", "hourly", start + timedelta(hours=i, minutes=7), 20)
+    for i in range(30):
+        batch += run(f"nightly-{i}", "nightly", start + timedelta(days=i, hours=2), 600)
+    batch += run("pair-0", "pair", NOW - timedelta(hours=2), 0.300)
+    batch += run("pair-1", "pair", NOW - timedelta(hours=2, minutes=-1), 0.301)
+    for i in range(2):
+        batch += run(f"burst-old-{i}", "burst", NOW - timedelta(hours=30 + i), 1)
+    for i in range(200):
+        batch += run(f"burst-{i}", "burst", NOW - timedelta(hours=20, seconds=-60 * i), 1)
+    return batch
+
+
+@pytest.fixture(scope="module")
+def month_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    store = filled_store(tmp_path_factory.mktemp("month"), month_events())
+    with serve(store) as server:
+        yield server
+    store.close()
+
+
+def lane_shapes(page: Any) -> dict[str, int]:
+    """What the timeline drew per lane: bars (rects) and bucketed lanes (polygons named lane-N)."""
+    result: dict[str, int] = page.evaluate(
+        """(() => {
+            const t = window.jobdeckTimeline, out = {};
+            t.data.jobs.forEach(j => { out[j.job] = 0; });
+            t.data.runs.forEach(r => { out[t.data.jobs[r[0]].job] += 1; });
+            t.chart.getZr().storage.getDisplayList().forEach(el => {
+                const m = /^lane-(\\d+)$/.exec(el.name || '');
+                if (m && el.shape.points.length) out[t.data.jobs[Number(m[1])].job] += 1;
+            });
+            return out;
+        })()"""
+    )
+    return result
+
+
+def test_thirty_days_are_drawn_whole_in_every_lane(month_server: LiveServer, page: Any) -> None:
+    page.goto(month_server.path("/?hours=720&refresh=0"))
+    page.wait_for_function(DRAWN)
+    info = page.locator("#jd-timeline-info").inner_text()
+    assert "showing the newest" not in info
+    assert f"{BUSY_RUNS + 720 + 30 + 2 + 202:,} runs across 5 jobs" in info
+    assert "1 busy lane in" in info and "zoom in for single runs" in info
+    data = page.evaluate("window.jobdeckTimeline.data")
+    jobs = {j["job"]: j for j in data["jobs"]}
+    assert jobs["busy"]["detail"] == "buckets" and jobs["nightly"]["detail"] == "bars"
+    # Every lane has something drawn, and the busy lane's buckets span the whole month, not its end.
+    assert all(n > 0 for n in lane_shapes(page).values()), lane_shapes(page)
+    busy = [b for b in data["buckets"] if b[0] == list(jobs).index("busy")]
+    assert sum(b[3] for b in busy) == BUSY_RUNS
+    assert min(b[1] for b in busy) <= data["since"] + 86_400_000
+    assert len([r for r in data["runs"] if r[0] == list(jobs).index("hourly")]) == 720
+    # Zooming into two hours loads that range: the busy lane's single runs appear as bars.
+    zoom = "([a, b]) => window.jobdeckTimeline.chart.dispatchAction("
+    zoom += "{type: 'dataZoom', startValue: a, endValue: b})"
+    page.evaluate(zoom, [data["until"] - 6 * 3_600_000, data["until"] - 4 * 3_600_000])
+    page.wait_for_function("document.getElementById('jd-timeline').dataset.detail === 'range'")
+    zoomed = page.evaluate("window.jobdeckTimeline.data")
+    busy_index = [j["job"] for j in zoomed["jobs"]].index("busy")
+    busy_bars = [r for r in zoomed["runs"] if r[0] == busy_index]
+    assert 25 <= len(busy_bars) <= 35  # two hours of a run every 235 s
+    assert "zoomed in" in page.locator("#jd-timeline-info").inner_text()
+    assert page.jd_errors == []
