@@ -16,7 +16,7 @@ from tests.run_data import NOW
 
 pytestmark = pytest.mark.browser
 
-DRAWN = "document.getElementById('jd-timeline-info').textContent.includes('runs across')"
+DRAWN = "document.getElementById('jd-timeline-info').textContent.includes(' across ')"
 BUSY_RUNS = 11_000  # more than the timeline draws as single bars (10,000)
 
 
@@ -100,4 +100,37 @@ def test_thirty_days_are_drawn_whole_in_every_lane(month_server: LiveServer, pag
     busy_bars = [r for r in zoomed["runs"] if r[0] == busy_index]
     assert 25 <= len(busy_bars) <= 35  # two hours of a run every 235 s
     assert "zoomed in" in page.locator("#jd-timeline-info").inner_text()
+    assert page.jd_errors == []
+
+
+def test_a_custom_past_range_shows_that_range(month_server: LiveServer, page: Any) -> None:
+    # Whole minutes, as the range's inputs hold them.
+    since = (NOW - timedelta(days=10)).replace(second=0)
+    until = since + timedelta(days=1)
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    page.goto(month_server.path(f"/?from={since.strftime(fmt)}&to={until.strftime(fmt)}&refresh=0"))
+    page.wait_for_function(DRAWN)
+    # The axis spans the window, not up to now.
+    axis = page.evaluate("window.jobdeckTimeline.chart.getOption().xAxis[0]")
+    assert (axis["min"], axis["max"]) == (int(since.timestamp() * 1000), int(until.timestamp() * 1000))
+    assert "runs across 3 jobs" in page.locator("#jd-timeline-info").inner_text()
+    # Present-state columns are left out; the last run is the range's last, as a time, not "ago".
+    headers = page.locator("#jd-summary-table thead th").all_inner_texts()
+    assert "LAST RUN IN RANGE" in [h.upper() for h in headers]
+    assert not {"STATUS", "SINCE LAST SUCCESS"} & {h.upper() for h in headers}
+    table = page.locator("#jd-summary-table tbody").inner_text()
+    assert "ago" not in table and "running" not in table
+    nightly = page.locator('#jd-summary-table tr[data-job="nightly"]').inner_text()
+    last_nightly = (NOW - timedelta(days=30) + timedelta(days=20, hours=2)).strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert last_nightly in nightly
+    # One job is "1 job".
+    page.goto(
+        month_server.path(f"/?from={since.strftime(fmt)}&to={until.strftime(fmt)}&job=nightly&refresh=0")
+    )
+    page.wait_for_function(DRAWN)
+    assert "1 run across 1 job " in page.locator("#jd-timeline-info").inner_text()
+    # A window ending now keeps the present-state columns.
+    page.goto(month_server.path("/?refresh=0"))
+    headers = page.locator("#jd-summary-table thead th").all_inner_texts()
+    assert {"STATUS", "SINCE LAST SUCCESS"} <= {h.upper() for h in headers}
     assert page.jd_errors == []

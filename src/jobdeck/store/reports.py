@@ -33,14 +33,17 @@ def _clamped(value: float | None, low: float | None, high: float | None) -> floa
 
 
 def job_summaries(
-    conn: Connection, since: datetime, until: datetime, job: str | None = None
+    conn: Connection, since: datetime, until: datetime, job: str | None = None, *, present: bool = True
 ) -> list[dict[str, Any]]:
-    """Per job: counts, success rate, duration avg/min/max/p50/p95, and its latest runs."""
+    """Per job: counts, success rate, duration avg/min/max/p50/p95, and its latest runs.
+
+    `present=False` describes a past window alone: no live runs of now, and the latest runs are the
+    last ones at or before the window's end."""
     totals = rollups.totals_by_job(conn, _epoch(since), _epoch(until) + 1, job)
     bins = rollups.bins_by_job(conn, _epoch(since), _epoch(until) + 1, rollups.DURATION, job)
-    live = run_rows.live_counts(conn, job)
+    live = run_rows.live_counts(conn, job) if present else {}
     names = sorted(set(totals) | set(live))
-    latest = run_rows.latest_by_job(conn, names)
+    latest = run_rows.latest_by_job(conn, names, None if present else until)
     summaries = []
     for name in names:
         t = totals.get(name, {})

@@ -61,9 +61,12 @@
   // Forget the zoom (a new time range or job was picked): the next render shows the whole window.
   Timeline.prototype.resetZoom = function () { this.kept = null; this.reset = true; };
 
+  // The axis spans the window; a window ending now reaches to the present (running bars end there).
+  function axisEnd(data) { return data.until < data.now - 120000 ? data.until : Math.max(data.until, data.now); }
+
   function zoomFor(kept, data) {
     if (!kept) return null;
-    var lo = data.since, hi = Math.max(data.until, data.now);
+    var lo = data.since, hi = axisEnd(data);
     var start = kept.start, end = kept.end;
     if (kept.atEnd) { start = hi - (end - start); end = hi; }
     start = Math.max(start, lo); end = Math.min(end, hi);
@@ -253,7 +256,7 @@
         },
       },
       xAxis: {
-        type: "time", min: data.since, max: Math.max(data.until, data.now),
+        type: "time", min: data.since, max: axisEnd(data),
         axisLabel: { color: c.muted, hideOverlap: true }, axisLine: { lineStyle: { color: c.border } },
         splitLine: { show: true, lineStyle: { color: c.border, opacity: 0.5 } },
       },
