@@ -74,6 +74,18 @@ def test_changes_name_their_direction_and_whether_they_are_good_news() -> None:
     assert worse is not None and (worse.text, worse.tone) == ("▼ 5.0 pts", "bad")
     more = delta(5, 4, unit="count", higher_is_good=None)
     assert more is not None and (more.text, more.tone) == ("▲ 1 (+25%)", "flat")
+    fewer = delta(3, 50, unit="count", higher_is_good=None)
+    assert fewer is not None and fewer.text == "▼ 47 (-94%)"
     slower = delta(90.0, 30.0, unit="s", higher_is_good=False)
     assert slower is not None and (slower.text, slower.tone) == ("▲ 1 m 0 s", "bad")
     assert delta(None, 3.0, unit="s", higher_is_good=False) is None
+
+
+def test_a_count_from_next_to_nothing_is_new_not_a_huge_percentage() -> None:
+    grown = delta(128_663, 2, unit="count", higher_is_good=None)
+    assert grown is not None and grown.text == "▲ 128,661 (new)"
+    assert "too few for a percentage" in grown.title
+    from_zero = delta(5, 0, unit="count", higher_is_good=None)
+    assert from_zero is not None and from_zero.text == "▲ 5 (new)"
+    nine_fold = delta(90, 10, unit="count", higher_is_good=None)
+    assert nine_fold is not None and nine_fold.text == "▲ 80 (+800%)"

@@ -19,6 +19,9 @@ RECENT_COLUMNS = ("run_id", "job", "status", "created_at", "started_at", "finish
 # last success green < 2 h, yellow 2-6 h, red beyond.
 RATE_WARN, RATE_BAD = 90.0, 50.0
 STALE_WARN_S, STALE_BAD_S = 2 * 3600, 6 * 3600
+# A count that grew at least this many times over is "new": a percentage of a previous figure that
+# small (two runs before, 128,661 now) means nothing.
+NEW_FACTOR = 10
 # A custom range whose end is this close to now still shows the present-state columns.
 ENDS_NOW_SLACK = timedelta(minutes=2)
 
@@ -49,8 +52,13 @@ def delta(now: float | None, before: float | None, *, unit: str, higher_is_good:
         return Delta("= no change", "flat", title)
     arrow = "▲" if change > 0 else "▼"
     text = f"{arrow} {_show(abs(change), unit)}"
-    if unit == "count" and before:
-        text += f" ({change / before * 100:+.0f}%)"
+    if unit == "count":
+        if now >= NEW_FACTOR * before:
+            # From nothing, or from next to nothing: "+6433050%" would say nothing true.
+            text += " (new)"
+            title += " — too few for a percentage"
+        else:
+            text += f" ({change / before * 100:+.0f}%)"
     tone = "flat" if higher_is_good is None else ("good" if (change > 0) == higher_is_good else "bad")
     return Delta(text, tone, title)
 
