@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from jobdeck.events import Event, make_event
@@ -145,4 +146,15 @@ def test_a_job_that_grew_from_next_to_nothing_says_new(month_server: LiveServer,
     page.goto(month_server.path("/?hours=720&refresh=0"))
     total = page.locator('[data-card="total"] .jd-delta').inner_text()
     assert total.endswith("(new)") and "%" not in total
+    assert page.jd_errors == []
+
+
+def test_p95_of_two_runs_is_their_max(month_server: LiveServer, page: Any) -> None:
+    page.goto(month_server.path("/?refresh=0"))
+    row = page.locator('#jd-summary-table tr[data-job="pair"]')
+    p95 = row.locator('td[data-label="p95"]')
+    assert p95.inner_text() == "301 ms" and row.locator('td[data-label="p50"]').inner_text() == "300 ms"
+    jobs = httpx.get(month_server.path("/api/v1/jobs"), params={"hours": 24}).json()["jobs"]
+    (pair,) = [j for j in jobs if j["job"] == "pair"]
+    assert float(p95.get_attribute("data-sort") or 0) == pair["max_duration_s"] == 0.301
     assert page.jd_errors == []

@@ -23,7 +23,7 @@ from sqlalchemy import (
     text,
 )
 
-from jobdeck.domain import LIVE_STATUSES
+from jobdeck.domain import DURATION_STATUSES, LIVE_STATUSES
 from jobdeck.events import from_micros, to_micros
 from jobdeck.store.schema import runs
 from jobdeck.store.types import UTCDateTime
@@ -213,6 +213,26 @@ def latest_by_job(
             else:
                 entry["last_success_at"] = when
     return result
+
+
+def durations_by_job(
+    conn: Connection, since: datetime, until: datetime, jobs: Sequence[str]
+) -> dict[str, list[float]]:
+    """Each job's durations of runs with an outcome (succeeded, failed) at run_at in [since, until),
+    sorted: a range of the (job, run_at) index per job. For jobs with few runs in the window."""
+    query = select(runs.c.job, runs.c.duration_s).where(
+        runs.c.job.in_(list(jobs)),
+        runs.c.run_at >= since,
+        runs.c.run_at < until,
+        runs.c.status.in_([s.value for s in DURATION_STATUSES]),
+        runs.c.duration_s.is_not(None),
+    )
+    found: dict[str, list[float]] = {}
+    for job, duration in conn.execute(query):
+        found.setdefault(job, []).append(float(duration))
+    for values in found.values():
+        values.sort()
+    return found
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
