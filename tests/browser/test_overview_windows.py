@@ -79,6 +79,9 @@ def test_thirty_days_are_drawn_whole_in_every_lane(month_server: LiveServer, pag
     page.goto(month_server.path("/?hours=720&refresh=0"))
     page.wait_for_function(DRAWN)
     info = page.locator("#jd-timeline-info").inner_text()
+    # Asked for once, by the page's inline script while the scripts loaded.
+    asked = "performance.getEntriesByType('resource').filter(e => e.name.includes('/api/v1/timeline')).length"
+    assert page.evaluate(asked) == 1
     assert "showing the newest" not in info
     assert f"{BUSY_RUNS + 720 + 30 + 2 + 202:,} runs across 5 jobs" in info
     assert "1 busy lane in" in info and "zoom in for single runs" in info

@@ -36,15 +36,15 @@ def test_busy_lanes_come_in_buckets_and_quiet_lanes_keep_their_bars(
     body = client.get("/api/v1/timeline", params={"hours": 24, "limit": 100, "columns": 100}).json()
     jobs = {j["job"]: j for j in body["jobs"]}
     assert jobs["busy"]["detail"] == "buckets" and jobs["quiet"]["detail"] == "bars"
-    assert body["detail"] == "mixed" and body["step"] == 1800 * 1000 and not body["truncated"]
+    assert body["detail"] == "mixed" and body["step"] == 3600 * 1000 and not body["truncated"]
     busy = [j["job"] for j in body["jobs"]].index("busy")
     buckets = [b for b in body["buckets"] if b[0] == busy]
     # Every run of the window is counted, and every failure.
     assert sum(b[3] for b in buckets) == jobs["busy"]["runs"] == 300
     assert sum(b[5] for b in buckets) == 30
     assert {b[7] for b in buckets} == {"failed"}
-    assert all(b[2] - b[1] == 1800 * 1000 for b in buckets)
-    # 90 s runs a minute apart: a full half hour holds 45 run-minutes in 30, so overlaps are certain.
+    assert all(b[2] - b[1] == 3600 * 1000 for b in buckets)
+    # 90 s runs a minute apart: a full hour holds 90 run-minutes in 60, so overlaps are certain.
     assert any(b[9] for b in buckets) and body["bucket_overlaps"]
     assert body["runs_in_view"] == 303
     assert {bar[5] for bar in body["runs"]} == {"quiet-0", "quiet-1", "quiet-2"}

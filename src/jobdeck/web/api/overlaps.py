@@ -64,7 +64,7 @@ def get_timeline(
         Query(
             ge=50,
             le=4000,
-            description="Pixel columns of the chart: lanes with more runs come in 2 px buckets",
+            description="Pixel columns of the chart: lanes with more runs come in buckets of 4 px or more",
         ),
     ] = 1000,
 ) -> JSONResponse:
@@ -78,7 +78,7 @@ def get_timeline(
             rows, truncated = timeline.runs_overlapping(conn, since, until, job, limit)
             step, cells = None, []
         else:
-            step = timeline_data.bucket_step((until - since).total_seconds(), columns // 2)
+            step = timeline_data.bucket_step((until - since).total_seconds(), columns // 4)
             cells = timeline.buckets(conn, since, until, step, bucket_jobs)
             rows, truncated = (
                 timeline.runs_overlapping(conn, since, until, limit=limit, jobs=bar_jobs)

@@ -34,9 +34,18 @@
     var w = document.getElementById("jd-timeline").clientWidth || 1000;
     return Math.max(50, Math.min(4000, Math.round(w - (w < 600 ? 110 : 200))));
   }
+  function sameQuery(a, b) {
+    function key(u) { var q = new URL(u, window.location.href).searchParams; q.sort(); return q.toString(); }
+    return key(a) === key(b);
+  }
   function fetchJson(p) {
     p.set("columns", String(columns()));
-    return fetch(page.dataset.timelineUrl + "?" + p.toString(), { headers: { Accept: "application/json" } })
+    var url = page.dataset.timelineUrl + "?" + p.toString();
+    // The page's inline script may have asked for this very view already: take its answer once.
+    var first = window.jobdeckFirstTimeline;
+    window.jobdeckFirstTimeline = null;
+    var asked = first && sameQuery(first.url, url) ? first.answer : fetch(url, { headers: { Accept: "application/json" } });
+    return asked
       .then(function (r) {
         if (!r.ok) return r.text().then(function (t) { throw new Error("the server answered " + r.status + (t ? ": " + t.substring(0, 200) : "")); });
         return r.json();
