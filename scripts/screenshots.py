@@ -12,6 +12,7 @@ import os
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,6 +20,8 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, filled_store, serve  # noqa: E402
+from tests.browser.test_overview_windows import month_events  # noqa: E402
+from tests.run_data import NOW  # noqa: E402
 
 from jobdeck.scheduler.executors import Submission  # noqa: E402
 from jobdeck.store.runs import get_run  # noqa: E402
@@ -46,6 +49,13 @@ EMPTY_PAGES = {
     "empty-runs": "/runs?status=failed",
     "empty-failures": "/failures",
     "empty-control": "/control",
+}
+# Thirty days with a busy job (11,000 runs): the overview over long and past windows.
+_PAST = f"from={(NOW - timedelta(days=10)):%Y-%m-%dT%H:%MZ}&to={(NOW - timedelta(days=9)):%Y-%m-%dT%H:%MZ}"
+MONTH_PAGES = {
+    "month-overview-24h": "/?refresh=0",
+    "month-overview-30d": "/?hours=720&refresh=0",
+    "month-overview-past": f"/?{_PAST}&refresh=0",
 }
 # Tables whose wrapper scrolls sideways: columns the reader cannot see without knowing to swipe.
 HIDDEN_TABLES = (
@@ -78,13 +88,21 @@ def main(out: Path = ROOT / "screenshots") -> int:
         os.environ["JOBDECK_CONTROL_KEY_FILE"] = str(Path(tmp) / "control.key")
         (Path(tmp) / "filled").mkdir()
         (Path(tmp) / "empty").mkdir()
+        (Path(tmp) / "month").mkdir()
         store = filled_store(Path(tmp) / "filled")
         empty = filled_store(Path(tmp) / "empty", events=[])
-        with serve(store) as server, serve(empty) as bare, sync_playwright() as playwright:
+        month = filled_store(Path(tmp) / "month", events=month_events())
+        with (
+            serve(store) as server,
+            serve(empty) as bare,
+            serve(month) as monthly,
+            sync_playwright() as playwright,
+        ):
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             start_local_runs(server)
             shots = [(name, server.path(path)) for name, path in PAGES.items()]
             shots += [(name, bare.path(path)) for name, path in EMPTY_PAGES.items()]
+            shots += [(name, monthly.path(path)) for name, path in MONTH_PAGES.items()]
             for scheme in ("light", "dark"):
                 for size, (width, height) in SIZES.items():
                     context = browser.new_context(
@@ -113,6 +131,7 @@ def main(out: Path = ROOT / "screenshots") -> int:
             browser.close()
         store.close()
         empty.close()
+        month.close()
     for problem in problems:
         print("problem:", problem)  # noqa: T201
     return 1 if problems else 0

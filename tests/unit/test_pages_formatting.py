@@ -89,3 +89,5 @@ def test_a_count_from_next_to_nothing_is_new_not_a_huge_percentage() -> None:
     assert from_zero is not None and from_zero.text == "▲ 5 (new)"
     nine_fold = delta(90, 10, unit="count", higher_is_good=None)
     assert nine_fold is not None and nine_fold.text == "▲ 80 (+800%)"
+    slight = delta(367, 368, unit="count", higher_is_good=None)
+    assert slight is not None and slight.text == "▼ 1 (-0.3%)"

@@ -58,7 +58,9 @@ def delta(now: float | None, before: float | None, *, unit: str, higher_is_good:
             text += " (new)"
             title += " — too few for a percentage"
         else:
-            text += f" ({change / before * 100:+.0f}%)"
+            percent = change / before * 100
+            # Under one percent keeps a decimal: "(-0%)" read as no change beside a real one.
+            text += f" ({percent:+.1f}%)" if abs(percent) < 1 else f" ({percent:+.0f}%)"
     tone = "flat" if higher_is_good is None else ("good" if (change > 0) == higher_is_good else "bad")
     return Delta(text, tone, title)
 

@@ -180,10 +180,13 @@
       return { x: a[0], y: top + pad, width: Math.max(b[0] - a[0], 2), height: Math.max(h - 2 * pad, 1.5) };
     }
     // Each bucketed lane's buckets, and the busiest rate (runs per ms) among them, for the heights.
-    var laneBuckets = {}, laneRate = {};
+    // A bucket's rate is over the part of it inside the window, so the partial buckets at the
+    // window's edges are not drawn lower than they are.
+    var laneBuckets = {}, laneRate = {}, lo = data.since, hi = axisEnd(data);
+    function rate(b) { return b[3] / Math.max(Math.min(b[2], hi) - Math.max(b[1], lo), 60000); }
     data.buckets.forEach(function (b) {
       (laneBuckets[b[0]] = laneBuckets[b[0]] || []).push(b);
-      laneRate[b[0]] = Math.max(laneRate[b[0]] || 0, b[3] / (b[2] - b[1]));
+      laneRate[b[0]] = Math.max(laneRate[b[0]] || 0, rate(b));
     });
     var laneItems = Object.keys(laneBuckets).map(function (j) {
       var list = laneBuckets[j];
@@ -207,7 +210,7 @@
       (laneBuckets[jobIndex] || []).forEach(function (b) {
         var x0 = x(b[1]), x1 = x(b[2]);
         if (x1 - x0 < 0.01) return;
-        var h = Math.max(band * Math.sqrt(b[3] / (b[2] - b[1]) / top), 2);
+        var h = Math.max(band * Math.sqrt(rate(b) / top), 2);
         all.push([x0, bottom], [x0, bottom - h], [x1, bottom - h], [x1, bottom]);
         var hf = b[5] ? Math.max(h * b[5] / b[3], 1.5) : 0;
         if (hf) failed.push([x0, bottom], [x0, bottom - hf], [x1, bottom - hf], [x1, bottom]);
