@@ -145,6 +145,7 @@ def timeline(
     index = {name: i for i, name in enumerate(names)}
     bars: list[list[Any]] = []
     marked: list[list[Any]] = []
+    barred: list[Interval] = []
     jobs = []
     for i, name in enumerate(names):
         if name in bucketed:
@@ -153,6 +154,7 @@ def timeline(
             continue
         job_rows = by_job[name]
         ivs = intervals_of(job_rows, now)
+        barred += ivs
         assigned = lanes(ivs)
         for row, iv, lane in zip(job_rows, ivs, assigned, strict=True):
             bars.append([i, lane, int(iv.start * 1000), int(iv.end * 1000), row["status"], row["run_id"]])
@@ -161,8 +163,7 @@ def timeline(
         jobs.append(
             {"job": name, "lanes": max(assigned, default=0) + 1, "runs": len(job_rows), "detail": "bars"}
         )
-    barred = [row for row in rows if row["job"] not in bucketed]
-    everything = sweep(intervals_of(barred, now), max_pairs=0)
+    everything = sweep(barred, max_pairs=0)
     buckets = bucket_rows(cells, index, step) if step else []
     return {
         "since": _ms(since),
