@@ -4,10 +4,17 @@ store (SQLite change check) and another replica (PostgreSQL LISTEN/NOTIFY); shut
 from __future__ import annotations
 
 import json
+import logging
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import fastapi.routing
+import httpx
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from jobdeck.config import Settings
@@ -64,3 +71,68 @@ def test_replicas_hear_each_other(store: Store, monkeypatch: pytest.MonkeyPatch)
             name, _ = next(events)
             assert name == "change"
         assert first.get("/api/v1/changes").json() == second.get("/api/v1/changes").json()
+
+
+def test_an_idle_stream_gets_keep_alives_and_a_gone_browser_is_dropped_at_once(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under a real server: comments keep an idle stream open, and a browser that goes away stops
+    being a subscriber without waiting for the next one."""
+    monkeypatch.setattr(fastapi.routing, "_PING_INTERVAL", 0.2)
+    app = create_app(Settings(database_url=sqlite_store.url), sqlite_store)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, name="uvicorn-live", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.02)
+        with httpx.stream("GET", f"http://127.0.0.1:{port}/api/v1/stream", timeout=5) as response:
+            lines = response.iter_lines()
+            assert next(lines) == "event: hello"
+            assert next(line for line in lines if line.startswith(":")) == ": ping"
+            assert app.state.live.subscribers == 1
+        deadline = time.monotonic() + 2
+        while app.state.live.subscribers and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert app.state.live.subscribers == 0
+    finally:
+        app.state.live.close()
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+def test_a_failing_change_check_says_so_once_and_once_when_it_works_again(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(live, "POLL_S", 0.02)
+    caplog.set_level(logging.WARNING, logger="jobdeck.web.live")
+    app = create_app(Settings(database_url=sqlite_store.url), sqlite_store)
+
+    def lines() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.name == "jobdeck.web.live"]
+
+    def wait_for(count: int) -> None:
+        deadline = time.monotonic() + 5
+        while len(lines()) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    with TestClient(app) as client, client.stream("GET", "/api/v1/stream") as response:
+        events = sse_events(response.iter_lines())  # kept open: a viewer, so the check runs
+        assert next(events)[0] == "hello"
+        with sqlite_store.write() as conn:  # the counter's table goes away for a while
+            conn.exec_driver_sql("ALTER TABLE counters RENAME TO counters_away")
+        wait_for(1)
+        time.sleep(0.3)  # many more failed checks
+        with sqlite_store.write() as conn:
+            conn.exec_driver_sql("ALTER TABLE counters_away RENAME TO counters")
+        wait_for(2)
+    assert len(lines()) == 2, lines()
+    assert lines()[0].startswith("change check failed (") and lines()[1] == "change check works again"
+    assert all(r.exc_info is None for r in caplog.records if r.name == "jobdeck.web.live")

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from jobdeck import retention as retention_loop
+from jobdeck.background import retention as retention_loop
 from jobdeck.cli import app
 from jobdeck.config import Settings
 from jobdeck.events import make_event

@@ -96,7 +96,7 @@ def test_the_loop_runs_with_the_app_and_stops_with_it(sqlite_store: Store) -> No
     app = create_app(Settings(database_url=sqlite_store.url), sqlite_store)
     now = datetime.now(UTC)
     loop = _loop(app.state.recorder, Stream(now - timedelta(minutes=30), seed=5))
-    live.install(app, loop)
+    app.state.services.add(loop)
     with TestClient(app) as client:
         for _ in range(100):
             if client.get("/api/v1/runs", params={"hours": 1}).json()["runs"]:

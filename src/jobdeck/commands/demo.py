@@ -11,11 +11,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 # cli.py imports this module while it is still loading: names are looked up when commands run.
 from jobdeck import cli
+from jobdeck.background.periodic import Periodic
 from jobdeck.demo import live
 from jobdeck.demo.local_jobs import LocalSchedule
 from jobdeck.demo.profiles import PROFILES
 from jobdeck.demo.workload import Stream
-from jobdeck.periodic import Periodic, run_with
 from jobdeck.recorder import Recorder
 
 DEFAULT_SEED = 7
@@ -57,10 +57,11 @@ def demo(
         store.close()
         raise typer.Exit(130) from None
 
-    live.install(app, live.LiveLoop(recorder, stream, tick_s=tick))
+    # After the app's own services: they start once those run and stop before them.
+    app.state.services.add(live.LiveLoop(recorder, stream, tick_s=tick))
     if local_jobs:
         schedule = LocalSchedule(app.state.control.executors["local"])
-        run_with(app, Periodic("demo local jobs", lambda: schedule.run_once(datetime.now(UTC)), 1.0))
+        app.state.services.add(Periodic("demo local jobs", lambda: schedule.run_once(datetime.now(UTC)), 1.0))
     url = f"http://{settings.host}:{settings.port}{settings.root_path}/"
     cli.console.print(
         f"jobdeck demo serving on {url} — new runs arrive in real time (seed {seed}); Ctrl-C stops",

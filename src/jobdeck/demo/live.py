@@ -1,7 +1,7 @@
 """Recording the demo workload: history in batches, then live as the clock passes each event.
 
 `LiveLoop.run_once` records what the stream has due now and returns how many events that was; the
-loop around it is a thin thread that the app's lifespan starts and stops.
+loop around it is a thin thread, one of the app's background services.
 """
 
 from __future__ import annotations
@@ -10,11 +10,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from fastapi import FastAPI
-
+from jobdeck.background.periodic import Periodic
 from jobdeck.demo.workload import Stream
 from jobdeck.events import EventIn
-from jobdeck.periodic import Periodic, run_with
 from jobdeck.recorder import Recorder
 from jobdeck.store import Store
 from jobdeck.store import runs as run_rows
@@ -75,7 +73,7 @@ class LiveLoop(Periodic):
     def __init__(
         self, recorder: Recorder, stream: Stream, tick_s: float = 1.0, clock: Clock = utc_now
     ) -> None:
-        super().__init__("demo live events", self._tick, tick_s)
+        super().__init__("demo live events", self.run_once, tick_s)
         self.recorder, self.stream, self.clock = recorder, stream, clock
         # Events a failed tick could not record; the next tick records them first.
         self._unrecorded: list[EventIn] = []
@@ -91,11 +89,3 @@ class LiveLoop(Periodic):
                 self._unrecorded = events
                 raise
         return len(events)
-
-    def _tick(self) -> None:
-        self.run_once()
-
-
-def install(app: FastAPI, loop: LiveLoop) -> None:
-    """Run the live loop for the app's lifetime: started with the app, stopped on shutdown."""
-    run_with(app, loop)

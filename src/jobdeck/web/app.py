@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 import jobdeck
-from jobdeck import retention
+from jobdeck.background import checkpoint, retention
 from jobdeck.config import Settings
-from jobdeck.periodic import Periodic, run_with
+from jobdeck.control import ControlPlane
 from jobdeck.recorder import Recorder
-from jobdeck.store import Store, checkpoint
+from jobdeck.services import OnStop, Service, Services
+from jobdeck.store import Store
 from jobdeck.web import live
 from jobdeck.web.api import control as control_api
 from jobdeck.web.api import errors, health, ingest, reads, seed
@@ -38,10 +41,15 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         title="jobdeck",
         version=jobdeck.__version__,
         summary="One dashboard and control plane for background jobs.",
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.store = store
     app.state.recorder = Recorder(store)
+    updates = live.LiveUpdates(store, app.state.recorder)
+    app.state.live = updates.broadcaster
+    control = control_api.install(app, store, app.state.recorder)
+    app.state.services = background_services(store, settings, updates, control)
     errors.install(app)
     app.include_router(ingest.router)
     app.include_router(reads.router)
@@ -61,9 +69,23 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if settings.root_path:
         app.add_middleware(RootPath, root_path=settings.root_path)
-    live.install(app, store, app.state.recorder)
-    control_api.install(app, store, app.state.recorder)
-    retention.install(app, store, settings)
-    if store.backend == "sqlite":
-        run_with(app, Periodic("wal checkpoint", lambda: checkpoint.checkpoint(store), checkpoint.EVERY_S))
     return app
+
+
+def background_services(
+    store: Store, settings: Settings, updates: live.LiveUpdates, control: ControlPlane
+) -> Services:
+    """The app's background services in start order (they stop in reverse): the store's upkeep first
+    (the WAL checkpoint on SQLite, retention cleanup when set) and last to stop, so that it runs
+    while anything writes; then live updates; then the control plane, which stops first, so that
+    the commands it still runs are stopped and recorded as cancelled while the rest still runs."""
+    upkeep: list[Service | None] = [checkpoint.loop(store), retention.loop(store, settings)]
+    return Services(*(s for s in upkeep if s is not None), updates, OnStop("control plane", control.close))
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The app's one lifespan: its background services run while it serves (services.Services)."""
+    services: Services = app.state.services
+    async with services.running():
+        yield

@@ -1,7 +1,7 @@
 """Live updates: a broadcaster fed by the recorder, other processes and replicas, streamed as SSE.
 
 Changes reach a replica three ways: its own recorder's listener (at once); on PostgreSQL, LISTEN on
-the `jobdeck_changes` channel that every replica's recorder NOTIFYs after a commit; on SQLite, a
+the channel that every replica's recorder NOTIFYs after a commit (store/notices.py); on SQLite, a
 once-a-second look at the store's change counter, which catches a second process writing (the SDK's direct
 transport, `jobdeck import`). Browsers subscribe to GET /api/v1/stream (Server-Sent Events) and fall
 back to polling GET /api/v1/changes when the stream is down.
@@ -11,29 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import signal
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Request
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from jobdeck.recorder import Recorded, Recorder
-from jobdeck.store import Store
+from jobdeck.store import Store, notices
 from jobdeck.store.changes import change_count
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["live"])
 
-CHANNEL = "jobdeck_changes"
-KEEPALIVE_S = 15.0
 POLL_S = 1.0
+RETRY_MS = 2000  # how soon a browser reconnects a dropped stream
 MAX_STREAM_S = 600.0  # browsers reconnect on their own; no stream lives forever
 MAX_IDS = 20
 
@@ -105,52 +102,44 @@ def recorded_change(recorded: Recorded, origin: str) -> dict[str, Any]:
     }
 
 
-def notify_replicas(store: Store, change: dict[str, Any]) -> None:
-    """NOTIFY the other replicas on PostgreSQL (after the recorder's commit)."""
-    from sqlalchemy import text
+class LiveUpdates:
+    """The live-updates service: its broadcaster hears this process's recorder from the start; while
+    the app serves, it also hears other writers and replicas, and on stop it ends the open streams."""
 
-    try:
-        with store.write() as conn:
-            conn.execute(
-                text("SELECT pg_notify(:channel, :payload)"),
-                {"channel": CHANNEL, "payload": json.dumps(change)},
-            )
-    except Exception:  # a failed notice must never fail the recording that caused it
-        log.warning("could not NOTIFY other replicas", exc_info=True)
+    name = "live updates"
 
+    def __init__(self, store: Store, recorder: Recorder) -> None:
+        self.store = store
+        self.broadcaster = Broadcaster()
+        self._postgres = store.backend == "postgresql"
+        self._watcher: asyncio.Task[None] | None = None
+        self._restore_signals: Callable[[], None] = lambda: None
+        recorder.listeners.append(self._on_recorded)
 
-def install(app: FastAPI, store: Store, recorder: Recorder) -> Broadcaster:
-    """Create the app's broadcaster, hook it to the recorder, and watch other writers while serving."""
-    broadcaster = Broadcaster()
-    app.state.live = broadcaster
-    postgres = store.backend == "postgresql"
+    def _on_recorded(self, recorded: Recorded) -> None:
+        change = recorded_change(recorded, self.broadcaster.origin)
+        self.broadcaster.publish(change)
+        if self._postgres:
+            try:
+                notices.notify(self.store, change)
+            except Exception:  # a failed notice must never fail the recording that caused it
+                log.warning("could not NOTIFY other replicas", exc_info=True)
 
-    def on_recorded(recorded: Recorded) -> None:
-        change = recorded_change(recorded, broadcaster.origin)
-        broadcaster.publish(change)
-        if postgres:
-            notify_replicas(store, change)
+    async def start(self) -> None:
+        self.broadcaster.bind(asyncio.get_running_loop())
+        watch = _watch(self.store, self.broadcaster, self._postgres)
+        self._watcher = asyncio.create_task(watch, name="jobdeck-live-watch")
+        self._restore_signals = _close_on_signals(self.broadcaster)
 
-    recorder.listeners.append(on_recorded)
-    inner: Callable[[Any], contextlib.AbstractAsyncContextManager[Any]] = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(application: Any) -> AsyncIterator[Any]:
-        broadcaster.bind(asyncio.get_running_loop())
-        watcher = asyncio.create_task(_watch(store, broadcaster, postgres), name="jobdeck-live-watch")
-        restore = _close_on_signals(broadcaster)
-        try:
-            async with inner(application) as state:
-                yield state
-        finally:
-            restore()
-            broadcaster.close()
+    async def stop(self) -> None:
+        self._restore_signals()
+        self._restore_signals = lambda: None
+        self.broadcaster.close()
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
-
-    app.router.lifespan_context = lifespan
-    return broadcaster
 
 
 def _close_on_signals(broadcaster: Broadcaster) -> Callable[[], None]:
@@ -203,6 +192,7 @@ async def _poll(store: Store, broadcaster: Broadcaster) -> None:
             return change_count(conn)
 
     seen: int | None = None
+    failing = False
     while True:
         if seen is not None:
             await asyncio.sleep(POLL_S)
@@ -210,10 +200,16 @@ async def _poll(store: Store, broadcaster: Broadcaster) -> None:
                 continue
         try:
             now = await asyncio.to_thread(latest)
-        except Exception:  # the store is down: /api/health says so; try again later
-            log.warning("change check failed", exc_info=True)
+        except Exception as exc:  # the store is down: /api/health says so; try again later
+            if not failing:  # one line when it starts failing, not one per second
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                log.warning("change check failed (%s); trying again every %.0f s", reason, POLL_S)
+            failing = True
             seen = seen if seen is not None else 0
             continue
+        if failing:
+            log.warning("change check works again")
+            failing = False
         if seen is None:
             seen = now
             continue
@@ -223,57 +219,37 @@ async def _poll(store: Store, broadcaster: Broadcaster) -> None:
 
 
 async def _listen(store: Store, broadcaster: Broadcaster) -> None:
-    import psycopg
-
-    url = store.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    while True:
-        try:
-            async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-                await conn.execute(f"LISTEN {CHANNEL}")
-                async for notice in conn.notifies():
-                    try:
-                        change = json.loads(notice.payload)
-                    except ValueError:
-                        continue
-                    if change.get("origin") != broadcaster.origin:
-                        broadcaster.publish(change)
-        except psycopg.OperationalError:
-            log.warning("lost the LISTEN connection; reconnecting", exc_info=True)
-            await asyncio.sleep(2)
+    async for change in notices.listen(store):
+        if change.get("origin") != broadcaster.origin:
+            broadcaster.publish(change)
 
 
-def _event(name: str, data: dict[str, Any]) -> str:
-    return f"event: {name}\ndata: {json.dumps(data)}\n\n"
-
-
-@router.get("/stream", summary="Server-Sent Events: a `change` event after runs change")
-async def stream(request: Request) -> StreamingResponse:
-    """`hello` on connect, `change` {runs, run_ids, version} after each change, comments as keep-alives."""
+@router.get(
+    "/stream",
+    response_class=EventSourceResponse,
+    summary="Server-Sent Events: a `change` event after runs change",
+)
+async def stream(request: Request) -> AsyncIterator[ServerSentEvent]:
+    """`hello` on connect, `change` {runs, run_ids, version} after each change (FastAPI adds the
+    keep-alive comments and ends the stream when the browser goes away)."""
     broadcaster: Broadcaster = request.app.state.live
-
-    async def events() -> AsyncIterator[str]:
-        queue = broadcaster.subscribe()
-        loop = asyncio.get_running_loop()
-        ends = loop.time() + MAX_STREAM_S
-        try:
-            yield "retry: 2000\n" + _event("hello", {"version": broadcaster.version, "pid": os.getpid()})
-            while not broadcaster.closed and loop.time() < ends:
-                try:
-                    change = await asyncio.wait_for(queue.get(), timeout=min(KEEPALIVE_S, ends - loop.time()))
-                except TimeoutError:
-                    if await request.is_disconnected():
-                        break
-                    yield ": keep-alive\n\n"
-                    continue
-                if change is None:
-                    break
-                change.pop("origin", None)
-                yield _event("change", change)
-        finally:
-            broadcaster.unsubscribe(queue)
-
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+    queue = broadcaster.subscribe()
+    loop = asyncio.get_running_loop()
+    ends = loop.time() + MAX_STREAM_S
+    try:
+        hello = {"version": broadcaster.version, "pid": os.getpid()}
+        yield ServerSentEvent(event="hello", data=hello, retry=RETRY_MS)
+        while not broadcaster.closed:
+            try:
+                change = await asyncio.wait_for(queue.get(), timeout=max(0.0, ends - loop.time()))
+            except TimeoutError:
+                break
+            if change is None:
+                break
+            change.pop("origin", None)
+            yield ServerSentEvent(event="change", data=change)
+    finally:
+        broadcaster.unsubscribe(queue)
 
 
 @router.get("/changes", summary="The store's change token, for clients that poll instead of streaming")

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 
 from jobdeck.control import ActionRefused, ControlPlane, audit
-from jobdeck.periodic import around_lifespan
 from jobdeck.recorder import Recorder
 from jobdeck.scheduler.executors.local import LocalExecutor
 from jobdeck.store import Store
@@ -68,10 +67,9 @@ def retry_run(request: Request, control: ControlDep, run_id: str) -> dict[str, s
 
 
 def install(app: FastAPI, store: Store, recorder: Recorder) -> ControlPlane:
-    """Give the app its control plane (the local executor, recording through the app's recorder); the
-    commands it still runs are stopped, and recorded as cancelled, when the app shuts down."""
+    """Give the app its control plane (the local executor, recording through the app's recorder);
+    create_app stops the commands it still runs, recorded as cancelled, when the app shuts down."""
     control = ControlPlane(store, [LocalExecutor(recorder.record)])
     app.state.control = control
     audit.make_visible()
-    around_lifespan(app, lambda: None, control.close)
     return control

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from fastapi import FastAPI
-
+from jobdeck.background.periodic import Periodic
 from jobdeck.config import Settings
-from jobdeck.periodic import Periodic, run_with
 from jobdeck.store import Store
 from jobdeck.store.retention import Cleaned, cleanup
 
@@ -20,9 +18,8 @@ def run_once(store: Store, settings: Settings, now: datetime | None = None) -> C
     return cleanup(store, before, minute_rollups=not settings.keep_minute_rollups)
 
 
-def install(app: FastAPI, store: Store, settings: Settings) -> None:
-    """Run the retention cleanup every `cleanup_interval_s` for the app's lifetime when
-    `retention_days` is set."""
-    if settings.retention_days is not None:
-        task = Periodic("retention cleanup", lambda: run_once(store, settings), settings.cleanup_interval_s)
-        run_with(app, task)
+def loop(store: Store, settings: Settings) -> Periodic | None:
+    """The cleanup every `cleanup_interval_s`, when `retention_days` is set (else None)."""
+    if settings.retention_days is None:
+        return None
+    return Periodic("retention cleanup", lambda: run_once(store, settings), settings.cleanup_interval_s)
