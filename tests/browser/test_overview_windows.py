@@ -94,6 +94,25 @@ def test_thirty_days_are_drawn_whole_in_every_lane(month_server: LiveServer, pag
     assert sum(b[3] for b in busy) == BUSY_RUNS
     assert min(b[1] for b in busy) <= data["since"] + 86_400_000
     assert len([r for r in data["runs"] if r[0] == list(jobs).index("hourly")]) == 720
+    # Hovering the busy lane tells of the bucket under the pointer.
+    spot = page.evaluate(
+        """(t) => { const tl = window.jobdeckTimeline, box = tl.el.getBoundingClientRect();
+            const i = tl.data.jobs.findIndex(j => j.job === 'busy');
+            const p = tl.chart.convertToPixel({xAxisIndex: 0, yAxisIndex: 0}, [t, i]);
+            const band = tl.chart.getModel().getComponent('yAxis', 0).axis.getBandWidth();
+            return {x: box.left + p[0], y: box.top + p[1] + band * 0.3}; }""",
+        data["until"] - 15 * 86_400_000,
+    )
+    page.mouse.move(spot["x"] - 4, spot["y"])
+    page.mouse.move(spot["x"], spot["y"])
+    tip = page.locator(".jd-tip")
+    tip.wait_for()
+    assert (
+        "busy" in tip.inner_text()
+        and "runs ·" in tip.inner_text()
+        and "Zoom in for single runs" in tip.inner_text()
+    )
+    page.mouse.move(0, 0)
     # Zooming into two hours loads that range: the busy lane's single runs appear as bars.
     zoom = "([a, b]) => window.jobdeckTimeline.chart.dispatchAction("
     zoom += "{type: 'dataZoom', startValue: a, endValue: b})"
