@@ -5,14 +5,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 VENDOR := src/jobdeck/web/static/vendor
 
-.PHONY: demo test lint typecheck unit assets services screenshots bench clean
+.PHONY: demo test unit lint typecheck assets services screenshots dist clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev,postgres]'
+# constraints.txt pins every Python package to the versions the suite last passed with (CI installs the same).
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev,postgres]'
 	touch $(STAMP)
 
 # Front-end packages come from npm (package.json + package-lock.json); nothing built is committed.
@@ -33,8 +34,8 @@ services:
 	@bash scripts/ensure-services.sh
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench hatch_build.py
+	$(BIN)/ruff format --check src tests bench hatch_build.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -42,8 +43,17 @@ typecheck: $(STAMP)
 test: $(STAMP) assets services lint typecheck
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
+# The fast part alone: pure functions, no services, no browser.
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
+
+# A wheel and an sdist in dist/, with the front-end files (hatch_build.py refuses a build without them).
+dist: $(STAMP) assets
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist
+
 screenshots: $(STAMP) assets services
 	$(BIN)/python scripts/screenshots.py
 
 clean:
-	rm -rf $(VENV) node_modules $(VENDOR) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) node_modules $(VENDOR) dist .mypy_cache .ruff_cache .pytest_cache

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start what the test suite needs when it is missing: PostgreSQL, Redis, and Chromium for browser tests.
+# Start what the test suite needs when it is missing: PostgreSQL, and Chromium for browser tests.
+# (Redis returns here with the first test that uses it: the Celery integration.)
 # Says what it could not get; tests that need it then skip (or fail under JOBDECK_REQUIRE_SERVICES=1).
 set -u
 
@@ -12,16 +13,6 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
     for _ in $(seq 1 20); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.5; done
   fi
   pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || note "PostgreSQL is not available on 127.0.0.1:5432"
-fi
-
-if ! (command -v redis-cli >/dev/null 2>&1 && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1); then
-  if command -v redis-server >/dev/null 2>&1; then
-    note "starting Redis"
-    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null || true
-    sleep 0.5
-  fi
-  (command -v redis-cli >/dev/null 2>&1 && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1) \
-    || note "Redis is not available on 127.0.0.1:6379"
 fi
 
 if [ ! -x /usr/bin/chromium ]; then

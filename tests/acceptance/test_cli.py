@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 import pytest
 
 from jobdeck.demo.local_jobs import LOCAL_JOBS
@@ -97,7 +97,8 @@ def test_migrate_creates_a_fresh_sqlite_store_and_is_idempotent(tmp_path: Path) 
     path.parent.mkdir()
     first = jobdeck("migrate", "--db", f"sqlite:///{path}", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert "up to date" in first.stderr and path.exists()
+    assert "up to date" in first.stderr
+    assert path.exists()
     again = jobdeck("migrate", "--db", f"sqlite:///{path}", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
 
@@ -157,7 +158,8 @@ def test_a_bad_setting_in_the_environment_names_its_variable(tmp_path: Path) -> 
         check=False,
     )
     assert done.returncode == 2
-    assert "JOBDECK_PORT" in done.stderr and "Traceback" not in done.stderr
+    assert "JOBDECK_PORT" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 @pytest.mark.parametrize("command", ["serve", "demo"])
@@ -170,8 +172,10 @@ def test_a_port_in_use_is_a_clear_error_before_any_work(tmp_path: Path, command:
         started = time.monotonic()
         done = jobdeck(command, "--db", f"sqlite:///{db}", "--port", str(port), cwd=tmp_path, timeout=60)
     assert done.returncode == 2
-    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "--port" in done.stderr
-    assert "Traceback" not in done.stderr and "serving on" not in done.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "--port" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "serving on" not in done.stderr
     assert not db.exists()  # the demo did not backfill a week first
     assert time.monotonic() - started < 20
 
@@ -182,7 +186,8 @@ def test_serve_answers_health_and_accepts_events(tmp_path: Path) -> None:
     with running("serve", "--db", db, cwd=tmp_path, port=port) as proc:
         base = f"http://127.0.0.1:{port}"
         health = httpx.get(f"{base}/api/health").json()
-        assert health["status"] == "healthy" and health["store"]["backend"] == "sqlite"
+        assert health["status"] == "healthy"
+        assert health["store"]["backend"] == "sqlite"
         now = datetime.now(UTC)
         enqueued, started = now - timedelta(seconds=9), now - timedelta(seconds=8)
         batch = [
@@ -191,9 +196,11 @@ def test_serve_answers_health_and_accepts_events(tmp_path: Path) -> None:
             {"run_id": "cli-1", "event": "succeeded", "items_succeeded": 40, "at": now.isoformat()},
         ]
         posted = httpx.post(f"{base}/api/v1/events", json=batch)
-        assert posted.status_code == 202 and posted.json() == {"accepted": 3}
+        assert posted.status_code == 202
+        assert posted.json() == {"accepted": 3}
         run = httpx.get(f"{base}/api/v1/runs/cli-1").json()
-        assert run["status"] == "succeeded" and run["items_succeeded"] == 40
+        assert run["status"] == "succeeded"
+        assert run["items_succeeded"] == 40
         assert run["duration_s"] == pytest.approx(8.0)
         code, err = stop(proc)
     assert "Traceback" not in err
@@ -296,7 +303,8 @@ def test_demo_backfills_then_serves_live_runs_and_stops_on_ctrl_c(tmp_path: Path
         statuses = {run["status"] for run in runs}
         assert {"succeeded", "failed"} <= statuses
         workers = {run["worker"] for run in runs if run["worker"] and run["job"] not in local_jobs}
-        assert workers <= {"celery@worker-1", "celery@worker-2", "celery@worker-3"} and len(workers) == 3
+        assert workers <= {"celery@worker-1", "celery@worker-2", "celery@worker-3"}
+        assert len(workers) == 3
         failed = httpx.get(f"{base}/api/v1/runs", params={"hours": 24, "status": "failed"}).json()["runs"]
         detail = httpx.get(f"{base}/api/v1/runs/{failed[0]['run_id']}").json()
         assert detail["traceback"].startswith("Traceback (most recent call last):")
@@ -304,7 +312,9 @@ def test_demo_backfills_then_serves_live_runs_and_stops_on_ctrl_c(tmp_path: Path
         _check_live_event(base, seed, datetime.now(UTC))
         _check_local_jobs(base)
         code, err = stop(proc)
-    assert "backfilling" in err and "demo stopped" in err
-    assert "audit: " in err and "outcome=accepted" in err
+    assert "backfilling" in err
+    assert "demo stopped" in err
+    assert "audit: " in err
+    assert "outcome=accepted" in err
     assert "Traceback" not in err
     assert code == 0

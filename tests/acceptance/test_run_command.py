@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 import pytest
 from sqlalchemy.exc import OperationalError
 
@@ -77,13 +77,21 @@ def test_a_failing_command_is_recorded_into_the_store_and_exits_as_it_did(
     args = ("--db", db, "--job", "nightly_backup", "--queue", "ops", "--", sys.executable, "-c", code)
     done = run(*args, env=env, cwd=tmp_path)
     assert done.returncode == 3
-    assert done.stdout == "rows: 12\n" and done.stderr == "disk full\n"  # passed through, nothing added
+    assert done.stdout == "rows: 12\n"
+    assert done.stderr == "disk full\n"
     found = stored(db, "nightly_backup", status="failed")
-    assert found["source"] == "local" and found["queue"] == "ops" and found["host"]
-    assert found["args"] == [sys.executable, "-c", code] and found["kwargs"] == {"cwd": str(tmp_path)}
-    assert found["result"] == {"exit_code": 3} and found["error_type"] == "NonZeroExit"
-    assert found["error_message"] == "exit code 3: disk full" and found["traceback"] == "disk full\n"
-    assert found["cpu_s"] > 0 and found["duration_s"] > 0 and found["worker"].startswith("local@")
+    assert found["source"] == "local"
+    assert found["queue"] == "ops"
+    assert found["host"]
+    assert found["args"] == [sys.executable, "-c", code]
+    assert found["kwargs"] == {"cwd": str(tmp_path)}
+    assert found["result"] == {"exit_code": 3}
+    assert found["error_type"] == "NonZeroExit"
+    assert found["error_message"] == "exit code 3: disk full"
+    assert found["traceback"] == "disk full\n"
+    assert found["cpu_s"] > 0
+    assert found["duration_s"] > 0
+    assert found["worker"].startswith("local@")
     assert found["labels"]["jobdeck.seal"]  # so a server on this host can run it again
 
 
@@ -91,10 +99,12 @@ def test_a_command_that_succeeds_exits_0_and_options_after_it_are_its_own(
     tmp_path: Path, env: dict[str, str], db: str
 ) -> None:
     done = run("--db", db, "--job", "echo", "echo", "--job", "-x", env=env, cwd=tmp_path)
-    assert done.returncode == 0 and done.stdout == "--job -x\n"
+    assert done.returncode == 0
+    assert done.stdout == "--job -x\n"
     assert stored(db, "echo", status="succeeded")["result"] == {"exit_code": 0}
     missing = run("--db", db, "--job", "missing", "no-such-command-here", env=env, cwd=tmp_path)
-    assert missing.returncode == 127 and "cannot run 'no-such-command-here'" in missing.stderr
+    assert missing.returncode == 127
+    assert "cannot run 'no-such-command-here'" in missing.stderr
     assert stored(db, "missing", status="failed")["error_type"] == "FileNotFoundError"
 
 
@@ -111,7 +121,9 @@ def test_what_cannot_work_is_refused_before_the_command_runs(
     tmp_path: Path, env: dict[str, str], args: tuple[str, ...], says: str
 ) -> None:
     done = run(*args, env=env, cwd=tmp_path, timeout=30)
-    assert done.returncode == 2 and says in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 2
+    assert says in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 @pytest.mark.parametrize(("sig", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
@@ -161,8 +173,10 @@ def test_through_a_server_its_runs_can_be_stopped_and_retried(tmp_path: Path, en
         retry = httpx.post(f"{base}/api/v1/runs/{sleeper['run_id']}/retry")
         assert retry.status_code == 202, retry.text
         again = httpx.get(f"{base}/api/v1/runs/{retry.json()['run_id']}").json()
-        assert again["parent_run_id"] == sleeper["run_id"] and again["args"] == sleeper["args"]
-        assert again["status"] == "running" and again["kwargs"] == {"cwd": str(tmp_path)}
+        assert again["parent_run_id"] == sleeper["run_id"]
+        assert again["args"] == sleeper["args"]
+        assert again["status"] == "running"
+        assert again["kwargs"] == {"cwd": str(tmp_path)}
         assert httpx.post(f"{base}/api/v1/runs/{again['run_id']}/stop").status_code == 202
         # A failed run, sent over HTTP, retried by the server.
         failing = "import sys; print('upstream 502', file=sys.stderr); sys.exit(5)"
@@ -173,7 +187,8 @@ def test_through_a_server_its_runs_can_be_stopped_and_retried(tmp_path: Path, en
         retried = httpx.post(f"{base}/api/v1/runs/{failed['run_id']}/retry")
         assert retried.status_code == 202
         rerun = wait_until(base, retried.json()["run_id"], "failed")
-        assert rerun["parent_run_id"] == failed["run_id"] and rerun["result"] == {"exit_code": 5}
+        assert rerun["parent_run_id"] == failed["run_id"]
+        assert rerun["result"] == {"exit_code": 5}
         assert httpx.get(f"{base}/api/v1/runs/{failed['run_id']}").json()["retried_by"] == [rerun["run_id"]]
 
 
@@ -238,4 +253,5 @@ def wait_until(base: str, run_id: str, status: str, timeout: float = 20) -> dict
 def test_the_key_is_made_private_on_first_use(tmp_path: Path, env: dict[str, str], db: str) -> None:
     assert run("--db", db, "--job", "j", "true", env=env, cwd=tmp_path).returncode == 0
     key = Path(env["JOBDECK_CONTROL_KEY_FILE"])
-    assert key.exists() and os.stat(key).st_mode & 0o077 == 0
+    assert key.exists()
+    assert os.stat(key).st_mode & 0o077 == 0

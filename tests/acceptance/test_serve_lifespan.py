@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx
 
 # The console script's own entry point, with the log shown (serve itself shows warnings only).
 SERVE = (

@@ -9,7 +9,7 @@ import sys
 import time
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 from playwright.sync_api import expect
 
 from jobdeck.scheduler.executors import Submission
@@ -67,7 +67,8 @@ def test_stop_in_the_control_center_cancels_a_running_run(live_server: LiveServe
     row.get_by_role("button", name="Stop").click()
     result = page.locator("#jd-action-result")
     expect(result).to_contain_text(f"Stopping {run_id}: SIGTERM sent to process")
-    assert asked and asked[0].startswith(f"Stop run {run_id} of browser_sleeper?")
+    assert asked
+    assert asked[0].startswith(f"Stop run {run_id} of browser_sleeper?")
     # The run ends as cancelled: its row leaves the running list, and its page says so.
     expect(row).to_have_count(0)
     status_of(live_server, run_id, "cancelled")
@@ -93,7 +94,9 @@ def test_retry_on_a_failed_run_opens_the_new_run_linked_to_it(live_server: LiveS
     status_of(live_server, new_run, "failed")
     with live_server.store.read() as conn:
         run = get_run(conn, new_run)
-    assert run is not None and run["parent_run_id"] == failed and run["args"] == FAILING
+    assert run is not None
+    assert run["parent_run_id"] == failed
+    assert run["args"] == FAILING
     assert page.jd_errors == []
 
 
@@ -111,7 +114,8 @@ def test_a_failed_action_says_so_and_can_be_tried_again(live_server: LiveServer,
     # The page of a run still going reloads itself when it changes: it shows the cancellation.
     expect(page.locator("header .jd-status")).to_have_text("cancelled", timeout=5000)
     expect(page.get_by_role("button", name="Retry")).to_be_visible()
-    assert page.jd_errors and all("503" in error for error in page.jd_errors)
+    assert page.jd_errors
+    assert all("503" in error for error in page.jd_errors)
     page.jd_errors.clear()
 
 

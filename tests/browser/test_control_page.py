@@ -35,5 +35,6 @@ def test_a_failed_refresh_says_so_and_retries(live_server: LiveServer, page: Any
     expect(page.get_by_role("link", name="live-0")).to_be_visible()
     page.unroute("**/fragments/control*")
     # The only errors are the 500 this test asked for (the browser's and htmx's reports of it).
-    assert page.jd_errors and all("500" in error for error in page.jd_errors)
+    assert page.jd_errors
+    assert all("500" in error for error in page.jd_errors)
     page.jd_errors.clear()

@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 import pytest
 
 from jobdeck.events import make_event
@@ -43,7 +43,8 @@ def test_a_dropped_stream_falls_back_to_polling(live_server: LiveServer, page: A
         assert "Polling every 5 s" in badge.inner_text()
         # The page says so in words, not only in the badge.
         notice = page.locator("#jd-live-notice")
-        assert notice.is_visible() and "checks for changes every 5 s" in notice.inner_text()
+        assert notice.is_visible()
+        assert "checks for changes every 5 s" in notice.inner_text()
         # A change made by another process (its own recorder) still arrives, through the change token.
         other_writer = Recorder(live_server.store)
         other_writer.record([make_event("fresh-2", "started", datetime.now(UTC), {"job": "fresh_job"})])

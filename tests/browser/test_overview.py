@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 import pytest
 
 from tests.browser.conftest import PHONE, SLOW_JOB, LiveServer
@@ -32,7 +32,8 @@ def test_overview_matches_the_api(live_server: LiveServer, page: Any) -> None:
     rows = page.locator("#jd-summary-table tbody tr")
     assert rows.count() == len(jobs)
     slow = page.locator(f'#jd-summary-table tr[data-job="{SLOW_JOB}"]')
-    assert "slow" in slow.inner_text() and "failing" in slow.inner_text()
+    assert "slow" in slow.inner_text()
+    assert "failing" in slow.inner_text()
     assert page.locator("#jd-recent-table tbody tr").count() == 20
     assert page.locator("#jd-recent-table tbody tr").first.locator("td").nth(0).inner_text() == "live-1"
     # Time range, job type and auto refresh menus, as the seed dashboard has them.
@@ -84,14 +85,16 @@ def test_timeline_draws_and_shows_a_run(live_server: LiveServer, page: Any) -> N
     page.wait_for_selector("#jd-timeline canvas")
     info = page.locator("#jd-timeline-info")
     page.wait_for_function("document.getElementById('jd-timeline-info').textContent.includes('runs across')")
-    assert "6 runs across 1 job" in info.inner_text() and "peak 2 running at once" in info.inner_text()
+    assert "6 runs across 1 job" in info.inner_text()
+    assert "peak 2 running at once" in info.inner_text()
     # Hover the middle of the timeline's first bar: its tooltip names the run.
     box = page.evaluate("window.jobdeckTimeline.barCenter(0)")
     page.mouse.move(box["x"] - 3, box["y"])
     page.mouse.move(box["x"], box["y"])
     tip = page.locator(".jd-tip")
     tip.wait_for()
-    assert box["runId"] in tip.inner_text() and "Duration: 1 m 30 s" in tip.inner_text()
+    assert box["runId"] in tip.inner_text()
+    assert "Duration: 1 m 30 s" in tip.inner_text()
     # Clicking the bar opens the run.
     page.mouse.click(box["x"], box["y"])
     page.wait_for_url(f"**/runs/{box['runId']}")

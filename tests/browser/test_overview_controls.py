@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 import pytest
 
 from jobdeck.config import Settings
@@ -46,7 +46,8 @@ def test_a_zoom_survives_refreshes_and_a_new_range_resets_it(live_server: LiveSe
     page.wait_for_function("window.jobdeckTimeline && window.jobdeckTimeline.chart")
     page.evaluate("window.jobdeckTimeline.chart.dispatchAction({type: 'dataZoom', start: 40, end: 60})")
     before = zoom(page)
-    assert 39 < before["start"] < 41 and 59 < before["end"] < 61
+    assert 39 < before["start"] < 41
+    assert 59 < before["end"] < 61
     # Refresh Now (what auto refresh and every live change do): the same stretch of time stays in view.
     page.click("#jd-refresh-now")
     page.wait_for_function(IDLE)
@@ -105,7 +106,8 @@ def test_phone_tables_are_cards_not_sideways_scrollers(live_server: LiveServer, 
         )
         assert phone.locator('.jd-sort[data-key="p95"]').is_visible()
         # The page links and the theme toggle fit the top bar.
-        assert phone.locator(".jd-nav").is_visible() and phone.locator("#jd-theme-toggle").is_visible()
+        assert phone.locator(".jd-nav").is_visible()
+        assert phone.locator("#jd-theme-toggle").is_visible()
         assert errors == []
     finally:
         context.close()
@@ -157,7 +159,8 @@ def test_every_page_works_under_a_root_path(tmp_path: Path, browser: Any) -> Non
             page.locator(f'#jd-summary-table tr[data-job="{SLOW_JOB}"] td').nth(2).click()
             page.wait_for_url(f"**/jobs/jobs/{SLOW_JOB}")
             page.wait_for_selector("#jd-chart-duration canvas")
-            assert failed == [] and errors == []
+            assert failed == []
+            assert errors == []
             context.close()
     finally:
         store.close()
@@ -179,7 +182,8 @@ def test_live_changes_wait_while_a_tooltip_is_read(live_server: LiveServer, page
     event = {"run_id": "hover-1", "event": "started", "job": SLOW_JOB, "at": at}
     assert httpx.post(live_server.path("/api/v1/events"), json=event).status_code < 300
     page.wait_for_selector("#jd-recent-table >> text=hover-1", timeout=2500)
-    assert tip.is_visible() and box["runId"] in tip.inner_text()
+    assert tip.is_visible()
+    assert box["runId"] in tip.inner_text()
     assert page.evaluate("window.jobdeckTimeline.data.runs.length") == drawn
     page.mouse.move(5, 5)
     page.wait_for_function(f"window.jobdeckTimeline.data.runs.length === {drawn + 1}")

@@ -86,10 +86,12 @@ def test_thirty_days_are_drawn_whole_in_every_lane(month_server: LiveServer, pag
     assert page.evaluate(asked) == 1
     assert "showing the newest" not in info
     assert f"{BUSY_RUNS + 700 + 29 + 2 + 202:,} runs across 5 jobs" in info
-    assert "1 busy lane in" in info and "zoom in for single runs" in info
+    assert "1 busy lane in" in info
+    assert "zoom in for single runs" in info
     data = page.evaluate("window.jobdeckTimeline.data")
     jobs = {j["job"]: j for j in data["jobs"]}
-    assert jobs["busy"]["detail"] == "buckets" and jobs["nightly"]["detail"] == "bars"
+    assert jobs["busy"]["detail"] == "buckets"
+    assert jobs["nightly"]["detail"] == "bars"
     # Every lane has something drawn, and the busy lane's buckets span the whole month, not its end.
     assert all(n > 0 for n in lane_shapes(page).values()), lane_shapes(page)
     busy = [b for b in data["buckets"] if b[0] == list(jobs).index("busy")]
@@ -109,11 +111,9 @@ def test_thirty_days_are_drawn_whole_in_every_lane(month_server: LiveServer, pag
     page.mouse.move(spot["x"], spot["y"])
     tip = page.locator(".jd-tip")
     tip.wait_for()
-    assert (
-        "busy" in tip.inner_text()
-        and "runs ·" in tip.inner_text()
-        and "Zoom in for single runs" in tip.inner_text()
-    )
+    assert "busy" in tip.inner_text()
+    assert "runs ·" in tip.inner_text()
+    assert "Zoom in for single runs" in tip.inner_text()
     page.mouse.move(0, 0)
     # Zooming into two hours loads that range: the busy lane's single runs appear as bars.
     zoom = "([a, b]) => window.jobdeckTimeline.chart.dispatchAction("
@@ -144,7 +144,8 @@ def test_a_custom_past_range_shows_that_range(month_server: LiveServer, page: An
     assert "LAST RUN IN RANGE" in [h.upper() for h in headers]
     assert not {"STATUS", "SINCE LAST SUCCESS"} & {h.upper() for h in headers}
     table = page.locator("#jd-summary-table tbody").inner_text()
-    assert "ago" not in table and "running" not in table
+    assert "ago" not in table
+    assert "running" not in table
     nightly = page.locator('#jd-summary-table tr[data-job="nightly"]').inner_text()
     last_nightly = (START + timedelta(days=20, hours=2)).strftime("%Y-%m-%d %H:%M:%S UTC")
     assert last_nightly in nightly
@@ -169,7 +170,8 @@ def test_a_job_that_grew_from_next_to_nothing_says_new(month_server: LiveServer,
     # Over 30 days the total grew from a single run in the 30 days before: "new", not "+1195300%".
     page.goto(month_server.path("/?hours=720&refresh=0"))
     total = page.locator('[data-card="total"] .jd-delta').inner_text()
-    assert total.endswith("(new)") and "%" not in total
+    assert total.endswith("(new)")
+    assert "%" not in total
     assert page.jd_errors == []
 
 
@@ -177,7 +179,8 @@ def test_p95_of_two_runs_is_their_max(month_server: LiveServer, page: Any) -> No
     page.goto(month_server.path("/?refresh=0"))
     row = page.locator('#jd-summary-table tr[data-job="pair"]')
     p95 = row.locator('td[data-label="p95"]')
-    assert p95.inner_text() == "301 ms" and row.locator('td[data-label="p50"]').inner_text() == "300 ms"
+    assert p95.inner_text() == "301 ms"
+    assert row.locator('td[data-label="p50"]').inner_text() == "300 ms"
     jobs = httpx.get(month_server.path("/api/v1/jobs"), params={"hours": 24}).json()["jobs"]
     (pair,) = [j for j in jobs if j["job"] == "pair"]
     assert float(p95.get_attribute("data-sort") or 0) == pair["max_duration_s"] == 0.301

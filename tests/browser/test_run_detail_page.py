@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 from playwright.sync_api import expect
 
 from tests.browser.conftest import LiveServer

@@ -59,26 +59,34 @@ def test_stop_a_running_local_run(client: TestClient) -> None:
     run_id = start(client, "import time; time.sleep(60)")
     stopped = client.post(f"/api/v1/runs/{run_id}/stop")
     assert stopped.status_code == 202, stopped.text
-    assert stopped.json()["run_id"] == run_id and "SIGTERM sent to process" in stopped.json()["detail"]
+    assert stopped.json()["run_id"] == run_id
+    assert "SIGTERM sent to process" in stopped.json()["detail"]
     run = wait_for_status(client, run_id, {"cancelled"}, timeout=5)
     assert run["error_message"] == "stopped with SIGTERM (asked for in jobdeck)"
-    assert run["result"] == {"exit_code": -15} and run["source"] == "local"
+    assert run["result"] == {"exit_code": -15}
+    assert run["source"] == "local"
     again = client.post(f"/api/v1/runs/{run_id}/stop")
-    assert again.status_code == 409 and "is cancelled" in again.json()["detail"]
+    assert again.status_code == 409
+    assert "is cancelled" in again.json()["detail"]
 
 
 def test_retry_a_failed_local_run_starts_a_new_run_linked_to_it(client: TestClient) -> None:
     code = "import sys; print('disk full', file=sys.stderr); sys.exit(3)"
     first = start(client, code)
     failed = wait_for_status(client, first, {"failed"})
-    assert failed["error_message"] == "exit code 3: disk full" and failed["traceback"] == "disk full\n"
+    assert failed["error_message"] == "exit code 3: disk full"
+    assert failed["traceback"] == "disk full\n"
     retried = client.post(f"/api/v1/runs/{first}/retry")
     assert retried.status_code == 202, retried.text
     body = retried.json()
-    assert body["parent_run_id"] == first and body["run_id"] != first
+    assert body["parent_run_id"] == first
+    assert body["run_id"] != first
     second = wait_for_status(client, body["run_id"], {"failed"})
-    assert second["parent_run_id"] == first and second["args"] == failed["args"]
-    assert second["job"] == "nightly_export" and second["queue"] == "local" and second["source"] == "local"
+    assert second["parent_run_id"] == first
+    assert second["args"] == failed["args"]
+    assert second["job"] == "nightly_export"
+    assert second["queue"] == "local"
+    assert second["source"] == "local"
     assert second["result"] == {"exit_code": 3}
     assert client.get(f"/api/v1/runs/{first}").json()["retried_by"] == [body["run_id"]]
     # A retry of the retry continues the chain.
@@ -170,7 +178,8 @@ def test_a_page_of_another_site_cannot_act(client: TestClient, recorder: Recorde
     for action in ("stop", "retry"):
         for path in (f"/api/v1/runs/celery-task/{action}", f"/fragments/runs/celery-task/{action}"):
             reply = client.post(path, headers={"Sec-Fetch-Site": "cross-site"})
-            assert reply.status_code == 403 and "other sites" in reply.json()["detail"]
+            assert reply.status_code == 403
+            assert "other sites" in reply.json()["detail"]
         same = client.post(f"/api/v1/runs/celery-task/{action}", headers={"Sec-Fetch-Site": "same-origin"})
         assert same.status_code == 422
 
@@ -198,5 +207,6 @@ def test_run_ids_with_slashes_can_be_acted_on(client: TestClient) -> None:
     )
     wait_for_status(client, "a/b c", {"running"})
     reply = client.post("/api/v1/runs/a/b c/stop")
-    assert reply.status_code == 202 and reply.json()["run_id"] == run_id
+    assert reply.status_code == 202
+    assert reply.json()["run_id"] == run_id
     wait_for_status(client, "a/b c", {"cancelled"})

@@ -24,14 +24,17 @@ def test_runs_download_in_every_format_with_the_list_filters(client: TestClient,
     assert 'filename="jobdeck-runs-' in response.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert [r["run_id"] for r in rows] == [f"run-{i:05d}" for i in reversed(range(0, 150, 15))]
-    assert rows[0]["error_message"] == "order 1135 not found" and rows[0]["args"] == "[135]"
+    assert rows[0]["error_message"] == "order 1135 not found"
+    assert rows[0]["args"] == "[135]"
 
     as_json = client.get("/api/v1/export/runs", params={"q": "order 1000", "format": "json"}).json()
     assert [r["run_id"] for r in as_json] == ["run-00000"]
-    assert as_json[0]["args"] == [0] and as_json[0]["started_at"].startswith(str(NOW.year))
+    assert as_json[0]["args"] == [0]
+    assert as_json[0]["started_at"].startswith(str(NOW.year))
 
     lines = client.get("/api/v1/export/runs", params={"format": "jsonl"}).text.splitlines()
-    assert len(lines) == 153 and json.loads(lines[0])["run_id"] == "live-1"
+    assert len(lines) == 153
+    assert json.loads(lines[0])["run_id"] == "live-1"
     assert client.get("/api/v1/export/runs", params={"q": "zzzzz", "format": "json"}).json() == []
 
 

@@ -32,7 +32,9 @@ def test_failures_group_by_job_type_and_normalised_message(store: Store, recorde
     )
     with store.read() as conn:
         report = failure_groups(conn, NOW - timedelta(hours=6), NOW)
-    assert not report.truncated and report.failures == 32 and report.kinds == 5
+    assert not report.truncated
+    assert report.failures == 32
+    assert report.kinds == 5
     # Biggest first; equal counts by the latest sighting (run 145 is hot_score_refresh's).
     top = report.groups[:3]
     assert [(g.job, g.error_type, g.count) for g in top] == [
@@ -43,12 +45,18 @@ def test_failures_group_by_job_type_and_normalised_message(store: Store, recorde
     clip = top[2]
     assert clip.signature == "order <n> not found"
     assert clip.jobs == ["clip_sync", "hot_score_refresh", "report", "webhook_retry"]
-    assert clip.sample_run_id == "run-00135" and clip.sample_message == "order 1135 not found"
-    assert clip.sample_traceback is not None and "KeyError: 1135" in clip.sample_traceback
-    assert clip.first_seen is not None and clip.last_seen is not None and clip.first_seen < clip.last_seen
-    assert sum(clip.sparkline) == 10 and len(clip.sparkline) == SPARK_BUCKETS
+    assert clip.sample_run_id == "run-00135"
+    assert clip.sample_message == "order 1135 not found"
+    assert clip.sample_traceback is not None
+    assert "KeyError: 1135" in clip.sample_traceback
+    assert clip.first_seen is not None
+    assert clip.last_seen is not None
+    assert clip.first_seen < clip.last_seen
+    assert sum(clip.sparkline) == 10
+    assert len(clip.sparkline) == SPARK_BUCKETS
     lookup = next(g for g in report.groups if g.error_type == "LookupError")
-    assert lookup.count == 1 and lookup.jobs == ["clip_sync"]
+    assert lookup.count == 1
+    assert lookup.jobs == ["clip_sync"]
     assert len({g.fingerprint for g in report.groups}) == len(report.groups) == 5
 
 
@@ -60,6 +68,9 @@ def test_failures_filter_by_job_and_say_when_capped(store: Store, recorder: Reco
         empty = failure_groups(conn, NOW - timedelta(days=9), NOW - timedelta(days=8))
     assert [g.job for g in only.groups] == ["webhook_retry"]
     # The two biggest of the five kinds, counted whole; the report still knows all of them.
-    assert capped.truncated and [g.count for g in capped.groups] == [10, 10]
+    assert capped.truncated
+    assert [g.count for g in capped.groups] == [10, 10]
     assert (capped.kinds, capped.failures) == (3, 30)
-    assert empty.groups == [] and not empty.truncated and empty.failures == 0
+    assert empty.groups == []
+    assert not empty.truncated
+    assert empty.failures == 0

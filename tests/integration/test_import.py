@@ -42,8 +42,10 @@ def test_jsonl_events_and_runs(store: Store, tmp_path: Path) -> None:
     with store.read() as conn:
         e1, r1 = run_rows.get_run(conn, "e1"), run_rows.get_run(conn, "r1")
         assert verify.differences(conn) == []
-    assert e1 is not None and (e1["status"], e1["duration_s"], e1["items_succeeded"]) == ("succeeded", 5.0, 4)
-    assert r1 is not None and (r1["status"], r1["duration_s"], r1["queue"]) == ("succeeded", 2.5, "low")
+    assert e1 is not None
+    assert (e1["status"], e1["duration_s"], e1["items_succeeded"]) == ("succeeded", 5.0, 4)
+    assert r1 is not None
+    assert (r1["status"], r1["duration_s"], r1["queue"]) == ("succeeded", 2.5, "low")
     # Importing again is harmless.
     assert runner.invoke(app, ["import", str(path), "--db", store.url]).exit_code == 0
     assert count_runs(store) == 2
@@ -59,26 +61,32 @@ def test_csv_runs_and_a_bad_row_names_its_line(store: Store, tmp_path: Path) -> 
     )
     result = runner.invoke(app, ["import", str(path), "--db", store.url])
     assert result.exit_code == 1
-    assert "line 4" in result.output and "exploded" in result.output
+    assert "line 4" in result.output
+    assert "exploded" in result.output
     assert count_runs(store) == 0, "nothing of the failing batch is stored"
     path.write_text("\n".join(path.read_text().splitlines()[:3]) + "\n")
     assert runner.invoke(app, ["import", str(path), "--db", store.url]).exit_code == 0
     with store.read() as conn:
         a = run_rows.get_run(conn, "a")
         b = run_rows.get_run(conn, "b")
-    assert a is not None and (a["status"], a["duration_s"], a["labels"]) == ("failed", 60.0, {"team": "x"})
-    assert b is not None and b["status"] == "running"
+    assert a is not None
+    assert (a["status"], a["duration_s"], a["labels"]) == ("failed", 60.0, {"team": "x"})
+    assert b is not None
+    assert b["status"] == "running"
 
 
 def test_an_event_of_an_unknown_run_without_a_job_is_refused(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "orphan.jsonl"
     path.write_text(json.dumps({"run_id": "x", "event": "started", "at": "2026-11-01T10:00:00Z"}) + "\n")
     result = runner.invoke(app, ["import", str(path), "--db", store.url])
-    assert result.exit_code == 1 and "line 1" in result.output
+    assert result.exit_code == 1
+    assert "line 1" in result.output
     naive = tmp_path / "naive.jsonl"
     naive.write_text(json.dumps({"run_id": "x", "event": "started", "job": "j", "at": "2026-11-01T10:00:00"}))
     result = runner.invoke(app, ["import", str(naive), "--db", store.url])
-    assert result.exit_code == 1 and "line 1" in result.output and "at" in result.output
+    assert result.exit_code == 1
+    assert "line 1" in result.output
+    assert "at" in result.output
 
 
 def test_nul_characters_are_stored_as_replacement_characters(store: Store, tmp_path: Path) -> None:
@@ -120,7 +128,8 @@ def test_parallel_workers_store_what_one_process_does(store: Store, tmp_path: Pa
         assert verify.differences(conn) == []
         failed = run_rows.list_runs(conn, status=["failed"], limit=1000)[0]
         done = run_rows.list_runs(conn, status=["succeeded"], limit=1000)[0]
-    assert len(failed) == 43 and len(done) == 257
+    assert len(failed) == 43
+    assert len(done) == 257
     assert {r["duration_s"] for r in failed + done} == {4.0}
 
 
@@ -133,6 +142,8 @@ def test_a_bad_record_stops_parallel_workers_with_its_line(store: Store, tmp_pat
     result = runner.invoke(
         app, ["import", str(path), "--db", store.url, "--batch-size", "60", "--workers", "2"]
     )
-    assert result.exit_code == 1 and "line 151" in result.output and "'at'" in result.output
+    assert result.exit_code == 1
+    assert "line 151" in result.output
+    assert "'at'" in result.output
     with store.read() as conn:
         assert run_rows.get_run(conn, "b140") is None  # its batch (lines 141-160) was not stored

@@ -60,7 +60,8 @@ def test_every_service_starts_once_in_order_and_stops_once_in_reverse(
     assert service_lines(caplog) == [f"started {name}" for name in names] + [
         f"stopped {name}" for name in reversed(names)
     ]
-    assert app.state.live.closed and not loop_threads()
+    assert app.state.live.closed
+    assert not loop_threads()
 
 
 @pytest.mark.parametrize("position", [0, 2, 4])

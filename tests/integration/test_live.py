@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import fastapi.routing
-import httpx
+import httpx2 as httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
@@ -46,14 +46,17 @@ def test_stream_announces_changes_from_the_recorder_and_other_writers(store: Sto
         assert next(events)[0] == "hello"
         app.state.recorder.record(started("here"))
         name, data = next(events)
-        assert name == "change" and data["run_ids"] == ["here"] and data["runs"] == 1
+        assert name == "change"
+        assert data["run_ids"] == ["here"]
+        assert data["runs"] == 1
         # Another writer of the same store (the SDK's direct transport, another replica).
         Recorder(store).record(started("elsewhere"))
         name, _ = next(events)
         assert name == "change"
         version = client.get("/api/v1/changes").json()["version"]
         assert version > 0
-    assert app.state.live.closed and app.state.live.subscribers == 0
+    assert app.state.live.closed
+    assert app.state.live.subscribers == 0
 
 
 def test_replicas_hear_each_other(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -91,7 +94,8 @@ def test_an_idle_stream_gets_keep_alives_and_a_gone_browser_is_dropped_at_once(
     try:
         deadline = time.monotonic() + 15
         while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+            assert thread.is_alive(), "the server did not start"
+            assert time.monotonic() < deadline, "the server did not start"
             time.sleep(0.02)
         with httpx.stream("GET", f"http://127.0.0.1:{port}/api/v1/stream", timeout=5) as response:
             lines = response.iter_lines()
@@ -134,5 +138,6 @@ def test_a_failing_change_check_says_so_once_and_once_when_it_works_again(
             conn.exec_driver_sql("ALTER TABLE counters_away RENAME TO counters")
         wait_for(2)
     assert len(lines()) == 2, lines()
-    assert lines()[0].startswith("change check failed (") and lines()[1] == "change check works again"
+    assert lines()[0].startswith("change check failed (")
+    assert lines()[1] == "change check works again"
     assert all(r.exc_info is None for r in caplog.records if r.name == "jobdeck.web.live")

@@ -204,11 +204,13 @@ def test_a_store_from_before_keeps_its_runs_and_rollups(empty_store: Store) -> N
     store.migrate()
     with store.read() as conn:
         names = set(inspect(conn).get_table_names())
-        assert "events" not in names and "rollup_bins" not in names
+        assert "events" not in names
+        assert "rollup_bins" not in names
         row = dict(conn.execute(select(runs).where(runs.c.run_id == "m1")).one()._mapping)
         state = run_writes.state_of_row(row)
         assert (state.status.value, state.finished_at, state.started_at) == ("succeeded", FINISHED, STARTED)
-        assert state.created_by_enqueue and state.fields["worker"] == "w"
+        assert state.created_by_enqueue
+        assert state.fields["worker"] == "w"
         failed = conn.execute(select(runs.c.fingerprint).where(runs.c.run_id == "m2")).scalar_one()
         assert failed == fingerprint("report", "KeyError", "order 12 not found")
         counted = conn.execute(select(failure_rollups.c.granularity, failure_rollups.c.n)).all()

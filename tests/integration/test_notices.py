@@ -77,7 +77,8 @@ def test_a_lost_listen_connection_comes_back_with_one_line_each_way(
     lines = notice_lines(caplog)
     assert len(lines) == 2, [r.getMessage() for r in lines]
     down, back = (r.getMessage() for r in lines)
-    assert down.startswith("LISTEN on jobdeck_changes is down (") and "doubling up to 30 s" in down
+    assert down.startswith("LISTEN on jobdeck_changes is down (")
+    assert "doubling up to 30 s" in down
     assert back.startswith("LISTEN on jobdeck_changes is back after")
     assert all(r.exc_info is None for r in lines)
 
@@ -106,6 +107,8 @@ def test_while_the_server_is_unreachable_one_line_says_so(
     finally:
         nowhere.close()
     lines = notice_lines(caplog)
-    assert len(lines) == 1 and lines[0].levelno == logging.WARNING and lines[0].exc_info is None
+    assert len(lines) == 1
+    assert lines[0].levelno == logging.WARNING
+    assert lines[0].exc_info is None
     assert "LISTEN on jobdeck_changes is down" in lines[0].getMessage()
     assert len([r for r in caplog.records if r.name == "jobdeck.store.notices"]) >= 10  # attempts went on

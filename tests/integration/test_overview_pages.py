@@ -16,18 +16,23 @@ from tests.run_data import record_history
 
 def test_overview_and_job_page_render(client: TestClient, recorder: Recorder) -> None:
     empty = client.get("/")
-    assert empty.status_code == 200 and "No runs yet?" in empty.text
+    assert empty.status_code == 200
+    assert "No runs yet?" in empty.text
     record_history(recorder)
     page = client.get("/", params={"hours": "6", "job": "clip_sync"})
     assert page.status_code == 200
-    assert 'data-card="total"' in page.text and "Job Performance Summary" in page.text
+    assert 'data-card="total"' in page.text
+    assert "Job Performance Summary" in page.text
     fragment = client.get("/fragments/overview", params={"hours": "6"})
-    assert fragment.status_code == 200 and 'hx-swap-oob="true"' in fragment.text
+    assert fragment.status_code == 200
+    assert 'hx-swap-oob="true"' in fragment.text
     assert "<html" not in fragment.text
     bad = client.get("/", params={"hours": "soon", "refresh": "7"})
-    assert bad.status_code == 200 and "is not a number of hours" in bad.text
+    assert bad.status_code == 200
+    assert "is not a number of hours" in bad.text
     job = client.get("/jobs/clip_sync", params={"status": "failed"})
-    assert job.status_code == 200 and "Last error" in job.text
+    assert job.status_code == 200
+    assert "Last error" in job.text
     assert client.get("/fragments/jobs/clip_sync/runs", params={"cursor": "nonsense"}).status_code == 200
 
 
@@ -39,7 +44,8 @@ def test_links_and_assets_under_the_root_path(store: Store) -> None:
             page = client.get(path)
             assert page.status_code == 200
             links = re.findall(r'(?:href|src|data-[a-z-]+-url|data-api)="(/[^"]*)"', page.text)
-            assert links and all(link.startswith("/jobs/") for link in links), links
+            assert links
+            assert all(link.startswith("/jobs/") for link in links), links
         assert client.get("/jobs/static/css/app.css").status_code == 200
 
 
@@ -53,7 +59,8 @@ def test_summary_and_job_runs_download_for_the_current_filters(
     record_history(recorder)
     page = client.get("/", params={"hours": "24"}).text
     links = [html.unescape(h) for h in re.findall(r'href="([^"]*export/jobs[^"]*)"', page)]
-    assert any("format=csv" in h for h in links) and any("format=json" in h for h in links)
+    assert any("format=csv" in h for h in links)
+    assert any("format=json" in h for h in links)
     csv_link = next(h for h in links if "format=csv" in h)
     summary = list(csv.DictReader(io.StringIO(client.get(csv_link).text)))
     api = client.get("/api/v1/jobs", params={"hours": "24"}).json()["jobs"]
@@ -64,4 +71,5 @@ def test_summary_and_job_runs_download_for_the_current_filters(
     json_link = next(h for h in run_links if "format=json" in h)
     assert "job=clip_sync" in json_link
     runs = client.get(json_link).json()
-    assert runs and {r["job"] for r in runs} == {"clip_sync"}
+    assert runs
+    assert {r["job"] for r in runs} == {"clip_sync"}

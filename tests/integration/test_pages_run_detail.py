@@ -68,14 +68,18 @@ def test_run_page_shows_every_field_and_the_traceback(client: TestClient, record
         assert shown in text, shown
     assert "1 m 0 s" in text  # waited in the queue
     # The chain: this run, then the run that retried it, linked.
-    assert "(this run)" in text and 'href="/runs/second"' in text
+    assert "(this run)" in text
+    assert 'href="/runs/second"' in text
     second = client.get("/runs/second").text
-    assert 'href="/runs/first"' in second and "&#34;rows&#34;: 1200" in second
+    assert 'href="/runs/first"' in second
+    assert "&#34;rows&#34;: 1200" in second
 
 
 def test_unknown_run_is_a_404_page_that_offers_a_search(client: TestClient) -> None:
     page = client.get("/runs/not-there")
-    assert page.status_code == 404 and "No run has the id" in page.text and "q=not-there" in page.text
+    assert page.status_code == 404
+    assert "No run has the id" in page.text
+    assert "q=not-there" in page.text
 
 
 def test_run_ids_with_slashes_and_spaces_link_and_open(client: TestClient, recorder: Recorder) -> None:

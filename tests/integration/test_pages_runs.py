@@ -29,23 +29,28 @@ def test_tabs_filter_by_status_and_show_their_columns(client: TestClient, record
     failed = client.get("/runs", params={"status": "failed"})
     assert failed.status_code == 200
     assert run_ids(failed.text) == [f"run-{i:05d}" for i in reversed(range(0, 150, 5))]
-    assert "order 1145 not found" in failed.text and 'aria-current="page">Failed<' in failed.text
+    assert "order 1145 not found" in failed.text
+    assert 'aria-current="page">Failed<' in failed.text
     pending = client.get("/runs?status=pending").text
-    assert run_ids(pending) == ["waiting"] and ">Priority<" in pending and ">ETA<" in pending
+    assert run_ids(pending) == ["waiting"]
+    assert ">Priority<" in pending
+    assert ">ETA<" in pending
     running = client.get("/runs?status=running").text
-    assert (
-        run_ids(running) == ["live-1", "live-0"]
-        and 'hx-trigger="every 10s, jobdeck:changed from:document"' in running
-    )
+    assert run_ids(running) == ["live-1", "live-0"]
+    assert 'hx-trigger="every 10s, jobdeck:changed from:document"' in running
     assert "Nothing is running." not in running
     lost = client.get("/runs?status=lost").text
     # An empty tab of a store with runs says so, without advice to instrument a first job.
-    assert "No lost runs." in lost and "No runs yet" not in lost and "every run</a>" in lost
+    assert "No lost runs." in lost
+    assert "No runs yet" not in lost
+    assert "every run</a>" in lost
 
 
 def test_an_empty_store_says_how_to_report_a_first_run(client: TestClient) -> None:
     text = client.get("/runs?status=failed").text
-    assert "No failed runs." in text and "No runs yet" in text and "@jobdeck.track" in text
+    assert "No failed runs." in text
+    assert "No runs yet" in text
+    assert "@jobdeck.track" in text
 
 
 def test_pages_follow_the_cursor_to_the_end(client: TestClient, recorder: Recorder) -> None:
@@ -58,8 +63,10 @@ def test_pages_follow_the_cursor_to_the_end(client: TestClient, recorder: Record
         seen += run_ids(html)
         url = next_link(html)
         pages += 1
-    assert pages == 4 and len(seen) == len(set(seen)) == 153
-    assert "End of the list" in html and "← Newest" in html
+    assert pages == 4
+    assert len(seen) == len(set(seen)) == 153
+    assert "End of the list" in html
+    assert "← Newest" in html
 
 
 def test_filters_and_search_find_an_old_run(client: TestClient, recorder: Recorder) -> None:
@@ -67,7 +74,8 @@ def test_filters_and_search_find_an_old_run(client: TestClient, recorder: Record
     html = client.get("/runs", params={"q": "order 1000 not"}).text
     assert run_ids(html) == ["run-00000"]
     filtered = client.get("/runs", params={"status": "succeeded", "job": "clip_sync", "queue": "high"}).text
-    assert run_ids(filtered) and all(int(r[4:]) % 3 == 0 and int(r[4:]) % 2 for r in run_ids(filtered))
+    assert run_ids(filtered)
+    assert all(int(r[4:]) % 3 == 0 and int(r[4:]) % 2 for r in run_ids(filtered))
     # The downloads carry the same filters.
     assert "/api/v1/export/runs?status=succeeded&amp;job=clip_sync&amp;queue=high&amp;format=csv" in filtered
     nothing = client.get("/runs", params={"q": "no such thing"}).text
@@ -77,21 +85,21 @@ def test_filters_and_search_find_an_old_run(client: TestClient, recorder: Record
 def test_bad_requests_say_what_is_wrong_in_the_page(client: TestClient, recorder: Recorder) -> None:
     record_history(recorder)
     short = client.get("/runs", params={"q": "ab"})
-    assert short.status_code == 422 and "Search needs at least 3 characters. Change the search" in short.text
+    assert short.status_code == 422
+    assert "Search needs at least 3 characters. Change the search" in short.text
     assert 'value="ab"' in short.text  # the search box keeps what was typed
     cursor = client.get("/runs", params={"cursor": "not-a-cursor"})
-    assert (
-        cursor.status_code == 422
-        and "Invalid cursor" in cursor.text
-        and "start from the newest runs" in cursor.text
-    )
+    assert cursor.status_code == 422
+    assert "Invalid cursor" in cursor.text
+    assert "start from the newest runs" in cursor.text
     assert client.get("/runs", params={"status": "done"}).status_code == 422
 
 
 def test_fragment_is_the_list_body_alone(client: TestClient, recorder: Recorder) -> None:
     record_history(recorder)
     html = client.get("/fragments/runs", params={"status": "running"}).text
-    assert "<html" not in html and run_ids(html) == ["live-1", "live-0"]
+    assert "<html" not in html
+    assert run_ids(html) == ["live-1", "live-0"]
 
 
 def test_links_work_under_a_root_path(store: Store, recorder: Recorder) -> None:
@@ -101,4 +109,5 @@ def test_links_work_under_a_root_path(store: Store, recorder: Recorder) -> None:
         html = client.get("/jd/runs?status=failed").text
     hrefs = re.findall(r'href="([^"#]+)"', html)
     ours = [h for h in hrefs if "/runs" in h or "/api/" in h or "/static/" in h]
-    assert ours and all(h.startswith(("/jd/", "http://testserver/jd/")) for h in ours), ours
+    assert ours
+    assert all(h.startswith(("/jd/", "http://testserver/jd/")) for h in ours), ours

@@ -47,7 +47,8 @@ def test_cleanup_keeps_hour_rollups_and_verification(store: Store, recorder: Rec
         before = reports.stats(conn, NOW - timedelta(days=30), NOW)
     cleaned = cleanup(store, NOW - timedelta(days=5), batch_size=4)
     cutoff = int((NOW - timedelta(days=5)).timestamp()) // 86400 * 86400
-    assert cleaned.runs > 4 and cleaned.minute_rollups > 0
+    assert cleaned.runs > 4
+    assert cleaned.minute_rollups > 0
     assert count(store, runs, runs.c.run_at < datetime.fromtimestamp(cutoff, UTC)) == 1  # the stuck one
     assert count(store, runs) == 71 - cleaned.runs
     assert count(store, rollups, rollups.c.granularity == 60, rollups.c.bucket < cutoff) == 0
@@ -81,7 +82,8 @@ def test_verify_rollups_reports_a_difference(store: Store, recorder: Recorder) -
     with store.write() as conn:
         conn.execute(rollups.update().where(rollups.c.granularity == 3600).values(runs=rollups.c.runs + 1))
     result = CliRunner().invoke(app, ["verify-rollups", "--db", store.url])
-    assert result.exit_code == 1 and "differs" in result.output
+    assert result.exit_code == 1
+    assert "differs" in result.output
 
 
 def test_the_app_runs_cleanup_in_the_background_when_retention_is_set(

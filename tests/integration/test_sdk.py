@@ -84,9 +84,15 @@ def test_a_sync_run_is_stored_complete(tracked_into: Store) -> None:
         "sdk",
     )
     assert (row["items_succeeded"], row["items_failed"], row["items_skipped"]) == (40, 1, 2)
-    assert row["result"] == {"synced": 40} and row["args"] == [7] and row["labels"] == {"team": "media"}
-    assert row["cpu_s"] is not None and row["duration_s"] is not None
-    assert row["started_at"] <= row["finished_at"] and row["host"] and row["pid"] and row["worker"]
+    assert row["result"] == {"synced": 40}
+    assert row["args"] == [7]
+    assert row["labels"] == {"team": "media"}
+    assert row["cpu_s"] is not None
+    assert row["duration_s"] is not None
+    assert row["started_at"] <= row["finished_at"]
+    assert row["host"]
+    assert row["pid"]
+    assert row["worker"]
 
 
 def test_an_async_run_is_stored(tracked_into: Store) -> None:
@@ -114,7 +120,8 @@ def test_a_failed_run_keeps_its_error_and_traceback(tracked_into: Store) -> None
         row = dict(conn.execute(select(runs)).one()._mapping)
     assert (row["status"], row["error_type"]) == ("failed", "ConnectionResetError")
     assert row["error_message"] == "upstream closed the connection"
-    assert "in export" in row["traceback"] and row["traceback"].rstrip().endswith("connection")
+    assert "in export" in row["traceback"]
+    assert row["traceback"].rstrip().endswith("connection")
 
 
 @contextmanager
@@ -168,14 +175,13 @@ def test_a_store_that_cannot_be_opened_gets_its_runs_once_it_can(backend: str, t
 
 def test_text_no_store_can_keep_arrives_replaced(tracked_into: Store) -> None:
     odd = "bad\x00byte \ud800"
-    with pytest.raises(ValueError), track.run("nul_job", run_id="nul-1", args={"k\x00": odd}):
+    with pytest.raises(ValueError, match="bad"), track.run("nul_job", run_id="nul-1", args={"k\x00": odd}):
         raise ValueError(odd)
     assert jobdeck.flush(10)
     row = run_row(tracked_into, "nul-1")
     assert row["status"] == "failed"
-    assert row["error_message"] == "bad\ufffdbyte \ufffd" and row["args"] == {
-        "k\ufffd": "bad\ufffdbyte \ufffd"
-    }
+    assert row["error_message"] == "bad\ufffdbyte \ufffd"
+    assert row["args"] == {"k\ufffd": "bad\ufffdbyte \ufffd"}
 
 
 def test_a_spooled_event_the_server_fails_on_does_not_hold_back_later_runs(

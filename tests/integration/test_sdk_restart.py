@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx
 import pytest
 from sqlalchemy import select
 
@@ -125,8 +125,11 @@ def test_runs_tracked_while_the_server_is_down_arrive_after_it_restarts(
         "during_failing": "failed",
         "child_job": "succeeded",
     }
-    assert rows["during_sync"].items_succeeded == 2 and rows["child_job"].items_succeeded == 3
+    assert rows["during_sync"].items_succeeded == 2
+    assert rows["child_job"].items_succeeded == 3
     assert rows["during_failing"].error_type == "LookupError"
     assert "failing_job" in rows["during_failing"].traceback
     for row in rows.values():
-        assert row.started_at is not None and row.finished_at is not None and row.cpu_s is not None
+        assert row.started_at is not None
+        assert row.finished_at is not None
+        assert row.cpu_s is not None

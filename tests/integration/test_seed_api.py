@@ -26,14 +26,16 @@ def overlapping() -> list[Event]:
 def test_seed_jobs_lists_runs_in_the_seed_vocabulary(client: TestClient, recorder: Recorder) -> None:
     record_history(recorder)
     body = client.post("/api/jobs", json={"hours": 24, "jobType": "all"}).json()
-    assert body["count"] == 153 and len(body["jobs"]) == 153
+    assert body["count"] == 153
+    assert len(body["jobs"]) == 153
     assert set(body["job_types"]) == {"clip_sync", "hot_score_refresh", "webhook_retry"}
     first = body["jobs"][0]
     assert set(first) >= {"id", "job_type", "status", "created_at", "started_at", "completed_at"}
     statuses = {job["status"] for job in body["jobs"]}
     assert statuses == {"completed", "failed", "running", "pending"}
     one = client.post("/api/jobs", json={"hours": 1, "jobType": "clip_sync"}).json()
-    assert one["jobs"] and {job["job_type"] for job in one["jobs"]} == {"clip_sync"}
+    assert one["jobs"]
+    assert {job["job_type"] for job in one["jobs"]} == {"clip_sync"}
     assert client.post("/api/jobs", json={}).status_code == 200
     assert client.post("/api/jobs", json={"hours": -1}).status_code == 422
 
@@ -43,7 +45,8 @@ def test_seed_stats_totals_per_job_type(client: TestClient, recorder: Recorder) 
     body = client.post("/api/stats", json={"hours": 24}).json()
     by_type = {s["job_type"]: s for s in body["stats"]}
     assert sum(s["total"] for s in body["stats"]) == body["totals"]["total"] == 153
-    assert body["totals"]["failed"] == 30 and body["totals"]["completed"] == 120
+    assert body["totals"]["failed"] == 30
+    assert body["totals"]["completed"] == 120
     assert body["totals"]["running"] == 2
     assert by_type["clip_sync"]["failed"] == 10
     assert by_type["clip_sync"]["avg_duration_seconds"] == 3.0
@@ -60,7 +63,8 @@ def test_overlaps_by_sweep(client: TestClient, recorder: Recorder) -> None:
     assert body["max_concurrency"] == 3
     assert [n for _, n in body["concurrency"]] == [1, 2, 3, 2, 1, 0]
     seed = client.post("/api/overlaps", json={"hours": 24}).json()
-    assert seed["count"] == 3 and seed["overlaps"][0]["overlap_seconds"] == 50
+    assert seed["count"] == 3
+    assert seed["overlaps"][0]["overlap_seconds"] == 50
     assert seed["overlaps"][0]["job1"]["job_type"] == "report"
     assert client.get("/api/v1/overlaps", params={"hours": 1}).json()["overlaps"] == []
 
@@ -70,7 +74,8 @@ def test_timeline_lanes_and_running_runs(client: TestClient, recorder: Recorder)
     record_history(recorder)
     body = client.get("/api/v1/timeline", params={"hours": 24}).json()
     jobs = {j["job"]: j for j in body["jobs"]}
-    assert jobs["report"]["lanes"] == 3 and jobs["clip_sync"]["lanes"] == 1  # live-0 overlaps nothing
+    assert jobs["report"]["lanes"] == 3
+    assert jobs["clip_sync"]["lanes"] == 1
     names = [j["job"] for j in body["jobs"]]
     report = names.index("report")
     assert [r for r in body["overlaps"] if r[0] == report] == [

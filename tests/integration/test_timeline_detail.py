@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from jobdeck.events import Event, make_event
 from jobdeck.recorder import Recorder
+from jobdeck.web.api import models
 from tests.run_data import NOW
 
 START = NOW - timedelta(hours=6)
@@ -33,10 +34,15 @@ def test_busy_lanes_come_in_buckets_and_quiet_lanes_keep_their_bars(
     client: TestClient, recorder: Recorder
 ) -> None:
     recorder.record(busy_and_quiet())
-    body = client.get("/api/v1/timeline", params={"hours": 24, "limit": 100, "columns": 100}).json()
+    answer = client.get("/api/v1/timeline", params={"hours": 24, "limit": 100, "columns": 100})
+    models.Timeline.model_validate_json(answer.content)  # the documented shape, buckets and all
+    body = answer.json()
     jobs = {j["job"]: j for j in body["jobs"]}
-    assert jobs["busy"]["detail"] == "buckets" and jobs["quiet"]["detail"] == "bars"
-    assert body["detail"] == "mixed" and body["step"] == 3600 * 1000 and not body["truncated"]
+    assert jobs["busy"]["detail"] == "buckets"
+    assert jobs["quiet"]["detail"] == "bars"
+    assert body["detail"] == "mixed"
+    assert body["step"] == 3600 * 1000
+    assert not body["truncated"]
     busy = [j["job"] for j in body["jobs"]].index("busy")
     buckets = [b for b in body["buckets"] if b[0] == busy]
     # Every run of the window is counted, and every failure.
@@ -45,7 +51,8 @@ def test_busy_lanes_come_in_buckets_and_quiet_lanes_keep_their_bars(
     assert {b[7] for b in buckets} == {"failed"}
     assert all(b[2] - b[1] == 3600 * 1000 for b in buckets)
     # 90 s runs a minute apart: a full hour holds 90 run-minutes in 60, so overlaps are certain.
-    assert any(b[9] for b in buckets) and body["bucket_overlaps"]
+    assert any(b[9] for b in buckets)
+    assert body["bucket_overlaps"]
     assert body["runs_in_view"] == 303
     assert {bar[5] for bar in body["runs"]} == {"quiet-0", "quiet-1", "quiet-2"}
     # Zoomed into ten minutes, the busy job's runs are few enough to come as bars, with exact overlaps.
@@ -54,7 +61,8 @@ def test_busy_lanes_come_in_buckets_and_quiet_lanes_keep_their_bars(
     zoomed = client.get(
         "/api/v1/timeline", params={"since": since, "until": until, "limit": 100, "columns": 100}
     ).json()
-    assert zoomed["detail"] == "bars" and zoomed["buckets"] == []
+    assert zoomed["detail"] == "bars"
+    assert zoomed["buckets"] == []
     assert {bar[5] for bar in zoomed["runs"]} >= {f"busy-{i}" for i in range(100, 110)}
     assert zoomed["max_concurrency"] == 2
 
@@ -62,6 +70,9 @@ def test_busy_lanes_come_in_buckets_and_quiet_lanes_keep_their_bars(
 def test_all_bars_when_the_window_fits(client: TestClient, recorder: Recorder) -> None:
     recorder.record(busy_and_quiet())
     body = client.get("/api/v1/timeline", params={"hours": 24}).json()
-    assert body["detail"] == "bars" and body["buckets"] == [] and body["step"] is None
-    assert len(body["runs"]) == 303 and not body["truncated"]
+    assert body["detail"] == "bars"
+    assert body["buckets"] == []
+    assert body["step"] is None
+    assert len(body["runs"]) == 303
+    assert not body["truncated"]
     assert client.get("/api/v1/timeline", params={"hours": 24, "columns": 10}).status_code == 422

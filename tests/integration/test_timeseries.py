@@ -43,7 +43,8 @@ def test_grid_keeps_series_short_and_aligned() -> None:
     for hours in (1, 6, 24, 24 * 7, 24 * 30, 24 * 365):
         grid = grid_for(1_700_000_123, 1_700_000_123 + hours * 3600)
         assert len(grid.times) <= MAX_POINTS + 1
-        assert grid.lo % grid.step == 0 and grid.step % grid.granularity == 0
+        assert grid.lo % grid.step == 0
+        assert grid.step % grid.granularity == 0
     assert grid_for(0, 3600).step == 60
     assert grid_for(0, 30 * 86400).step == 3600
     assert grid_for(0, 3600, step=900).step == 900
@@ -88,7 +89,8 @@ def test_queue_wait_and_heatmap(client: TestClient, recorder: Recorder) -> None:
     truth = record_history(recorder)
     waits = client.get("/api/v1/timeseries?metric=queue_wait_p95&hours=48").json()
     values = [v for s in waits["series"] for _, v in s["points"] if v is not None]
-    assert values and max(values) <= 8 * (1 + sketch.ALPHA)
+    assert values
+    assert max(values) <= 8 * (1 + sketch.ALPHA)
     heat = client.get("/api/v1/heatmap?hours=48&job=b").json()
     assert sum(n for _, _, n in heat["cells"]) == sum(1 for t in truth if t[0] == "b")
     for _, row, _ in heat["cells"]:
@@ -96,7 +98,8 @@ def test_queue_wait_and_heatmap(client: TestClient, recorder: Recorder) -> None:
         assert low < high
     # Wider columns on request: the same runs in fewer cells, each column a whole step.
     wide = client.get("/api/v1/heatmap?hours=48&job=b&step=3600").json()
-    assert wide["step_s"] == 3600 and heat["step_s"] < 3600
+    assert wide["step_s"] == 3600
+    assert heat["step_s"] < 3600
     assert sum(n for _, _, n in wide["cells"]) == sum(n for _, _, n in heat["cells"])
     assert all(t % 3600 == 0 for t, _, _ in wide["cells"])
     assert client.get("/api/v1/heatmap?hours=48&step=5").status_code == 422
@@ -121,14 +124,17 @@ def test_cached_ranges_follow_late_and_changed_runs(client: TestClient, recorder
     def p95() -> float:
         return float(client.get("/api/v1/jobs?hours=48&job=a").json()["jobs"][0]["p95_duration_s"])
 
-    assert point() == 0.0 and p95() == 0.0
+    assert point() == 0.0
+    assert p95() == 0.0
     # Late runs in the same, long-closed hour, then a finished run whose outcome changes.
     for rid in ("y", "z"):
         recorder.record([make_event(rid, "started", old, {"job": "a"})])
         recorder.record([make_event(rid, "succeeded", old + timedelta(seconds=100), {})])
-    assert abs(point() - 100) <= 1.5 and abs(p95() - 100) <= 1.5
+    assert abs(point() - 100) <= 1.5
+    assert abs(p95() - 100) <= 1.5
     recorder.record([make_event("y", "cancelled", old + timedelta(seconds=100), {})])
-    assert point() == 0.0 and p95() == 0.0
+    assert point() == 0.0
+    assert p95() == 0.0
 
 
 def test_fingerprints_of_many_cells_stay_within_64_bits(store: Store) -> None:
@@ -138,4 +144,5 @@ def test_fingerprints_of_many_cells_stay_within_64_bits(store: Store) -> None:
     with store.write() as conn:
         conn.execute(insert(rollup_cells), cells)
         count, total = rollups.fingerprint(conn, 3600, 0, 3600 * 40_000)
-    assert count == 40_000 and total == 40_000 * ((2**50 - 1) % 2**40)
+    assert count == 40_000
+    assert total == 40_000 * ((2**50 - 1) % 2**40)

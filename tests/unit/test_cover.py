@@ -19,7 +19,9 @@ def test_cover_tiles_the_minute_resolved_window(start: int, length: int) -> None
     position = lo
     for g, a, b in ranges:
         assert a == position, "ranges are contiguous and ordered"
-        assert a % g == 0 and b % g == 0 and a < b, "whole, aligned buckets"
+        assert a % g == 0, "whole, aligned buckets"
+        assert b % g == 0, "whole, aligned buckets"
+        assert a < b, "whole, aligned buckets"
         position = b
     assert position == hi
     # Few ranges, and few minute buckets: at most two runs of under an hour each.

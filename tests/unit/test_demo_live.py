@@ -43,7 +43,8 @@ def test_record_in_batches_keeps_the_order_and_the_size() -> None:
     events = Stream(START, seed=1).advance(START + timedelta(hours=2))
     recorder, sizes = FakeRecorder(), []
     live.record_in_batches(recorder, events, batch_size=100, on_batch=sizes.append)  # type: ignore[arg-type]
-    assert sum(sizes) == len(events) and max(sizes) == 100
+    assert sum(sizes) == len(events)
+    assert max(sizes) == 100
     recorded = [e for batch in recorder.batches for e in batch]
     assert [e.key for e in recorded] == [e.to_event().key for e in events]
 
@@ -53,7 +54,8 @@ def test_each_step_records_what_came_due_since_the_last() -> None:
     recorder = FakeRecorder()
     loop = _loop(recorder, Stream(START, seed=2), clock=lambda: now[0])
     first = loop.run_once()
-    assert first > 0 and len(recorder.batches) == 1
+    assert first > 0
+    assert len(recorder.batches) == 1
     assert loop.run_once() == 0, "nothing new at the same moment"
     now[0] += timedelta(minutes=1)
     assert loop.run_once() > 0, "webhook_retry alone runs every minute"

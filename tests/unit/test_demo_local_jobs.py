@@ -59,7 +59,9 @@ def test_each_job_starts_at_once_then_on_its_interval() -> None:
 def test_the_command_works_then_succeeds_or_fails_with_a_traceback() -> None:
     quick = replace(LOCAL_JOBS[0], min_s=0.1, max_s=0.2)
     ok = subprocess.run(replace(quick, fail_rate=0).command(), capture_output=True, text=True, timeout=30)
-    assert ok.returncode == 0 and ok.stdout.startswith("exported ")
+    assert ok.returncode == 0
+    assert ok.stdout.startswith("exported ")
     bad = subprocess.run(replace(quick, fail_rate=1).command(), capture_output=True, text=True, timeout=30)
-    assert bad.returncode == 1 and bad.stderr.startswith("Traceback")
+    assert bad.returncode == 1
+    assert bad.stderr.startswith("Traceback")
     assert "TimeoutError: warehouse did not answer" in bad.stderr

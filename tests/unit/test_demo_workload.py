@@ -75,7 +75,8 @@ def test_a_later_range_continues_runs_still_under_way() -> None:
 
 
 def test_all_eight_jobs_run_and_scheduled_jobs_keep_their_interval(history: list[PlannedRun]) -> None:
-    assert {run.job for run in history} == {p.name for p in PROFILES} and len(PROFILES) == 8
+    assert {run.job for run in history} == {p.name for p in PROFILES}
+    assert len(PROFILES) == 8
     for profile in PROFILES:
         if not profile.scheduled:
             continue
@@ -135,7 +136,9 @@ def test_failures_carry_real_looking_tracebacks(history: list[PlannedRun]) -> No
     failed = [e for run in history for e in run.events if e.event is EventKind.FAILED]
     assert 0.005 < len(failed) / len(history) < 0.05
     for event in failed:
-        assert event.error_type and event.error_message and event.traceback
+        assert event.error_type
+        assert event.error_message
+        assert event.traceback
         assert event.traceback.startswith("Traceback (most recent call last):\n  File ")
         assert event.traceback.rstrip().endswith(f"{event.error_type}: {event.error_message}")
     by_job: dict[str, set[str]] = defaultdict(set)
@@ -159,8 +162,10 @@ def test_every_event_is_valid_and_every_run_tells_a_whole_story(history: list[Pl
             # Valid as the API would receive it, in JSON.
             assert EventIn.model_validate_json(event.model_dump_json(exclude_none=True)) == event
         kinds = [e.event for e in run.events]
-        assert kinds[0] is EventKind.ENQUEUED and _first(run).job == run.job
-        assert kinds[-1] in outcomes and kinds.count(kinds[-1]) == 1
+        assert kinds[0] is EventKind.ENQUEUED
+        assert _first(run).job == run.job
+        assert kinds[-1] in outcomes
+        assert kinds.count(kinds[-1]) == 1
         assert EventKind.STARTED in kinds
         state = fold(run.run_id, [e.to_event() for e in run.events])
         assert state.status in (Status.SUCCEEDED, Status.FAILED)
@@ -177,7 +182,8 @@ def test_retries_new_runs_and_under_the_same_id(history: list[PlannedRun]) -> No
         parent = runs[str(_first(child).parent_run_id)]
         assert parent.job == child.job
         assert parent.events[-1].event is EventKind.FAILED
-        assert _first(child).eta is not None and _first(child).eta > _at(parent.events[-1])
+        assert _first(child).eta is not None
+        assert _first(child).eta > _at(parent.events[-1])
     inline = [run for run in history if any(e.event is EventKind.RETRYING for e in run.events)]
     assert inline
     for run in inline:
@@ -194,7 +200,9 @@ def test_items_overlaps_stuck_runs_and_waiting_runs(
     enqueued, started = [], []
     for run in history:
         state = states[run.run_id]
-        assert state.started_at and state.finished_at and state.created_at
+        assert state.started_at
+        assert state.finished_at
+        assert state.created_at
         spans[run.job].append((state.started_at, state.finished_at))
         enqueued.append(state.created_at)
         started.append(min(state.starts))

@@ -79,19 +79,26 @@ def test_a_command_that_exits_0_succeeds_with_its_cpu_and_memory(
         queue="nightly",
     )
     outcome = process.wait(30)
-    assert outcome is not None and outcome.status is Status.SUCCEEDED and outcome.exit_status == 0
+    assert outcome is not None
+    assert outcome.status is Status.SUCCEEDED
+    assert outcome.exit_status == 0
     kinds = [k for k in events.kinds(process.run_id) if k is not EventKind.HEARTBEAT]
     assert kinds == [EventKind.ENQUEUED, EventKind.STARTED, EventKind.SUCCEEDED]
     enqueued, start, *_, end = events.of(process.run_id)
-    assert enqueued.data["source"] == "local" and enqueued.data["queue"] == "nightly"
+    assert enqueued.data["source"] == "local"
+    assert enqueued.data["queue"] == "nightly"
     assert enqueued.data["args"][0] == sys.executable
-    assert start.data["pid"] == process.pid and start.data["host"] == executor.host
+    assert start.data["pid"] == process.pid
+    assert start.data["host"] == executor.host
     assert start.data["worker"] == f"local@{executor.host}"
-    assert end.data["result"] == {"exit_code": 0} and "error_type" not in end.data
+    assert end.data["result"] == {"exit_code": 0}
+    assert "error_type" not in end.data
     assert end.data["cpu_s"] >= 0.25
     assert 150 <= end.data["max_rss_mb"] < 400
     run = events.run(process.run_id)
-    assert run.status is Status.SUCCEEDED and run.duration_s is not None and run.duration_s >= 0.25
+    assert run.status is Status.SUCCEEDED
+    assert run.duration_s is not None
+    assert run.duration_s >= 0.25
 
 
 def test_a_failing_command_records_its_exit_code_and_the_end_of_its_stderr(
@@ -106,13 +113,17 @@ def test_a_failing_command_records_its_exit_code_and_the_end_of_its_stderr(
         """),
     )
     outcome = process.wait(30)
-    assert outcome is not None and outcome.status is Status.FAILED and outcome.exit_status == 1
+    assert outcome is not None
+    assert outcome.status is Status.FAILED
+    assert outcome.exit_status == 1
     end = events.of(process.run_id)[-1]
-    assert end.kind is EventKind.FAILED and end.data["result"] == {"exit_code": 1}
+    assert end.kind is EventKind.FAILED
+    assert end.data["result"] == {"exit_code": 1}
     assert end.data["error_type"] == "NonZeroExit"
     assert end.data["error_message"] == "exit code 1: ValueError: order 42 not found"
     traceback = end.data["traceback"]
-    assert traceback.startswith("…noise\n") and len(traceback.encode()) <= STDERR_TAIL_BYTES + 3
+    assert traceback.startswith("…noise\n")
+    assert len(traceback.encode()) <= STDERR_TAIL_BYTES + 3
     assert traceback.endswith("in <module>\nValueError: order 42 not found\n")
     assert end.data["cpu_s"] > 0
 
@@ -121,12 +132,15 @@ def test_exit_codes_and_signals_pass_through(executor: LocalExecutor, events: Ev
     three = started(executor, python("import sys; sys.exit(3)"))
     killed = started(executor, python("import os, signal; os.kill(os.getpid(), signal.SIGKILL)"))
     missing = started(executor, ["/no/such/command", "--flag"])
-    assert (three.wait(30) or pytest.fail()).exit_status == 3
+    assert (three.wait(30) or pytest.fail("no outcome within 30 s")).exit_status == 3
     outcome = killed.wait(30)
-    assert outcome is not None and outcome.exit_code == -9 and outcome.exit_status == 137
+    assert outcome is not None
+    assert outcome.exit_code == -9
+    assert outcome.exit_status == 137
     last = events.of(killed.run_id)[-1]
-    assert last.data["error_type"] == "KilledBySignal" and last.data["error_message"] == "killed by SIGKILL"
-    assert (missing.wait(1) or pytest.fail()).exit_status == 127
+    assert last.data["error_type"] == "KilledBySignal"
+    assert last.data["error_message"] == "killed by SIGKILL"
+    assert (missing.wait(1) or pytest.fail("no outcome within 1 s")).exit_status == 127
     assert events.kinds(missing.run_id) == [EventKind.ENQUEUED, EventKind.FAILED]
     assert "cannot run '/no/such/command'" in events.of(missing.run_id)[-1].data["error_message"]
     assert missing.start_error is not None
@@ -156,7 +170,9 @@ def test_cancel_sends_sigterm_and_records_a_cancelled_run(executor: LocalExecuto
     began = time.monotonic()
     assert "SIGTERM sent to process" in executor.cancel(info)
     outcome = process.wait(10)
-    assert outcome is not None and outcome.status is Status.CANCELLED and outcome.exit_code == -15
+    assert outcome is not None
+    assert outcome.status is Status.CANCELLED
+    assert outcome.exit_code == -15
     assert time.monotonic() - began < 0.5  # it did not need the grace period
     end = events.of(process.run_id)[-1]
     assert end.kind is EventKind.CANCELLED
@@ -184,7 +200,9 @@ def test_a_command_that_ignores_sigterm_is_killed_after_the_grace_period(
     assert process.stop(signal.SIGTERM)
     outcome = process.wait(10)
     took = time.monotonic() - began
-    assert outcome is not None and outcome.status is Status.CANCELLED and outcome.exit_code == -9
+    assert outcome is not None
+    assert outcome.status is Status.CANCELLED
+    assert outcome.exit_code == -9
     assert 0.5 <= took < 3, took  # the grace period is 0.5 s
     end = events.of(process.run_id)[-1]
     assert end.data["error_message"] == "stopped with SIGTERM, then SIGKILL after 0.5 s"
@@ -210,7 +228,8 @@ def test_close_stops_what_still_runs_and_records_it(events: Events, tmp_path: Pa
     executor = LocalExecutor(events, grace_s=2, key_file=tmp_path / "key")
     process = started(executor, python("import time; time.sleep(60)"))
     executor.close()
-    assert process.outcome is not None and process.outcome.status is Status.CANCELLED
+    assert process.outcome is not None
+    assert process.outcome.status is Status.CANCELLED
     assert events.of(process.run_id)[-1].data["error_message"] == "stopped with SIGTERM (jobdeck shut down)"
     with pytest.raises(Refused, match="shutting down"):
         started(executor, python("pass"))
@@ -239,11 +258,14 @@ def test_a_retry_runs_only_a_sealed_command_of_this_host(executor: LocalExecutor
     unsealed = RunInfo(**{**info.__dict__, "labels": {}})
     for run_info, says in ((forged, "valid seal"), (elsewhere, "other-box"), (unsealed, "valid seal")):
         refusal = executor.why_not_submit(Submission.retrying(run_info))
-        assert refusal is not None and says in refusal.reason and not refusal.conflict
+        assert refusal is not None
+        assert says in refusal.reason
+        assert not refusal.conflict
         with pytest.raises(Refused):
             executor.submit(Submission.retrying(run_info))
     not_a_command = executor.why_not_submit(Submission(job="unit", args={"x": 1}))
-    assert not_a_command is not None and "no command" in not_a_command.reason
+    assert not_a_command is not None
+    assert "no command" in not_a_command.reason
 
 
 def test_a_recorded_pid_is_checked_before_anything_is_signalled(executor: LocalExecutor) -> None:
@@ -292,6 +314,7 @@ def test_processes_making_the_key_at_once_all_read_one_whole_key(tmp_path: Path)
         for _ in range(8)
     ]
     keys = {proc.communicate(timeout=60)[0].strip() for proc in procs}
-    assert len(keys) == 1 and len(keys.pop()) == 64
+    assert len(keys) == 1
+    assert len(keys.pop()) == 64
     assert [p.name for p in path.parent.iterdir()] == ["control.key"]  # no draft left behind
     assert path.stat().st_mode & 0o777 == 0o600

@@ -90,5 +90,6 @@ def test_example_and_truncation() -> None:
     # At 10 "a" ends as "c" starts: two run before and after, so no point there.
     assert result.concurrency == [(0, 1), (5, 2), (12, 1), (15, 0)]
     limited = sweep(ivs, max_pairs=1)
-    assert limited.truncated and len(limited.overlaps) == 1
+    assert limited.truncated
+    assert len(limited.overlaps) == 1
     assert lanes(ivs)[:3] == [0, 1, 0]

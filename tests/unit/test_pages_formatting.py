@@ -63,31 +63,41 @@ def test_breakable_names_wrap_between_words_and_stay_escaped() -> None:
 def test_a_change_too_small_to_show_is_no_change() -> None:
     # 98.02% after 98.04%: "▼ 0.0 pts" in red would be noise.
     tiny = delta(98.02, 98.04, unit="pts", higher_is_good=True)
-    assert tiny is not None and (tiny.text, tiny.tone) == ("= no change", "flat")
+    assert tiny is not None
+    assert (tiny.text, tiny.tone) == ("= no change", "flat")
     assert tiny.title == "previous period: 98.0%"  # the rate was a percentage, its change is in points
     slower = delta(1.0004, 1.0, unit="s", higher_is_good=False)
-    assert slower is not None and slower.text == "= no change"
+    assert slower is not None
+    assert slower.text == "= no change"
 
 
 def test_changes_name_their_direction_and_whether_they_are_good_news() -> None:
     worse = delta(90.0, 95.0, unit="pts", higher_is_good=True)
-    assert worse is not None and (worse.text, worse.tone) == ("▼ 5.0 pts", "bad")
+    assert worse is not None
+    assert (worse.text, worse.tone) == ("▼ 5.0 pts", "bad")
     more = delta(5, 4, unit="count", higher_is_good=None)
-    assert more is not None and (more.text, more.tone) == ("▲ 1 (+25%)", "flat")
+    assert more is not None
+    assert (more.text, more.tone) == ("▲ 1 (+25%)", "flat")
     fewer = delta(3, 50, unit="count", higher_is_good=None)
-    assert fewer is not None and fewer.text == "▼ 47 (-94%)"
+    assert fewer is not None
+    assert fewer.text == "▼ 47 (-94%)"
     slower = delta(90.0, 30.0, unit="s", higher_is_good=False)
-    assert slower is not None and (slower.text, slower.tone) == ("▲ 1 m 0 s", "bad")
+    assert slower is not None
+    assert (slower.text, slower.tone) == ("▲ 1 m 0 s", "bad")
     assert delta(None, 3.0, unit="s", higher_is_good=False) is None
 
 
 def test_a_count_from_next_to_nothing_is_new_not_a_huge_percentage() -> None:
     grown = delta(128_663, 2, unit="count", higher_is_good=None)
-    assert grown is not None and grown.text == "▲ 128,661 (new)"
+    assert grown is not None
+    assert grown.text == "▲ 128,661 (new)"
     assert "too few for a percentage" in grown.title
     from_zero = delta(5, 0, unit="count", higher_is_good=None)
-    assert from_zero is not None and from_zero.text == "▲ 5 (new)"
+    assert from_zero is not None
+    assert from_zero.text == "▲ 5 (new)"
     nine_fold = delta(90, 10, unit="count", higher_is_good=None)
-    assert nine_fold is not None and nine_fold.text == "▲ 80 (+800%)"
+    assert nine_fold is not None
+    assert nine_fold.text == "▲ 80 (+800%)"
     slight = delta(367, 368, unit="count", higher_is_good=None)
-    assert slight is not None and slight.text == "▼ 1 (-0.3%)"
+    assert slight is not None
+    assert slight.text == "▼ 1 (-0.3%)"

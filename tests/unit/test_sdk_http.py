@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-import httpx
+import httpx2 as httpx
 import pytest
 
 from jobdeck.sdk.transport import HttpTransport, Rejected, ServerError, Unavailable
@@ -49,7 +49,8 @@ def test_an_internal_error_is_a_server_error_and_health_is_asked_of_the_server()
         transport_answering(500, seen).send([EVENT])
     assert not transport_answering(503).healthy()
     assert transport_answering(200, seen).healthy()
-    assert str(seen[-1].url) == "http://jobdeck:5555/api/health" and seen[-1].method == "GET"
+    assert str(seen[-1].url) == "http://jobdeck:5555/api/health"
+    assert seen[-1].method == "GET"
 
 
 def test_health_is_asked_again_on_a_fresh_connection_after_a_reset() -> None:
@@ -104,7 +105,7 @@ def test_no_server_is_unavailable() -> None:
 
 
 def test_importing_the_sdk_leaves_the_server_side_unimported() -> None:
-    heavy = "('sqlalchemy', 'fastapi', 'uvicorn', 'httpx')"
+    heavy = "('sqlalchemy', 'fastapi', 'uvicorn', 'httpx2', 'pydantic_settings')"
     code = f"import sys, jobdeck; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

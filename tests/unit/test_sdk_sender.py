@@ -82,7 +82,8 @@ def test_an_unreachable_destination_spools_then_replays_before_newer_events(
     started = time.monotonic()
     assert not sender.flush(5)
     assert time.monotonic() - started < 1
-    assert sender.spool.files() and destination.received == []
+    assert sender.spool.files()
+    assert destination.received == []
     assert "unavailable" in caplog.text
 
     sender.put(event(3))  # during the back-off: straight to the spool, no attempt

@@ -34,7 +34,9 @@ def test_over_the_cap_the_oldest_batches_go_with_a_warning(
             spool.append(batch(tag, 5))
     assert spool.size() <= 1_000
     kept = [spool.read(f)[0]["run_id"] for f in spool.files()]
-    assert kept and kept[-1] == "h0" and "a0" not in kept
+    assert kept
+    assert kept[-1] == "h0"
+    assert "a0" not in kept
     assert "dropped its oldest 5 events" in caplog.text
 
 
@@ -42,18 +44,22 @@ def test_held_batches_are_kept_apart_from_replay_and_count_towards_the_cap(tmp_p
     spool = Spool(tmp_path / "s", 2_000)
     spool.append(batch("a"))
     held = spool.hold(batch("h", 1))
-    assert held is not None and held.suffix == ".held"
+    assert held is not None
+    assert held.suffix == ".held"
     assert [spool.read(f)[0]["run_id"] for f in spool.files()] == ["a0"]
-    assert spool.held() == [held] and [e["run_id"] for e in spool.read(held)] == ["h0"]
+    assert spool.held() == [held]
+    assert [e["run_id"] for e in spool.read(held)] == ["h0"]
     for tag in "bcdefghijklmnop":
         spool.append(batch(tag, 5))
-    assert spool.size() <= 2_000 and spool.held() == []  # the oldest go first, held or not
+    assert spool.size() <= 2_000
+    assert spool.held() == []
 
 
 def test_a_server_url_without_a_scheme_is_taken_as_http() -> None:
     assert server_url("jobdeck:5555") == "http://jobdeck:5555"
     assert server_url(" https://jobdeck.example/ ") == "https://jobdeck.example/"
-    assert server_url("") is None and server_url(None) is None
+    assert server_url("") is None
+    assert server_url(None) is None
 
 
 def test_a_damaged_line_is_skipped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -77,7 +83,7 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp
     monkeypatch.setenv("JOBDECK_URL", "http://jobdeck:5555")
     monkeypatch.setenv("JOBDECK_SPOOL_DIR", str(tmp_path))
     monkeypatch.setenv("JOBDECK_SPOOL_MAX_BYTES", "12345")
-    monkeypatch.setenv("JOBDECK_HEARTBEAT_INTERVAL", "nonsense")
+    monkeypatch.setenv("JOBDECK_HEARTBEAT_INTERVAL", "")  # empty is unset
     settings = SdkSettings.from_env()
     assert (settings.url, settings.spool_dir, settings.spool_max_bytes) == (
         "http://jobdeck:5555",
@@ -91,3 +97,20 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp
     settings = SdkSettings.from_env()
     assert settings.destination == "sqlite:///./jobdeck.db"
     assert settings.spool_dir == tmp_path / "cache" / "jobdeck" / "spool"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("JOBDECK_HEARTBEAT_INTERVAL", "nonsense", "valid number"),
+        ("JOBDECK_SHUTDOWN_TIMEOUT", "3s", "valid number"),
+        ("JOBDECK_SPOOL_MAX_BYTES", "-1", "greater than or equal to 0"),
+        ("JOBDECK_SPOOL_MAX_BYTES", "1.5", "valid integer"),
+    ],
+)
+def test_a_malformed_setting_is_an_error_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, problem: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=f"{name}: .*{problem}.*got '{value}'"):
+        SdkSettings.from_env()

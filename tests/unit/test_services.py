@@ -83,8 +83,10 @@ def test_a_periodic_loop_is_a_loop_service_that_can_run_again() -> None:
         stepped.set()
 
     loop = Periodic("counting", step, every_s=3600)
-    assert isinstance(loop, Loop) and isinstance(OnStop("x", lambda: None), Service)
-    assert loop.run_once() is None and steps == [0]
+    assert isinstance(loop, Loop)
+    assert isinstance(OnStop("x", lambda: None), Service)
+    assert loop.run_once() is None
+    assert steps == [0]
 
     async def serve_twice() -> None:
         for _ in range(2):

@@ -45,4 +45,5 @@ def test_tiny_values_share_the_zero_bin_and_empty_has_no_quantile() -> None:
 @given(st.dictionaries(st.integers(-(2**20), 2**20), st.integers(-5, 10**12), max_size=40))
 def test_stored_sketches_decode_to_what_was_encoded(bins):  # type: ignore[no-untyped-def]
     assert sketch.decode(sketch.encode(bins)) == {index: n for index, n in bins.items() if n}
-    assert sketch.decode(None) == {} and sketch.decode(b"") == {}
+    assert sketch.decode(None) == {}
+    assert sketch.decode(b"") == {}

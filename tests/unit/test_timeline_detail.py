@@ -15,7 +15,8 @@ def test_bucket_step_fits_the_columns() -> None:
     assert bucket_step(600, 1000) == 60  # never finer than the minute rollups
     for span in (3600, 86400, 7 * 86400, 30 * 86400, 365 * 86400):
         step = bucket_step(span, 600)
-        assert span / step <= 600 and all(86400 % s == 0 or s % 86400 == 0 for s in STEPS)
+        assert span / step <= 600
+        assert all(86400 % s == 0 or s % 86400 == 0 for s in STEPS)
 
 
 def test_split_lanes_keeps_every_bar_when_the_runs_fit() -> None:
@@ -25,10 +26,12 @@ def test_split_lanes_keeps_every_bar_when_the_runs_fit() -> None:
 def test_split_lanes_buckets_the_busy_lanes_only() -> None:
     counts = {"busy": 50_000, "nightly": 30, "hourly": 720, "minutely": 43_200}
     bars, buckets = split_lanes(counts, budget=10_000, per_lane=1000)
-    assert bars == ["hourly", "nightly"] and buckets == ["busy", "minutely"]
+    assert bars == ["hourly", "nightly"]
+    assert buckets == ["busy", "minutely"]
     # The budget holds across lanes: the quietest go first.
     bars, buckets = split_lanes({"a": 600, "b": 600, "c": 600}, budget=1000, per_lane=1000)
-    assert bars == ["a"] and buckets == ["b", "c"]
+    assert bars == ["a"]
+    assert buckets == ["b", "c"]
 
 
 @given(

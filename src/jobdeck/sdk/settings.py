@@ -22,14 +22,6 @@ def default_spool_dir() -> Path:
     return base / "jobdeck" / "spool"
 
 
-def _number(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    try:
-        return float(raw) if raw else default
-    except ValueError:
-        return default
-
-
 def server_url(url: str | None) -> str | None:
     """A server URL as given, with http:// assumed when it has no scheme (`jobdeck:5555`)."""
     url = (url or "").strip()
@@ -55,15 +47,19 @@ class SdkSettings:
 
     @classmethod
     def from_env(cls) -> SdkSettings:
-        env = os.environ
+        """The settings of the JOBDECK_* variables; ValueError naming a malformed one (a number that
+        is not one, a negative size) rather than a silent default."""
+        from jobdeck.sdk.env import read_env
+
+        env = read_env()
         return cls(
-            url=server_url(env.get("JOBDECK_URL")),
-            database_url=env.get("JOBDECK_DATABASE_URL") or DEFAULT_DATABASE_URL,
-            token=env.get("JOBDECK_TOKEN") or None,
-            spool_dir=Path(env["JOBDECK_SPOOL_DIR"]) if env.get("JOBDECK_SPOOL_DIR") else default_spool_dir(),
-            spool_max_bytes=int(_number("JOBDECK_SPOOL_MAX_BYTES", cls.spool_max_bytes)),
-            shutdown_timeout_s=_number("JOBDECK_SHUTDOWN_TIMEOUT", cls.shutdown_timeout_s),
-            heartbeat_interval_s=_number("JOBDECK_HEARTBEAT_INTERVAL", cls.heartbeat_interval_s),
+            url=server_url(env.url),
+            database_url=env.database_url,
+            token=env.token,
+            spool_dir=env.spool_dir or default_spool_dir(),
+            spool_max_bytes=env.spool_max_bytes,
+            shutdown_timeout_s=env.shutdown_timeout,
+            heartbeat_interval_s=env.heartbeat_interval,
         )
 
     @property

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    import httpx
+    import httpx2
 
     from jobdeck.recorder import Recorder
 
@@ -56,8 +56,8 @@ _DESTINATION_STATUSES = frozenset({401, 403, 404, 405})
 class HttpTransport:
     """POSTs batches to a jobdeck server's /api/v1/events."""
 
-    def __init__(self, url: str, token: str | None = None, client: httpx.Client | None = None) -> None:
-        import httpx
+    def __init__(self, url: str, token: str | None = None, client: httpx2.Client | None = None) -> None:
+        import httpx2
 
         from jobdeck import __version__
 
@@ -66,8 +66,10 @@ class HttpTransport:
         headers = {"User-Agent": f"jobdeck-python/{__version__}", "Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self._httpx = httpx
-        self._client = client or httpx.Client(timeout=httpx.Timeout(5.0, connect=2.0), follow_redirects=True)
+        self._httpx = httpx2
+        self._client = client or httpx2.Client(
+            timeout=httpx2.Timeout(5.0, connect=2.0), follow_redirects=True
+        )
         self._headers = headers
 
     def send(self, events: Sequence[EventDict]) -> None:

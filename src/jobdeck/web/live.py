@@ -25,6 +25,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from jobdeck.recorder import Recorded, Recorder
 from jobdeck.store import Store, notices
 from jobdeck.store.changes import change_count
+from jobdeck.web.api.models import Changes
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["live"])
@@ -252,7 +253,11 @@ async def stream(request: Request) -> AsyncIterator[ServerSentEvent]:
         broadcaster.unsubscribe(queue)
 
 
-@router.get("/changes", summary="The store's change token, for clients that poll instead of streaming")
+@router.get(
+    "/changes",
+    response_model=Changes,
+    summary="The store's change token, for clients that poll instead of streaming",
+)
 def changes(request: Request) -> dict[str, int]:
     """`version` grows whenever runs change (in any process writing to this store)."""
     store: Store = request.app.state.store

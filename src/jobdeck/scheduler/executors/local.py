@@ -143,7 +143,8 @@ class LocalExecutor:
             env[WRAPPER_ENV] = str(os.getpid())
         quiet = None if self.wrapper else subprocess.DEVNULL
         try:
-            popen = subprocess.Popen(
+            # Starting the submitted command is this executor's job: an argument list, no shell.
+            popen = subprocess.Popen(  # noqa: S603
                 args,
                 cwd=cwd,
                 env=env,
@@ -284,7 +285,8 @@ class LocalExecutor:
             stream.close()
 
     def _wait(self, process: LocalProcess, reader: threading.Thread) -> None:
-        assert process.popen is not None and process.pid is not None
+        assert process.popen is not None
+        assert process.pid is not None
         pid = process.pid
         try:
             if hasattr(os, "waitid"):

@@ -10,6 +10,7 @@ from jobdeck.control import ActionRefused, ControlPlane, audit
 from jobdeck.recorder import Recorder
 from jobdeck.scheduler.executors.local import LocalExecutor
 from jobdeck.store import Store
+from jobdeck.web.api.models import Retried, Stopped
 
 router = APIRouter(prefix="/api/v1", tags=["control"])
 
@@ -46,7 +47,13 @@ ControlDep = Annotated[ControlPlane, Depends(get_control)]
 Guard = [Depends(same_origin)]
 
 
-@router.post("/runs/{run_id:path}/stop", status_code=202, dependencies=Guard, responses=REFUSALS)
+@router.post(
+    "/runs/{run_id:path}/stop",
+    status_code=202,
+    response_model=Stopped,
+    dependencies=Guard,
+    responses=REFUSALS,
+)
 def stop_run(request: Request, control: ControlDep, run_id: str) -> dict[str, str]:
     """Stop a pending or running run through its executor: SIGTERM, then SIGKILL after a grace period."""
     try:
@@ -56,7 +63,13 @@ def stop_run(request: Request, control: ControlDep, run_id: str) -> dict[str, st
     return {"run_id": run_id, "detail": stopped.detail}
 
 
-@router.post("/runs/{run_id:path}/retry", status_code=202, dependencies=Guard, responses=REFUSALS)
+@router.post(
+    "/runs/{run_id:path}/retry",
+    status_code=202,
+    response_model=Retried,
+    dependencies=Guard,
+    responses=REFUSALS,
+)
 def retry_run(request: Request, control: ControlDep, run_id: str) -> dict[str, str]:
     """Start a new run of the same work, with `parent_run_id` set to this run; answers the new run's id."""
     try:

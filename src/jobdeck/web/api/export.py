@@ -15,6 +15,7 @@ from fastapi.responses import StreamingResponse
 
 from jobdeck.store import export, reports
 from jobdeck.store.failures import failure_groups
+from jobdeck.web.api.models import ExportedRun, FailureGroupRow, JobSummary, json_rows
 from jobdeck.web.deps import StoreDep, WindowDep
 from jobdeck.web.run_filters import RunFilterDep
 
@@ -111,14 +112,20 @@ def download(chunks: Iterator[str], fmt: Format, name: str) -> StreamingResponse
     )
 
 
-@router.get("/runs", summary="Download runs matching a run list's filters")
+@router.get(
+    "/runs", responses=json_rows(ExportedRun, "Runs"), summary="Download runs matching a run list's filters"
+)
 def export_runs(store: StoreDep, where: RunFilterDep, format: FormatQuery = Format.CSV) -> StreamingResponse:
     """Every matching run, newest first, read from the store in batches as the download proceeds."""
     rows = export.stream_runs(store, where)
     return download(encode(rows, format, export.EXPORT_COLUMNS), format, "runs")
 
 
-@router.get("/failures", summary="Download the failure groups of a window")
+@router.get(
+    "/failures",
+    responses=json_rows(FailureGroupRow, "Failure groups"),
+    summary="Download the failure groups of a window",
+)
 def export_failures(
     store: StoreDep,
     window: WindowDep,
@@ -132,7 +139,11 @@ def export_failures(
     return download(encode(rows, format, FAILURE_COLUMNS), format, "failures")
 
 
-@router.get("/jobs", summary="Download the per-job summary of a window")
+@router.get(
+    "/jobs",
+    responses=json_rows(JobSummary, "Job summaries"),
+    summary="Download the per-job summary of a window",
+)
 def export_jobs(
     store: StoreDep,
     window: WindowDep,

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 import jobdeck
+from jobdeck.web.api.models import Health, Unhealthy
 from jobdeck.web.deps import StoreDep
 
 router = APIRouter(tags=["health"])
@@ -20,7 +21,12 @@ def _check(store: Any) -> dict[str, Any]:
     return {"backend": store.backend, "migrated": store.is_current()}
 
 
-@router.get("/api/health", summary="Health of the server and its store")
+@router.get(
+    "/api/health",
+    response_model=Health,
+    responses={503: {"model": Health | Unhealthy, "description": "Degraded, or the store cannot be reached"}},
+    summary="Health of the server and its store",
+)
 async def health(store: StoreDep) -> JSONResponse:
     """200 with the store's state; 503 when the store cannot be reached."""
     try:

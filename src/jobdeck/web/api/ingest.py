@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from jobdeck import gcpause
 from jobdeck.events import WIRE_BATCH, WIRE_EVENT, Event, event_from_wire, without_nul
 from jobdeck.recorder import MissingJob
+from jobdeck.web.api.models import Accepted, events_request_body
 from jobdeck.web.deps import RecorderDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
@@ -86,7 +87,13 @@ def _decode_events(body: bytes, max_events: int, now: datetime) -> list[Event]:
     return _events(items, max_events, now)
 
 
-@router.post("/events", status_code=202, summary="Record one event or a batch of events")
+@router.post(
+    "/events",
+    status_code=202,
+    response_model=Accepted,
+    summary="Record one event or a batch of events",
+    openapi_extra=events_request_body(),
+)
 async def post_events(request: Request, recorder: RecorderDep, settings: SettingsDep) -> dict[str, int]:
     """Record events; the batch is stored whole or, if any event is invalid, not at all."""
     body = await read_body(request, settings.max_request_bytes)

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from jobdeck.analytics import timeline as timeline_data
 from jobdeck.analytics.overlaps import sweep
 from jobdeck.store import timeline
+from jobdeck.web.api.models import Overlaps, Timeline
 from jobdeck.web.deps import StoreDep, WindowDep
 
 router = APIRouter(prefix="/api/v1", tags=["overlaps"])
@@ -35,7 +36,11 @@ def overlap_report(rows: list[dict[str, Any]], now: datetime, max_pairs: int) ->
     }
 
 
-@router.get("/overlaps", summary="Runs that overlapped in the window, and how many ran at once")
+@router.get(
+    "/overlaps",
+    response_model=Overlaps,
+    summary="Runs that overlapped in the window, and how many ran at once",
+)
 def get_overlaps(
     store: StoreDep,
     window: WindowDep,
@@ -50,7 +55,11 @@ def get_overlaps(
     return JSONResponse(report)
 
 
-@router.get("/timeline", summary="Runs as bars in per-job lanes, busy lanes in buckets, with overlaps")
+@router.get(
+    "/timeline",
+    response_model=Timeline,
+    summary="Runs as bars in per-job lanes, busy lanes in buckets, with overlaps",
+)
 def get_timeline(
     store: StoreDep,
     window: WindowDep,

@@ -9,12 +9,13 @@ from fastapi import APIRouter, HTTPException, Query
 from jobdeck.domain import Status
 from jobdeck.store import reports
 from jobdeck.store import runs as run_rows
+from jobdeck.web.api.models import JobList, Run, RunPage, Totals
 from jobdeck.web.deps import StoreDep, WindowDep
 
 router = APIRouter(prefix="/api/v1", tags=["runs"])
 
 
-@router.get("/runs", summary="List runs, newest first")
+@router.get("/runs", response_model=RunPage, summary="List runs, newest first")
 def list_runs(
     store: StoreDep,
     window: WindowDep,
@@ -42,7 +43,7 @@ def list_runs(
     return {"runs": rows, "next_cursor": next_cursor}
 
 
-@router.get("/runs/{run_id}", summary="One run, whole")
+@router.get("/runs/{run_id}", response_model=Run, summary="One run, whole")
 def get_run(store: StoreDep, run_id: str) -> dict[str, Any]:
     """Every field of a run, with the runs that retried it."""
     with store.read() as conn:
@@ -52,14 +53,14 @@ def get_run(store: StoreDep, run_id: str) -> dict[str, Any]:
     return run
 
 
-@router.get("/jobs", summary="Per-job summary over the window")
+@router.get("/jobs", response_model=JobList, summary="Per-job summary over the window")
 def list_jobs(store: StoreDep, window: WindowDep, job: str | None = None) -> dict[str, Any]:
     """Counts, success rate and duration statistics for every job seen in the window."""
     with store.read() as conn:
         return {"jobs": reports.job_summaries(conn, window.since, window.until, job)}
 
 
-@router.get("/stats", summary="Totals over the window")
+@router.get("/stats", response_model=Totals, summary="Totals over the window")
 def get_stats(store: StoreDep, window: WindowDep, job: str | None = None) -> dict[str, Any]:
     """Runs counted by their start (or creation when not started); running and pending are live now."""
     with store.read() as conn:

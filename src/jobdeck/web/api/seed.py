@@ -10,12 +10,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from jobdeck.analytics import timeline as timeline_data
 from jobdeck.analytics.overlaps import sweep
 from jobdeck.store import reports, timeline
 from jobdeck.store import runs as run_rows
+from jobdeck.web.api.models import SeedJobs, SeedOverlaps, SeedStats
 from jobdeck.web.deps import MAX_WINDOW_HOURS, StoreDep, Window
 
 router = APIRouter(prefix="/api", tags=["seed compatibility"])
@@ -52,8 +54,10 @@ def _seed_job(run: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.post("/jobs", summary="Seed: the runs of the last `hours`, of one job type or all")
-def seed_jobs(store: StoreDep, body: JobsBody) -> dict[str, Any]:
+@router.post(
+    "/jobs", response_model=SeedJobs, summary="Seed: the runs of the last `hours`, of one job type or all"
+)
+def seed_jobs(store: StoreDep, body: JobsBody) -> JSONResponse:
     """Runs newest first (at most 10,000) and every job type seen in the window."""
     window = Window.last(body.hours)
     job = None if body.job_type in ("", "all") else body.job_type
@@ -62,15 +66,23 @@ def seed_jobs(store: StoreDep, body: JobsBody) -> dict[str, Any]:
             conn, since=window.since, until=window.until, job=job, limit=MAX_JOBS
         )
         types = [s["job"] for s in reports.job_summaries(conn, window.since, window.until)]
-    return {
-        "jobs": [_seed_job(run) for run in found],
-        "job_types": types,
-        "count": len(found),
-        "truncated": more is not None,
-    }
+    # Up to 10,000 runs: written directly, as validating them against SeedJobs took six times as long
+    # as writing them (the model documents the answer; the schema tests check real answers fit it).
+    return JSONResponse(
+        {
+            "jobs": [_seed_job(run) for run in found],
+            "job_types": types,
+            "count": len(found),
+            "truncated": more is not None,
+        }
+    )
 
 
-@router.post("/overlaps", summary="Seed: runs that ran at the same time in the last `hours`")
+@router.post(
+    "/overlaps",
+    response_model=SeedOverlaps,
+    summary="Seed: runs that ran at the same time in the last `hours`",
+)
 def seed_overlaps(store: StoreDep, body: WindowBody) -> dict[str, Any]:
     """Overlapping pairs, longest first (at most 1,000), found by a sweep over start and end points."""
     window = Window.last(body.hours)
@@ -107,7 +119,7 @@ def seed_overlaps(store: StoreDep, body: WindowBody) -> dict[str, Any]:
     }
 
 
-@router.post("/stats", summary="Seed: totals per job type over the last `hours`")
+@router.post("/stats", response_model=SeedStats, summary="Seed: totals per job type over the last `hours`")
 def seed_stats(store: StoreDep, body: WindowBody) -> dict[str, Any]:
     """Per job type: total, completed, failed, running, success rate and average duration."""
     window = Window.last(body.hours)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from jobdeck.store import timeseries
+from jobdeck.web.api.models import Heatmap, Timeseries
 from jobdeck.web.deps import StoreDep, WindowDep
 
 router = APIRouter(prefix="/api/v1", tags=["charts"])
@@ -15,7 +16,7 @@ router = APIRouter(prefix="/api/v1", tags=["charts"])
 Metric = Literal["runs", "failures", "duration_p50", "duration_p95", "queue_wait_p95", "items"]
 
 
-@router.get("/timeseries", summary="One metric per job over the window, in steps")
+@router.get("/timeseries", response_model=Timeseries, summary="One metric per job over the window, in steps")
 def get_timeseries(
     store: StoreDep,
     window: WindowDep,
@@ -38,7 +39,7 @@ def get_timeseries(
     )
 
 
-@router.get("/heatmap", summary="Duration distribution per time step")
+@router.get("/heatmap", response_model=Heatmap, summary="Duration distribution per time step")
 def get_heatmap(
     store: StoreDep,
     window: WindowDep,
