@@ -23,7 +23,7 @@ from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, filled_s
 from tests.browser.test_overview_windows import month_events  # noqa: E402
 from tests.run_data import NOW  # noqa: E402
 
-from jobdeck.scheduler.executors import Submission  # noqa: E402
+from jobdeck.executors import Submission  # noqa: E402
 from jobdeck.store.runs import get_run  # noqa: E402
 
 PAGES = {

@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from jobdeck.sdk import configure, flush, track
+from jobdeck.version import __version__
 
-__version__ = "0.1.0"
 __all__ = ["__version__", "configure", "flush", "track"]

@@ -53,12 +53,12 @@ from jobdeck.domain import (
 
 MAX_JSON_FIELD_CHARS = 65_536
 # Event times jobdeck accepts: what a 64-bit order key holds with room to spare.
-EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
-LATEST = datetime(2500, 1, 1, tzinfo=UTC)
+EARLIEST_TIME = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(2500, 1, 1, tzinfo=UTC)
 
-_OUT_OF_RANGE = f"event time must lie between the years {EARLIEST.year} and {LATEST.year}"
-_EARLIEST_MICROS = int((EARLIEST - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()) * 1_000_000
-_LATEST_MICROS = int((LATEST - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()) * 1_000_000
+_OUT_OF_RANGE = f"event time must lie between the years {EARLIEST_TIME.year} and {LATEST_TIME.year}"
+_EARLIEST_MICROS = int((EARLIEST_TIME - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()) * 1_000_000
+_LATEST_MICROS = int((LATEST_TIME - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()) * 1_000_000
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 Count = Annotated[int, Field(ge=0, le=2**53)]
 _SIZE_ENCODER = json.JSONEncoder(default=str, allow_nan=False)
@@ -81,8 +81,8 @@ def _bounded_json(value: JsonValue) -> JsonValue:
 
 
 def _in_range(value: datetime) -> datetime:
-    if not EARLIEST <= value < LATEST:
-        raise ValueError(f"must lie between the years {EARLIEST.year} and {LATEST.year}")
+    if not EARLIEST_TIME <= value < LATEST_TIME:
+        raise ValueError(f"must lie between the years {EARLIEST_TIME.year} and {LATEST_TIME.year}")
     return value
 
 
@@ -235,7 +235,7 @@ class Event(NamedTuple):
 
 
 def make_event(run_id: str, kind: EventKind | str, at: datetime, data: Mapping[str, Any]) -> Event:
-    """Build an event and its order key; `at` must be timezone-aware and within EARLIEST..LATEST."""
+    """Build an event and its order key; `at` must be timezone-aware and within EARLIEST_TIME..LATEST_TIME."""
     if at.tzinfo is None:
         raise ValueError("event time must be timezone-aware")
     values = {name: value for name, value in data.items() if value is not None}

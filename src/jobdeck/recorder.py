@@ -12,8 +12,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from jobdeck import gcpause
 from jobdeck.events import Event, RunState, apply_event, join
-from jobdeck.store import Store, rollups, run_writes
-from jobdeck.store import changes as change_counter
+from jobdeck.store import Store, change_counter, rollups, run_writes
 from jobdeck.store.write_lock import for_database as write_lock_for
 
 RETRYABLE = frozenset({"40P01", "40001"})

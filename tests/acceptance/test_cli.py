@@ -21,7 +21,8 @@ from jobdeck.demo.local_jobs import LOCAL_JOBS
 from jobdeck.demo.profiles import PROFILES
 from jobdeck.demo.workload import Stream
 from jobdeck.domain import EventKind
-from jobdeck.scheduler.executors import procfs
+from jobdeck.executors import procfs
+from jobdeck.version import __version__
 from tests.services import fresh_pg_database
 
 JOBDECK = str(Path(sys.executable).with_name("jobdeck"))
@@ -90,6 +91,44 @@ def stop(proc: subprocess.Popen[str]) -> tuple[int, str]:
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=20)
     return proc.returncode, err
+
+
+def test_version_goes_to_stdout(tmp_path: Path) -> None:
+    done = jobdeck("--version", cwd=tmp_path)
+    assert done.returncode == 0
+    assert done.stdout == f"jobdeck {__version__}\n"
+    assert done.stderr == ""
+
+
+def test_results_go_to_stdout_and_diagnostics_to_stderr(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'jobdeck.db'}"
+    migrated = jobdeck("migrate", "--db", db, cwd=tmp_path)
+    assert migrated.stdout == ""
+    assert "up to date" in migrated.stderr
+    history = tmp_path / "history.jsonl"
+    history.write_text(
+        '{"run_id": "r1", "event": "enqueued", "job": "sync", "at": "2026-11-01T10:00:00Z"}\n'
+        '{"run_id": "r1", "event": "succeeded", "at": "2026-11-01T10:00:05Z"}\n'
+    )
+    imported = jobdeck("import", str(history), "--db", db, cwd=tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout.startswith("imported 2 events")
+    assert "imported 2" not in imported.stderr
+    verified = jobdeck("verify-rollups", "--db", db, cwd=tmp_path)
+    assert verified.returncode == 0
+    assert "rollups agree" in verified.stdout
+    assert verified.stderr == ""
+    cleaned = jobdeck("cleanup", "--older-than", "3650d", "--db", db, cwd=tmp_path)
+    assert cleaned.stdout.startswith("deleted 0 runs")
+    assert cleaned.stderr == ""
+    refused = jobdeck("cleanup", "--older-than", "soon", "--db", db, cwd=tmp_path)
+    assert refused.returncode != 0
+    assert refused.stdout == ""
+    assert "30d" in refused.stderr
+    broken = jobdeck("verify-rollups", "--db", "", cwd=tmp_path)
+    assert broken.returncode == 2
+    assert broken.stdout == ""
+    assert "--db is empty" in broken.stderr
 
 
 def test_migrate_creates_a_fresh_sqlite_store_and_is_idempotent(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import httpx2 as httpx
 from playwright.sync_api import expect
 
-from jobdeck.scheduler.executors import Submission
+from jobdeck.executors import Submission
 from jobdeck.store.runs import get_run
 from tests.browser.conftest import LiveServer
 

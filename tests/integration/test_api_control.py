@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 
 from jobdeck.control import ControlPlane
 from jobdeck.events import make_event
+from jobdeck.executors import Submission
+from jobdeck.executors.local import LocalExecutor
 from jobdeck.recorder import Recorder
-from jobdeck.scheduler.executors import Submission
-from jobdeck.scheduler.executors.local import LocalExecutor
 from jobdeck.store.runs import get_run
 from tests.run_data import NOW
 from tests.unit.test_local_executor import dead_pid, python

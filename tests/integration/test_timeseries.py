@@ -143,6 +143,6 @@ def test_fingerprints_of_many_cells_stay_within_64_bits(store: Store) -> None:
     ]
     with store.write() as conn:
         conn.execute(insert(rollup_cells), cells)
-        count, total = rollups.fingerprint(conn, 3600, 0, 3600 * 40_000)
+        count, total = rollups.range_version(conn, 3600, 0, 3600 * 40_000)
     assert count == 40_000
     assert total == 40_000 * ((2**50 - 1) % 2**40)

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from jobdeck.demo.local_jobs import LOCAL_JOBS, LocalSchedule
-from jobdeck.scheduler.executors import Refusal, RunInfo, Submission
+from jobdeck.executors import Refusal, RunInfo, Submission
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

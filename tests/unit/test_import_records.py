@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from jobdeck.events import RunState, fold
-from jobdeck.importing import Record, events_of, run_of
+from jobdeck.importing.records import Record, events_of, run_of
 
 BASE = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 times = st.one_of(

@@ -17,9 +17,9 @@ import pytest
 
 from jobdeck.domain import EventKind, Status
 from jobdeck.events import Event, RunState, fold
-from jobdeck.scheduler.executors import Refused, RunInfo, Submission
-from jobdeck.scheduler.executors.local import RUN_ID_ENV, LocalExecutor
-from jobdeck.scheduler.executors.local_process import STDERR_TAIL_BYTES
+from jobdeck.executors import Refused, RunInfo, Submission
+from jobdeck.executors.local import RUN_ID_ENV, LocalExecutor
+from jobdeck.executors.local_process import STDERR_TAIL_BYTES
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX processes and signals")
 
@@ -307,7 +307,7 @@ def dead_pid() -> int:
 
 def test_processes_making_the_key_at_once_all_read_one_whole_key(tmp_path: Path) -> None:
     path = tmp_path / "keys" / "control.key"
-    script = "import sys; from jobdeck.scheduler.executors.seal import load_key; print(load_key().hex())"
+    script = "import sys; from jobdeck.executors.seal import load_key; print(load_key().hex())"
     env = {**os.environ, "JOBDECK_CONTROL_KEY_FILE": str(path)}
     procs = [
         subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, text=True)

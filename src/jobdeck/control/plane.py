@@ -14,7 +14,7 @@ from typing import Any
 
 from jobdeck.control import audit
 from jobdeck.domain import LIVE_STATUSES, Status
-from jobdeck.scheduler.executors import Executor, Refusal, Refused, RunInfo, Submission
+from jobdeck.executors import Executor, Refusal, Refused, RunInfo, Submission
 from jobdeck.store import Store
 from jobdeck.store import runs as run_rows
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from jobdeck.scheduler.executors import Executor, Submission
+from jobdeck.executors import Executor, Submission
 
 # A command's whole program: work for a random while, then succeed or (sometimes) fail.
 SCRIPT = """\

@@ -11,7 +11,12 @@ from pathlib import Path
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from jobdeck.sdk.settings import DEFAULT_DATABASE_URL, SdkSettings
+from jobdeck.sdk.defaults import (
+    DEFAULT_DATABASE_URL,
+    HEARTBEAT_INTERVAL_S,
+    SHUTDOWN_TIMEOUT_S,
+    SPOOL_MAX_BYTES,
+)
 
 PREFIX = "JOBDECK_"
 
@@ -26,9 +31,9 @@ class SdkEnv(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     token: str | None = None
     spool_dir: Path | None = None
-    spool_max_bytes: int = Field(default=SdkSettings.spool_max_bytes, ge=0)
-    shutdown_timeout: float = Field(default=SdkSettings.shutdown_timeout_s, ge=0)
-    heartbeat_interval: float = Field(default=SdkSettings.heartbeat_interval_s, gt=0)
+    spool_max_bytes: int = Field(default=SPOOL_MAX_BYTES, ge=0)
+    shutdown_timeout: float = Field(default=SHUTDOWN_TIMEOUT_S, ge=0)
+    heartbeat_interval: float = Field(default=HEARTBEAT_INTERVAL_S, gt=0)
 
 
 def read_env() -> SdkEnv:

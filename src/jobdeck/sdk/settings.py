@@ -8,7 +8,12 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULT_DATABASE_URL = "sqlite:///./jobdeck.db"  # the server's default store (jobdeck.config)
+from jobdeck.sdk.defaults import (
+    DEFAULT_DATABASE_URL,
+    HEARTBEAT_INTERVAL_S,
+    SHUTDOWN_TIMEOUT_S,
+    SPOOL_MAX_BYTES,
+)
 
 
 def default_spool_dir() -> Path:
@@ -38,10 +43,10 @@ class SdkSettings:
     database_url: str = DEFAULT_DATABASE_URL
     token: str | None = None
     spool_dir: Path = field(default_factory=default_spool_dir)
-    spool_max_bytes: int = 64 * 1024 * 1024
+    spool_max_bytes: int = SPOOL_MAX_BYTES
     flush_interval_s: float = 1.0
-    shutdown_timeout_s: float = 3.0
-    heartbeat_interval_s: float = 60.0
+    shutdown_timeout_s: float = SHUTDOWN_TIMEOUT_S
+    heartbeat_interval_s: float = HEARTBEAT_INTERVAL_S
     progress_interval_s: float = 1.0
     queue_max: int = 10_000
 

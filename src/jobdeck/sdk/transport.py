@@ -7,6 +7,8 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from jobdeck.version import __version__
+
 if TYPE_CHECKING:
     import httpx2
 
@@ -58,8 +60,6 @@ class HttpTransport:
 
     def __init__(self, url: str, token: str | None = None, client: httpx2.Client | None = None) -> None:
         import httpx2
-
-        from jobdeck import __version__
 
         self.endpoint = url.rstrip("/") + "/api/v1/events"
         self.health_url = url.rstrip("/") + "/api/health"

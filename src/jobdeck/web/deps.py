@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Query, Request
 
 from jobdeck.config import Settings
-from jobdeck.events import EARLIEST, LATEST
+from jobdeck.events import EARLIEST_TIME, LATEST_TIME
 from jobdeck.recorder import Recorder
 from jobdeck.store import Store
 
@@ -58,9 +58,9 @@ def window_of(hours: float | None, since: datetime | None, until: datetime | Non
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
             raise HTTPException(422, f"'{name}' needs a timezone offset, e.g. 2026-01-01T00:00:00Z")
-        if value is not None and not EARLIEST <= value <= LATEST:
+        if value is not None and not EARLIEST_TIME <= value <= LATEST_TIME:
             # The times events may have; near datetime's own limits, window arithmetic overflows.
-            raise HTTPException(422, f"'{name}' must be between {EARLIEST.year} and {LATEST.year}")
+            raise HTTPException(422, f"'{name}' must be between {EARLIEST_TIME.year} and {LATEST_TIME.year}")
     if hours is not None and (since is not None):
         raise HTTPException(422, "give either 'hours' or 'since'/'until', not both")
     if hours is not None and not 0 < hours <= MAX_WINDOW_HOURS:

@@ -24,7 +24,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from jobdeck.recorder import Recorded, Recorder
 from jobdeck.store import Store, notices
-from jobdeck.store.changes import change_count
+from jobdeck.store.change_counter import change_count
 from jobdeck.web.api.models import Changes
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 
 from jobdeck.control import ActionRefused, ControlPlane, audit
+from jobdeck.executors.local import LocalExecutor
 from jobdeck.recorder import Recorder
-from jobdeck.scheduler.executors.local import LocalExecutor
 from jobdeck.store import Store
 from jobdeck.web.api.models import Retried, Stopped
 

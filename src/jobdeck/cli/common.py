@@ -1,20 +1,21 @@
-"""The jobdeck command line."""
+"""What every command shares: the --db option, settings from flags and variables, the store, and how to fail.
+
+Results go to stdout (`out`), diagnostics (progress, warnings, errors) to stderr (`console`).
+"""
 
 from __future__ import annotations
 
-import os
 import socket
 from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 
-from jobdeck.commands import data, demo, run
 from jobdeck.config import Settings
 from jobdeck.store import Store
 
-app = typer.Typer(help="jobdeck: one dashboard and control plane for background jobs.", no_args_is_help=True)
-console = Console(stderr=True)
+console = Console(stderr=True)  # diagnostics: progress, warnings, errors
+out = Console(soft_wrap=True)  # results
 
 DbOption = Annotated[
     str | None,
@@ -103,58 +104,5 @@ def open_store(settings: Settings) -> Store:
         store = Store(settings.database_url)
         store.migrate()
     except (SQLAlchemyError, OSError, ValueError, ModuleNotFoundError) as exc:
-        console.print(f"[red]error:[/red] cannot open the store {settings.database_url!r}: {exc}")
-        raise typer.Exit(2) from None
+        fail(f"cannot open the store {settings.database_url!r}: {exc}")
     return store
-
-
-@app.command()
-def migrate(db: DbOption = None) -> None:
-    """Create or upgrade the store's schema."""
-    settings = settings_for(db)
-    store = open_store(settings)
-    console.print(f"store at {store.engine.url.render_as_string(hide_password=True)} is up to date")
-
-
-@app.command()
-def serve(
-    db: DbOption = None,
-    host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
-    root_path: Annotated[str | None, typer.Option(help="Path prefix when behind a reverse proxy")] = None,
-    workers: Annotated[
-        int, typer.Option(min=1, max=64, help="Server processes on the port (replicas sharing the store)")
-    ] = 1,
-) -> None:
-    """Serve the dashboard and API (migrating the store first)."""
-    import uvicorn
-
-    from jobdeck.web.app import create_app
-
-    settings = settings_for(db, host=host, port=port, root_path=root_path)
-    check_can_listen(settings.host, settings.port)
-    store = open_store(settings)
-    console.print(f"jobdeck serving on http://{settings.host}:{settings.port}{settings.root_path}/")
-    if workers == 1:
-        uvicorn.run(create_app(settings, store), host=settings.host, port=settings.port, log_level="warning")
-        return
-    # Replicas on one port: each worker process builds its app from these settings (as variables,
-    # the way every jobdeck process reads them); live views reach across them as across machines.
-    store.close()
-    for name, value in settings.model_dump(exclude_none=True).items():
-        os.environ[f"JOBDECK_{name.upper()}"] = str(value)
-    uvicorn.run(
-        "jobdeck.web.app:create_app",
-        factory=True,
-        workers=workers,
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-    )
-
-
-# Commands that live in their own modules under jobdeck/commands/ define `register(app)`;
-# each such module is added to this tuple (imported at the top of this file).
-COMMAND_MODULES: tuple[object, ...] = (data, demo, run)
-for _module in COMMAND_MODULES:
-    _module.register(app)  # type: ignore[attr-defined]

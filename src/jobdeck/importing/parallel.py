@@ -22,7 +22,7 @@ from pathlib import Path
 
 from jobdeck import gcpause
 from jobdeck.events import Event, RunState, join
-from jobdeck.importing import BadRecord, Chunk, events_of, read_chunks, run_of
+from jobdeck.importing.records import BadRecord, Chunk, events_of, read_chunks, run_of
 from jobdeck.recorder import MissingJob, Recorder
 from jobdeck.store import Store
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from jobdeck.scheduler.executors.base import Executor, Refusal, Refused, RunInfo, Submission
+from jobdeck.executors.base import Executor, Refusal, Refused, RunInfo, Submission
 
 __all__ = ["Executor", "Refusal", "Refused", "RunInfo", "Submission"]

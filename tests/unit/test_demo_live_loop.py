@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from jobdeck.config import Settings
-from jobdeck.demo import live
+from jobdeck.demo import live_loop
 from jobdeck.demo.workload import Stream
 from jobdeck.events import Event
 from jobdeck.recorder import Recorded, Recorder
@@ -35,14 +35,14 @@ class FakeRecorder:
         return Recorded(len(batch), len({e.run_id for e in batch}), ())
 
 
-def _loop(recorder: Any, stream: Stream, clock: live.Clock = live.utc_now) -> live.LiveLoop:
-    return live.LiveLoop(recorder, stream, tick_s=0.05, clock=clock)
+def _loop(recorder: Any, stream: Stream, clock: live_loop.Clock = live_loop.utc_now) -> live_loop.LiveLoop:
+    return live_loop.LiveLoop(recorder, stream, tick_s=0.05, clock=clock)
 
 
 def test_record_in_batches_keeps_the_order_and_the_size() -> None:
     events = Stream(START, seed=1).advance(START + timedelta(hours=2))
     recorder, sizes = FakeRecorder(), []
-    live.record_in_batches(recorder, events, batch_size=100, on_batch=sizes.append)  # type: ignore[arg-type]
+    live_loop.record_in_batches(recorder, events, batch_size=100, on_batch=sizes.append)  # type: ignore[arg-type]
     assert sum(sizes) == len(events)
     assert max(sizes) == 100
     recorded = [e for batch in recorder.batches for e in batch]
@@ -75,23 +75,25 @@ def test_a_failed_step_keeps_its_events_for_the_next() -> None:
 
 def test_where_the_stream_starts(sqlite_store: Store) -> None:
     now = START + timedelta(days=3)
-    assert live.starting_point(sqlite_store, now, days=7) == live.StartingPoint(
+    assert live_loop.starting_point(sqlite_store, now, days=7) == live_loop.StartingPoint(
         now - timedelta(days=7), "backfill"
     )
-    assert live.starting_point(sqlite_store, now, days=7, backfill=False) == live.StartingPoint(now, "live")
+    assert live_loop.starting_point(sqlite_store, now, days=7, backfill=False) == live_loop.StartingPoint(
+        now, "live"
+    )
     events = Stream(START, seed=3).advance(START + timedelta(hours=10))
-    live.record_in_batches(Recorder(sqlite_store), events)
-    point = live.starting_point(sqlite_store, now, days=7)
+    live_loop.record_in_batches(Recorder(sqlite_store), events)
+    point = live_loop.starting_point(sqlite_store, now, days=7)
     assert point.reason == "resume"
     assert START + timedelta(hours=5) < point.start < START + timedelta(hours=10)
 
 
 def test_resuming_with_the_same_seed_adds_no_duplicates(sqlite_store: Store) -> None:
     recorder = Recorder(sqlite_store)
-    live.record_in_batches(recorder, Stream(START, seed=4).advance(START + timedelta(hours=6)))
+    live_loop.record_in_batches(recorder, Stream(START, seed=4).advance(START + timedelta(hours=6)))
     # A restart re-plans a few hours already recorded: the recorder knows those events.
     again = Stream(START + timedelta(hours=2), seed=4).advance(START + timedelta(hours=6))
-    assert live.record_in_batches(recorder, again) == 0
+    assert live_loop.record_in_batches(recorder, again) == 0
 
 
 def test_the_loop_runs_with_the_app_and_stops_with_it(sqlite_store: Store) -> None:

@@ -11,9 +11,8 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-# cli.py imports this module while it is still loading: names are looked up when commands run.
-from jobdeck import cli, importer
-from jobdeck.importing import BadRecord
+from jobdeck import importing
+from jobdeck.cli.common import DbOption, console, open_store, out, settings_for
 from jobdeck.store import verify
 from jobdeck.store.retention import cleanup as cleanup_store
 
@@ -30,65 +29,65 @@ def parse_age(text: str) -> timedelta:
 
 def import_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .jsonl or .csv file")],
-    db: cli.DbOption = None,
+    db: DbOption = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Events recorded per transaction")] = 20_000,
     workers: Annotated[
-        int, typer.Option(min=0, help="Processes recording batches (0: one a core for a large file)")
+        int, typer.Option(min=0, help="Processes recording batches (0: one per core for a large file)")
     ] = 0,
 ) -> None:
     """Load history (events or whole runs) from JSON lines or CSV; see docs/import.md for the format."""
-    store = cli.open_store(cli.settings_for(db))
+    store = open_store(settings_for(db))
     started = time.perf_counter()
     columns = (TextColumn("importing"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
     try:
-        with Progress(*columns, console=cli.console) as bar:
+        with Progress(*columns, console=console) as bar:
             task = bar.add_task("import", total=file.stat().st_size)
-            totals = importer.import_file(
+            totals = importing.import_file(
                 store,
                 file,
                 batch_size=batch_size,
-                workers=workers or importer.default_workers(file),
+                workers=workers or importing.default_workers(file),
                 progress=lambda size: bar.advance(task, size),
             )
-    except BadRecord as exc:
-        cli.console.print(f"[red]error:[/red] {file}: {exc}", soft_wrap=True)
-        cli.console.print("The batch holding it was not stored; the others were: importing again skips them.")
+    except importing.BadRecord as exc:
+        console.print(f"[red]error:[/red] {file}: {exc}", soft_wrap=True)
+        console.print("The batch holding it was not stored; the others were: importing again skips them.")
         raise typer.Exit(1) from None
     except UnicodeDecodeError as exc:
-        cli.console.print(f"[red]error:[/red] {file} is not UTF-8 text: {exc}", soft_wrap=True)
+        console.print(f"[red]error:[/red] {file} is not UTF-8 text: {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
     finally:
         store.close()
     elapsed = time.perf_counter() - started
-    cli.console.print(
+    out.print(
         f"imported {totals.events} events ({totals.runs_changed} run changes) from {file} in {elapsed:.1f} s"
     )
 
 
 def cleanup(
     older_than: Annotated[str, typer.Option("--older-than", help="Age of runs to delete: 30d, 12h, 2w")],
-    db: cli.DbOption = None,
+    db: DbOption = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Runs deleted per transaction")] = 5000,
     keep_minute_rollups: Annotated[bool, typer.Option(help="Keep per-minute rollups too")] = False,
 ) -> None:
     """Delete finished runs older than the age; hour and day rollups stay."""
     age = parse_age(older_than)
-    store = cli.open_store(cli.settings_for(db))
+    store = open_store(settings_for(db))
     try:
         cleaned = cleanup_store(
             store, datetime.now(UTC) - age, batch_size=batch_size, minute_rollups=not keep_minute_rollups
         )
     finally:
         store.close()
-    cli.console.print(f"deleted {cleaned.runs} runs and {cleaned.minute_rollups} minute rollups")
+    out.print(f"deleted {cleaned.runs} runs and {cleaned.minute_rollups} minute rollups")
 
 
 def verify_rollups(
-    db: cli.DbOption = None,
+    db: DbOption = None,
     days: Annotated[int | None, typer.Option(min=1, help="Check only the last N days")] = None,
 ) -> None:
     """Recompute the rollups from the raw runs, day by day, and report any difference (exit 1)."""
-    store = cli.open_store(cli.settings_for(db))
+    store = open_store(settings_for(db))
     problems: list[str] = []
     try:
         with store.read() as conn:
@@ -103,10 +102,10 @@ def verify_rollups(
     finally:
         store.close()
     for problem in problems[:20]:
-        cli.console.print(f"[red]differs:[/red] {problem}")
+        out.print(f"[red]differs:[/red] {problem}")
     if problems:
         raise typer.Exit(1)
-    cli.console.print(f"rollups agree with the raw runs ({len(checked)} days checked)")
+    out.print(f"rollups agree with the raw runs ({len(checked)} days checked)")
 
 
 def register(app: typer.Typer) -> None:

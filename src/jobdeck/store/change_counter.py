@@ -6,7 +6,7 @@ from sqlalchemy import Connection, select, text
 
 from jobdeck.store.schema import counters
 
-CHANGES = "changes"
+CHANGES = "changes"  # its row in the counters table
 _BUMP = text(
     "INSERT INTO counters (name, value) VALUES (:name, 1) "
     "ON CONFLICT (name) DO UPDATE SET value = counters.value + 1"

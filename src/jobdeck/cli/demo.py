@@ -9,10 +9,9 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-# cli.py imports this module while it is still loading: names are looked up when commands run.
-from jobdeck import cli
 from jobdeck.background.periodic import Periodic
-from jobdeck.demo import live
+from jobdeck.cli.common import DbOption, check_can_listen, console, open_store, settings_for
+from jobdeck.demo import live_loop
 from jobdeck.demo.local_jobs import LocalSchedule
 from jobdeck.demo.profiles import PROFILES
 from jobdeck.demo.workload import Stream
@@ -22,7 +21,7 @@ DEFAULT_SEED = 7
 
 
 def demo(
-    db: cli.DbOption = None,
+    db: DbOption = None,
     host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
     days: Annotated[float, typer.Option(min=0, help="Days of history to backfill into an empty store")] = 7,
@@ -42,28 +41,28 @@ def demo(
 
     from jobdeck.web.app import create_app
 
-    settings = cli.settings_for(db, host=host, port=port)
-    cli.check_can_listen(settings.host, settings.port)  # before a backfill that takes a while
-    store = cli.open_store(settings)
+    settings = settings_for(db, host=host, port=port)
+    check_can_listen(settings.host, settings.port)  # before a backfill that takes a while
+    store = open_store(settings)
     app = create_app(settings, store)
     recorder: Recorder = app.state.recorder
     now = datetime.now(UTC)
-    point = live.starting_point(store, now, days, backfill=backfill)
+    point = live_loop.starting_point(store, now, days, backfill=backfill)
     stream = Stream(point.start, seed, PROFILES)
     try:
         _record_history(recorder, stream, now, point)
     except KeyboardInterrupt:
-        cli.console.print("stopped; what was recorded stays, and the next start catches up from it")
+        console.print("stopped; what was recorded stays, and the next start catches up from it")
         store.close()
         raise typer.Exit(130) from None
 
     # After the app's own services: they start once those run and stop before them.
-    app.state.services.add(live.LiveLoop(recorder, stream, tick_s=tick))
+    app.state.services.add(live_loop.LiveLoop(recorder, stream, tick_s=tick))
     if local_jobs:
         schedule = LocalSchedule(app.state.control.executors["local"])
         app.state.services.add(Periodic("demo local jobs", lambda: schedule.run_once(datetime.now(UTC)), 1.0))
     url = f"http://{settings.host}:{settings.port}{settings.root_path}/"
-    cli.console.print(
+    console.print(
         f"jobdeck demo serving on {url} — new runs arrive in real time (seed {seed}); Ctrl-C stops",
         soft_wrap=True,
     )
@@ -73,10 +72,12 @@ def demo(
         pass  # uvicorn has shut down cleanly and re-raised the signal; that is how a demo ends
     finally:
         store.close()
-    cli.console.print("demo stopped")
+    console.print("demo stopped")
 
 
-def _record_history(recorder: Recorder, stream: Stream, now: datetime, point: live.StartingPoint) -> None:
+def _record_history(
+    recorder: Recorder, stream: Stream, now: datetime, point: live_loop.StartingPoint
+) -> None:
     """Record the stream's events from its start to now, with a progress bar."""
     if point.reason == "live":
         return
@@ -90,13 +91,13 @@ def _record_history(recorder: Recorder, stream: Stream, now: datetime, point: li
         TextColumn("events"),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=cli.console) as bar:
+    with Progress(*columns, console=console) as bar:
         task = bar.add_task(label, total=len(events))
-        stored = live.record_in_batches(recorder, events, on_batch=lambda n: bar.advance(task, n))
+        stored = live_loop.record_in_batches(recorder, events, on_batch=lambda n: bar.advance(task, n))
     runs = len({event.run_id for event in events})
     hours = (now - point.start).total_seconds() / 3600
     took = time.perf_counter() - began
-    cli.console.print(f"{label}: {stored} new events of {runs} runs over {hours:.0f} h in {took:.1f} s")
+    console.print(f"{label}: {stored} new events of {runs} runs over {hours:.0f} h in {took:.1f} s")
 
 
 def register(app: typer.Typer) -> None:

@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass
 
 from jobdeck.domain import Status
-from jobdeck.scheduler.executors import procfs
+from jobdeck.executors import procfs
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Recording the demo workload: history in batches, then live as the clock passes each event.
+"""Keeping the demo workload running live: history in batches, then each event as the clock passes it.
 
 `LiveLoop.run_once` records what the stream has due now and returns how many events that was; the
 loop around it is a thin thread, one of the app's background services.

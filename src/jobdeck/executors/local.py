@@ -28,9 +28,9 @@ from typing import IO, Any
 
 from jobdeck.domain import EventKind, Status
 from jobdeck.events import Event, make_event
-from jobdeck.scheduler.executors import procfs, seal
-from jobdeck.scheduler.executors.base import Refusal, Refused, RunInfo, Submission
-from jobdeck.scheduler.executors.local_process import LocalProcess, Outcome
+from jobdeck.executors import procfs, seal
+from jobdeck.executors.base import Refusal, Refused, RunInfo, Submission
+from jobdeck.executors.local_process import LocalProcess, Outcome
 
 log = logging.getLogger(__name__)
 

@@ -18,12 +18,11 @@ from typing import Annotated, Any
 
 import typer
 
-# cli.py imports this module while it is still loading: names are looked up when commands run.
-from jobdeck import cli
+from jobdeck.cli.common import DbOption, check_store_url, console, fail
 from jobdeck.events import Event
-from jobdeck.scheduler.executors import Submission
-from jobdeck.scheduler.executors.local import LocalExecutor
-from jobdeck.scheduler.executors.local_process import LocalProcess
+from jobdeck.executors import Submission
+from jobdeck.executors.local import LocalExecutor
+from jobdeck.executors.local_process import LocalProcess
 
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 MAX_JOB_CHARS = 200
@@ -70,7 +69,7 @@ def run(
     ],
     job: Annotated[str, typer.Option("--job", help="The job this run is of, e.g. nightly_backup")],
     queue: Annotated[str | None, typer.Option(help="A queue name to record with the run")] = None,
-    db: cli.DbOption = None,
+    db: DbOption = None,
     grace: Annotated[
         float, typer.Option(min=0, help="Seconds between a forwarded signal and SIGKILL")
     ] = 10.0,
@@ -79,9 +78,9 @@ def run(
     import jobdeck.sdk
 
     if not job.strip() or len(job) > MAX_JOB_CHARS:
-        cli.fail(f"--job must be 1 to {MAX_JOB_CHARS} characters")
+        fail(f"--job must be 1 to {MAX_JOB_CHARS} characters")
     if db is not None:
-        cli.check_store_url(db)
+        check_store_url(db)
         client = jobdeck.sdk.configure(database_url=db)
     else:
         client = jobdeck.sdk.configure()
@@ -97,7 +96,7 @@ def run(
     forwarder.attach(process)
     outcome = process.wait()
     if process.start_error is not None:  # recorded as the run's error too
-        cli.console.print(f"[red]error:[/red] {process.start_error}", soft_wrap=True)
+        console.print(f"[red]error:[/red] {process.start_error}", soft_wrap=True)
     jobdeck.sdk.shutdown()  # deliver the events (or spool them) before going
     raise typer.Exit(outcome.exit_status if outcome is not None else 1)
 

@@ -1,1 +1,0 @@
-"""Starting and stopping runs: the executors. Triggers and the scheduling loop come later."""

@@ -1,0 +1,5 @@
+"""jobdeck's version, in a module of its own so that any module can read it without importing the SDK."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
