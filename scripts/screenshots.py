@@ -37,7 +37,50 @@ PAGES = {
     "run-detail-local-running": "/runs/local-running",
     "run-detail-local-failed": "/runs/local-failed",
     "control": "/control",
+    "schedules": "/schedules",
+    "schedule-new": "/schedules/new",
 }
+# Schedules for the Schedules pages: two hourly ones at the same minute (a predicted overlap and a
+# suggested stagger), a paused one, and one that follows another job.
+SCHEDULES = [
+    {
+        "name": "clip sync",
+        "job": "clip_sync",
+        "kind": "cron",
+        "cron": "0 * * * *",
+        "target": {"type": "command", "command": ["true"]},
+    },
+    {
+        "name": "hot scores",
+        "job": "hot_score_refresh",
+        "kind": "cron",
+        "cron": "0 * * * *",
+        "overlap": "skip",
+        "target": {"type": "http", "url": "https://example.com/hooks/hot"},
+    },
+    {
+        "name": "nightly export",
+        "job": "report_export",
+        "kind": "cron",
+        "cron": "30 2 * * 1-5",
+        "timezone": "Europe/Berlin",
+        "paused": True,
+        "target": {"type": "command", "command": ["true"]},
+    },
+    {
+        "name": "webhook retry",
+        "job": "webhook_retry",
+        "kind": "interval",
+        "every_s": 900,
+        "target": {"type": "python", "callable": "json:dumps", "args": [[1]]},
+    },
+    {
+        "name": "after sync",
+        "job": "sync_report",
+        "after": "clip_sync",
+        "target": {"type": "command", "command": ["true"]},
+    },
+]
 # Real commands for the local executor to run: what the action buttons act on.
 LOCAL_RUNS = {
     "local-running": [sys.executable, "-c", "import time; time.sleep(600)"],
@@ -80,7 +123,20 @@ def start_local_runs(server: LiveServer) -> None:
     raise RuntimeError(f"the local runs did not start: {runs}")
 
 
-def main(out: Path = ROOT / "screenshots") -> int:
+def add_schedules(server: LiveServer) -> list[tuple[str, str]]:
+    """Create SCHEDULES in the server's store and fire the first twice; the detail and edit pages
+    of the first, to photograph."""
+    from jobdeck.scheduler import book
+    from jobdeck.scheduler.spec import ScheduleSpec
+
+    ids = [book.create(server.store, ScheduleSpec.model_validate(body))["id"] for body in SCHEDULES]
+    for _ in range(2):
+        server.app.state.scheduler.fire_now(ids[0])
+    time.sleep(1)  # the commands end
+    return [("schedule-detail", f"/schedules/{ids[0]}"), ("schedule-edit", f"/schedules/{ids[0]}/edit")]
+
+
+def main(out: Path = ROOT / "screenshots", only: tuple[str, ...] = ()) -> int:
     out.mkdir(exist_ok=True)
     problems: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -101,8 +157,11 @@ def main(out: Path = ROOT / "screenshots") -> int:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             start_local_runs(server)
             shots = [(name, server.path(path)) for name, path in PAGES.items()]
+            shots += [(name, server.path(path)) for name, path in add_schedules(server)]
             shots += [(name, bare.path(path)) for name, path in EMPTY_PAGES.items()]
             shots += [(name, monthly.path(path)) for name, path in MONTH_PAGES.items()]
+            if only:  # e.g. `python scripts/screenshots.py schedule`: the pages whose names start so
+                shots = [(name, url) for name, url in shots if name.startswith(only)]
             for scheme in ("light", "dark"):
                 for size, (width, height) in SIZES.items():
                     context = browser.new_context(
@@ -138,4 +197,4 @@ def main(out: Path = ROOT / "screenshots") -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(only=tuple(sys.argv[1:])))

@@ -27,3 +27,9 @@ class Settings(BaseSettings):
     retention_days: float | None = Field(default=None, gt=0)
     cleanup_interval_s: float = Field(default=86400.0, gt=0)
     keep_minute_rollups: bool = False
+    # The scheduler loop (schedules, and the safety sweep for stuck runs): `jobdeck serve` runs it
+    # unless told --no-scheduler; an app built without it still fires "run now".
+    scheduler: bool = False
+    # A running run is marked lost after this long (per job in stale_after_by_job, in seconds).
+    stale_after_s: float = Field(default=6 * 3600.0, gt=0)
+    stale_after_by_job: dict[str, float] = Field(default_factory=dict)

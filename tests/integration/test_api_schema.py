@@ -16,8 +16,8 @@ from jobdeck.web.api import models
 from tests.integration.test_api_control import start, wait_for_status
 from tests.integration.test_api_reads import NOW, known_runs
 
-# Answers that are not JSON: the event stream.
-NOT_JSON = {("get", "/api/v1/stream")}
+# Answers that are not JSON: the event stream, and a deleted schedule's 204 (no content).
+NOT_JSON = {("get", "/api/v1/stream"), ("delete", "/api/v1/schedules/{schedule_id}")}
 WINDOW = "hours=24"
 
 

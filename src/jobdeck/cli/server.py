@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Annotated
 
 import typer
 
 from jobdeck.cli.common import DbOption, check_can_listen, console, open_store, settings_for
+from jobdeck.cli.scheduler import StaleAfter, parse_duration
 
 
 def migrate(db: DbOption = None) -> None:
@@ -25,13 +27,20 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="Server processes on the port (replicas sharing the store)")
     ] = 1,
+    no_scheduler: Annotated[
+        bool, typer.Option("--no-scheduler", help="Do not fire schedules or sweep for stuck runs here")
+    ] = False,
+    stale_after: StaleAfter = None,
 ) -> None:
-    """Serve the dashboard and API (migrating the store first)."""
+    """Serve the dashboard and API (migrating the store first), with the scheduler loop."""
     import uvicorn
 
     from jobdeck.web.app import create_app
 
-    settings = settings_for(db, host=host, port=port, root_path=root_path)
+    stale_after_s = parse_duration(stale_after) if stale_after is not None else None
+    settings = settings_for(
+        db, host=host, port=port, root_path=root_path, scheduler=not no_scheduler, stale_after_s=stale_after_s
+    )
     check_can_listen(settings.host, settings.port)
     store = open_store(settings)
     console.print(f"jobdeck serving on http://{settings.host}:{settings.port}{settings.root_path}/")
@@ -42,7 +51,7 @@ def serve(
     # the way every jobdeck process reads them); live views reach across them as across machines.
     store.close()
     for name, value in settings.model_dump(exclude_none=True).items():
-        os.environ[f"JOBDECK_{name.upper()}"] = str(value)
+        os.environ[f"JOBDECK_{name.upper()}"] = json.dumps(value) if isinstance(value, dict) else str(value)
     uvicorn.run(
         "jobdeck.web.app:create_app",
         factory=True,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Float,
+    ForeignKey,
     Index,
     Integer,
     LargeBinary,
@@ -13,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     text,
 )
 
@@ -101,6 +104,14 @@ runs = Table(
         sqlite_where=text(LIVE),
         postgresql_where=text(LIVE),
     ),
+    # A schedule's runs: its last run, and whether one is still live (the overlap policy).
+    Index(
+        "ix_runs_schedule_id",
+        "schedule_id",
+        "run_at",
+        sqlite_where=text("schedule_id IS NOT NULL"),
+        postgresql_where=text("schedule_id IS NOT NULL"),
+    ),
 )
 
 # Per job and time bucket (granularity 60, 3600 or 86400 s): additive counters kept by the recorder.
@@ -165,4 +176,42 @@ counters = Table(
     metadata,
     Column("name", String(32), primary_key=True),
     Column("value", BigInteger, nullable=False),
+)
+
+# What and when to run (scheduler.spec.ScheduleSpec as JSON in `definition`); the columns beside it
+# are what the loop asks for: the next due time, whether it is paused, how often it has fired, and
+# for a schedule that follows another job, that job and the end of the last success it acted on.
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("job", String(200), nullable=False),
+    Column("definition", JSONValue(), nullable=False),
+    Column("paused", Boolean(), nullable=False, server_default=text("false")),
+    Column("next_run_at", UTCDateTime()),
+    Column("executions", Integer, nullable=False, server_default="0"),
+    Column("after_job", String(200)),
+    Column("after_cursor", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_schedules_next_run_at", "next_run_at"),
+    Index("ix_schedules_after_job", "after_job"),
+)
+
+# One row per schedule and scheduled time: the unique constraint is what keeps two schedulers from
+# firing a time twice. `state`: pending (claimed, its run not started yet), started, queued (waiting
+# for the schedule's live run to end), skipped (overlap or misfire policy), refused (no executor).
+firings = Table(
+    "firings",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("schedule_id", String(36), ForeignKey("schedules.id", ondelete="CASCADE"), nullable=False),
+    Column("scheduled_at", UTCDateTime(), nullable=False),
+    Column("fired_at", UTCDateTime(), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("run_id", String(200)),
+    Column("detail", Text),
+    UniqueConstraint("schedule_id", "scheduled_at"),
+    Index("ix_firings_state", "state", "fired_at"),
 )

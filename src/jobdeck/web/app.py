@@ -14,6 +14,7 @@ from jobdeck.background import checkpoint, retention
 from jobdeck.config import Settings
 from jobdeck.control import ControlPlane
 from jobdeck.recorder import Recorder
+from jobdeck.scheduler.loop import Scheduler
 from jobdeck.services import OnStop, Service, Services
 from jobdeck.store import Store
 from jobdeck.web import live
@@ -21,6 +22,8 @@ from jobdeck.web.api import control as control_api
 from jobdeck.web.api import errors, health, ingest, reads, seed
 from jobdeck.web.api import export as export_api
 from jobdeck.web.api import overlaps as overlaps_api
+from jobdeck.web.api import safety as safety_api
+from jobdeck.web.api import schedules as schedules_api
 from jobdeck.web.api import timeseries as timeseries_api
 from jobdeck.web.pages import control as control_page
 from jobdeck.web.pages import failures as failures_page
@@ -28,6 +31,7 @@ from jobdeck.web.pages import jobs as jobs_page
 from jobdeck.web.pages import overview as overview_page
 from jobdeck.web.pages import run_detail as run_detail_page
 from jobdeck.web.pages import runs as runs_page
+from jobdeck.web.pages import schedules as schedules_page
 from jobdeck.web.proxy import RootPath
 
 STATIC = Path(__file__).parent / "static"
@@ -49,11 +53,14 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     updates = live.LiveUpdates(store, app.state.recorder)
     app.state.live = updates.broadcaster
     control = control_api.install(app, store, app.state.recorder)
-    app.state.services = background_services(store, settings, updates, control)
+    scheduler = schedules_api.install(app, store, settings, app.state.recorder, control)
+    app.state.services = background_services(store, settings, updates, control, scheduler)
     errors.install(app)
     app.include_router(ingest.router)
     app.include_router(reads.router)
     app.include_router(control_api.router)
+    app.include_router(schedules_api.router)
+    app.include_router(safety_api.router)
     app.include_router(health.router)
     app.include_router(timeseries_api.router)
     app.include_router(export_api.router)
@@ -61,6 +68,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(run_detail_page.router)
     app.include_router(failures_page.router)
     app.include_router(control_page.router)
+    app.include_router(schedules_page.router)
     app.include_router(overlaps_api.router)
     app.include_router(seed.router)
     app.include_router(live.router)
@@ -73,14 +81,20 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
 
 
 def background_services(
-    store: Store, settings: Settings, updates: live.LiveUpdates, control: ControlPlane
+    store: Store, settings: Settings, updates: live.LiveUpdates, control: ControlPlane, scheduler: Scheduler
 ) -> Services:
     """The app's background services in start order (they stop in reverse): the store's upkeep first
     (the WAL checkpoint on SQLite, retention cleanup when set) and last to stop, so that it runs
-    while anything writes; then live updates; then the control plane, which stops first, so that
-    the commands it still runs are stopped and recorded as cancelled while the rest still runs."""
+    while anything writes; then live updates; then the control plane, so that the commands it still
+    runs are stopped and recorded as cancelled while the rest still runs; last the scheduler (when
+    settings.scheduler is on), which stops first, so that nothing new starts while the rest stops."""
     upkeep: list[Service | None] = [checkpoint.loop(store), retention.loop(store, settings)]
-    return Services(*(s for s in upkeep if s is not None), updates, OnStop("control plane", control.close))
+    services = Services(
+        *(s for s in upkeep if s is not None), updates, OnStop("control plane", control.close)
+    )
+    if settings.scheduler:
+        services.add(scheduler)
+    return services
 
 
 @asynccontextmanager
