@@ -48,7 +48,9 @@ def test_busy_lanes_come_in_buckets_and_quiet_lanes_keep_their_bars(
     # Every run of the window is counted, and every failure.
     assert sum(b[3] for b in buckets) == jobs["busy"]["runs"] == 300
     assert sum(b[5] for b in buckets) == 30
-    assert {b[7] for b in buckets} == {"failed"}
+    # A bucket is shown with its worst status: failed where it holds a failure, else succeeded.
+    assert {b[7] for b in buckets if b[5]} == {"failed"}
+    assert {b[7] for b in buckets if not b[5]} <= {"succeeded"}
     assert all(b[2] - b[1] == 3600 * 1000 for b in buckets)
     # 90 s runs a minute apart: a full hour holds 90 run-minutes in 60, so overlaps are certain.
     assert any(b[9] for b in buckets)
