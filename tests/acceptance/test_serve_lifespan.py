@@ -21,7 +21,15 @@ SERVE = (
     "app(prog_name='jobdeck')"
 )
 # The scheduler starts last and stops first, so nothing new starts while the rest stops.
-STATED_ORDER = ["wal checkpoint", "retention cleanup", "live updates", "control plane", "scheduler"]
+STATED_ORDER = [
+    "wal checkpoint",
+    "retention cleanup",
+    "live updates",
+    "alert evaluation",
+    "alert delivery",
+    "control plane",
+    "scheduler",
+]
 
 
 def free_port() -> int:

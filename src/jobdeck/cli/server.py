@@ -27,6 +27,9 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="Server processes on the port (replicas sharing the store)")
     ] = 1,
+    alert_interval: Annotated[
+        float | None, typer.Option(min=0, help="Seconds between evaluations of the alert rules (0: off)")
+    ] = None,
     no_scheduler: Annotated[
         bool, typer.Option("--no-scheduler", help="Do not fire schedules or sweep for stuck runs here")
     ] = False,
@@ -39,7 +42,13 @@ def serve(
 
     stale_after_s = parse_duration(stale_after) if stale_after is not None else None
     settings = settings_for(
-        db, host=host, port=port, root_path=root_path, scheduler=not no_scheduler, stale_after_s=stale_after_s
+        db,
+        host=host,
+        port=port,
+        root_path=root_path,
+        scheduler=not no_scheduler,
+        stale_after_s=stale_after_s,
+        alert_interval_s=alert_interval,
     )
     check_can_listen(settings.host, settings.port)
     store = open_store(settings)

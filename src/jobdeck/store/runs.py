@@ -238,3 +238,8 @@ def durations_by_job(
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def job_exists(conn: Connection, job: str) -> bool:
+    """Whether any run of the job is stored (one seek on the (job, run_at) index)."""
+    return conn.execute(select(runs.c.id).where(runs.c.job == job).limit(1)).first() is not None

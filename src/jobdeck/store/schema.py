@@ -215,3 +215,113 @@ firings = Table(
     UniqueConstraint("schedule_id", "scheduled_at"),
     Index("ix_firings_state", "state", "fired_at"),
 )
+
+# --- alerts ----------------------------------------------------------------------------------------
+
+# The state of each rule for each subject (a job, or a queue for the queue rules): ok, pending (held
+# for the rule's hold time), firing, resolved. One row per pair is what deduplicates notifications.
+alert_states = Table(
+    "alert_states",
+    metadata,
+    Column("rule", String(64), primary_key=True),
+    Column("subject", String(200), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("since", UTCDateTime(), nullable=False),  # when the current state began
+    Column("value", Float),
+    Column("threshold", Float),
+    Column("message", Text),
+    # Consecutive evaluations without the condition while firing (resolution waits for N of them).
+    Column("clear_count", Integer, nullable=False, server_default="0"),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_alert_states_state", "state"),
+)
+
+# Every change of state, newest last.
+alert_history = Table(
+    "alert_history",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("rule", String(64), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("value", Float),
+    Column("message", Text),
+    Index("ix_alert_history_at", "at"),
+)
+
+# Thresholds set over the defaults (alerts.catalog): job "" holds a rule's global setting.
+alert_thresholds = Table(
+    "alert_thresholds",
+    metadata,
+    Column("rule", String(64), primary_key=True),
+    Column("job", String(200), primary_key=True),
+    Column("threshold", Float),
+    Column("hold_s", Integer),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+)
+
+# Silences: a rule, a job, both or everything (None is any); for [starts_at, ends_at), or each time
+# a cron expression fires, for duration_s (a recurring maintenance window).
+alert_silences = Table(
+    "alert_silences",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rule", String(64)),
+    Column("job", String(200)),
+    Column("starts_at", UTCDateTime(), nullable=False),
+    Column("ends_at", UTCDateTime()),
+    Column("cron", String(100)),
+    Column("timezone", String(64)),
+    Column("duration_s", Integer),
+    Column("comment", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# Where notifications go: a generic webhook, a Slack incoming webhook, or an email address.
+alert_channels = Table(
+    "alert_channels",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("type", String(16), nullable=False),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("target", String(2000), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# One notification to one channel: pending until sent, retried with backoff, failed after the
+# last attempt; what the channels page shows.
+alert_deliveries = Table(
+    "alert_deliveries",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("channel_id", Integer, nullable=False),
+    Column("event", String(16), nullable=False),  # firing, resolved or test
+    Column("rule", String(64)),
+    Column("subject", String(200)),
+    Column("payload", JSONValue(), nullable=False),
+    Column("status", String(16), nullable=False),  # pending, sent or failed
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_at", UTCDateTime(), nullable=False),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("sent_at", UTCDateTime()),
+    Index("ix_alert_deliveries_status_next_at", "status", "next_at"),
+    Index("ix_alert_deliveries_channel_id", "channel_id", "created_at"),
+)
+
+# What a job's code declared about its runs (@track(schedule=…), an event's fields, a ping's
+# ?schedule=, a Celery beat schedule): when a run is due, the grace, the longest a run may take.
+job_expectations = Table(
+    "job_expectations",
+    metadata,
+    Column("job", String(200), primary_key=True),
+    Column("schedule", String(200)),
+    Column("timezone", String(64)),
+    Column("interval_s", Float),
+    Column("grace_s", Float, nullable=False, server_default="0"),
+    Column("max_runtime_s", Float),
+    Column("resolve_after", Integer, nullable=False, server_default="1"),
+    Column("source", String(32)),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
