@@ -158,7 +158,7 @@ def body_context(store: Any, query: ViewQuery, slow_job_seconds: float) -> dict[
             "recent": [],
             "jobs": [],
             "present": dashboard.ends_now(query.window),
-            "error": type(exc).__name__,
+            "error": store.reachability.describe() or type(exc).__name__,
         }
 
 
