@@ -20,6 +20,8 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, filled_store, serve  # noqa: E402
+from tests.browser.test_overview_windows import month_events  # noqa: E402
+from tests.run_data import NOW  # noqa: E402
 
 from jobdeck.alerts.delivery import Sender  # noqa: E402
 from jobdeck.alerts.evaluator import Evaluator  # noqa: E402
@@ -106,6 +108,13 @@ EMPTY_PAGES = {
     "empty-alerts": "/alerts",
     "empty-channels": "/alerts/channels",
 }
+# Thirty days with a busy job (11,000 runs): the overview over long and past windows.
+_PAST = f"from={(NOW - timedelta(days=10)):%Y-%m-%dT%H:%MZ}&to={(NOW - timedelta(days=9)):%Y-%m-%dT%H:%MZ}"
+MONTH_PAGES = {
+    "month-overview-24h": "/?refresh=0",
+    "month-overview-30d": "/?hours=720&refresh=0",
+    "month-overview-past": f"/?{_PAST}&refresh=0",
+}
 # Tables whose wrapper scrolls sideways: columns the reader cannot see without knowing to swipe.
 HIDDEN_TABLES = (
     "Array.from(document.querySelectorAll('.jd-table-wrap'))"
@@ -179,15 +188,23 @@ def main(out: Path = ROOT / "screenshots", only: tuple[str, ...] = ()) -> int:
         os.environ["JOBDECK_CONTROL_KEY_FILE"] = str(Path(tmp) / "control.key")
         (Path(tmp) / "filled").mkdir()
         (Path(tmp) / "empty").mkdir()
+        (Path(tmp) / "month").mkdir()
         store = filled_store(Path(tmp) / "filled")
         empty = filled_store(Path(tmp) / "empty", events=[])
-        with serve(store) as server, serve(empty) as bare, sync_playwright() as playwright:
+        month = filled_store(Path(tmp) / "month", events=month_events())
+        with (
+            serve(store) as server,
+            serve(empty) as bare,
+            serve(month) as monthly,
+            sync_playwright() as playwright,
+        ):
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             start_local_runs(server)
             seed_alerts(store)
             shots = [(name, server.path(path)) for name, path in PAGES.items()]
             shots += [(name, server.path(path)) for name, path in add_schedules(server)]
             shots += [(name, bare.path(path)) for name, path in EMPTY_PAGES.items()]
+            shots += [(name, monthly.path(path)) for name, path in MONTH_PAGES.items()]
             if only:  # e.g. `python scripts/screenshots.py schedule`: the pages whose names start so
                 shots = [(name, url) for name, url in shots if name.startswith(only)]
             for scheme in ("light", "dark"):
@@ -223,6 +240,7 @@ def main(out: Path = ROOT / "screenshots", only: tuple[str, ...] = ()) -> int:
             browser.close()
         store.close()
         empty.close()
+        month.close()
     for problem in problems:
         print("problem:", problem)  # noqa: T201
     return 1 if problems else 0

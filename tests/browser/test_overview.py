@@ -86,7 +86,7 @@ def test_timeline_draws_and_shows_a_run(live_server: LiveServer, page: Any) -> N
     page.wait_for_selector("#jd-timeline canvas")
     info = page.locator("#jd-timeline-info")
     page.wait_for_function("document.getElementById('jd-timeline-info').textContent.includes('runs across')")
-    assert "6 runs across 1 jobs" in info.inner_text()
+    assert "6 runs across 1 job" in info.inner_text()
     assert "peak 2 running at once" in info.inner_text()
     # Hover the middle of the timeline's first bar: its tooltip names the run.
     box = page.evaluate("window.jobdeckTimeline.barCenter(0)")

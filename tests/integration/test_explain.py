@@ -12,7 +12,7 @@ from sqlalchemy import Connection, event
 
 from jobdeck.events import make_event
 from jobdeck.recorder import Recorder, record_events
-from jobdeck.store import Store, failures, reports, rollups, timeseries
+from jobdeck.store import Store, failures, reports, rollups, timeline, timeseries
 from jobdeck.store import runs as run_rows
 
 NOW = datetime.now(UTC)
@@ -57,6 +57,22 @@ READS: dict[str, Callable[[Connection], object]] = {
     "heatmap": lambda c: timeseries.heatmap(c, int(NOW.timestamp()) - 86400, int(NOW.timestamp())),
     "failure groups": lambda c: failures.failure_groups(c, NOW - timedelta(days=1), NOW),
     "one job's failure groups": lambda c: failures.failure_groups(c, NOW - timedelta(days=30), NOW, "job1"),
+    "latest per job before a time": lambda c: run_rows.latest_by_job(
+        c, ["job0", "job1"], NOW - timedelta(days=1)
+    ),
+    "durations of few-run jobs": lambda c: run_rows.durations_by_job(
+        c, NOW - timedelta(days=30), NOW, ["job1"]
+    ),
+    "timeline counts": lambda c: timeline.runs_in_view(c, NOW - timedelta(days=30), NOW),
+    "timeline buckets, a few jobs": lambda c: timeline.buckets(
+        c, NOW - timedelta(days=30), NOW, 10800, ["job1"]
+    ),
+    "timeline buckets, many jobs": lambda c: timeline.buckets(
+        c, NOW - timedelta(days=1), NOW, 300, [f"job{i}" for i in range(20)]
+    ),
+    "timeline bars of some jobs": lambda c: timeline.runs_overlapping(
+        c, NOW - timedelta(days=1), NOW, jobs=["job0", "job2"]
+    ),
     # The recorder's own reads: the stored runs of a batch and the rollup cells it touches.
     "recording": lambda c: record_events(
         c, [make_event("r3", "heartbeat", NOW, {}), make_event("new", "started", NOW, {"job": "job1"})]

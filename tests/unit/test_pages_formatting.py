@@ -78,7 +78,26 @@ def test_changes_name_their_direction_and_whether_they_are_good_news() -> None:
     more = delta(5, 4, unit="count", higher_is_good=None)
     assert more is not None
     assert (more.text, more.tone) == ("▲ 1 (+25%)", "flat")
+    fewer = delta(3, 50, unit="count", higher_is_good=None)
+    assert fewer is not None
+    assert fewer.text == "▼ 47 (-94%)"
     slower = delta(90.0, 30.0, unit="s", higher_is_good=False)
     assert slower is not None
     assert (slower.text, slower.tone) == ("▲ 1 m 0 s", "bad")
     assert delta(None, 3.0, unit="s", higher_is_good=False) is None
+
+
+def test_a_count_from_next_to_nothing_is_new_not_a_huge_percentage() -> None:
+    grown = delta(128_663, 2, unit="count", higher_is_good=None)
+    assert grown is not None
+    assert grown.text == "▲ 128,661 (new)"
+    assert "too few for a percentage" in grown.title
+    from_zero = delta(5, 0, unit="count", higher_is_good=None)
+    assert from_zero is not None
+    assert from_zero.text == "▲ 5 (new)"
+    nine_fold = delta(90, 10, unit="count", higher_is_good=None)
+    assert nine_fold is not None
+    assert nine_fold.text == "▲ 80 (+800%)"
+    slight = delta(367, 368, unit="count", higher_is_good=None)
+    assert slight is not None
+    assert slight.text == "▼ 1 (-0.3%)"

@@ -1,17 +1,23 @@
-"""Summaries over a window, answered from rollups plus the live-runs index (never a raw-run scan)."""
+"""Summaries over a window, answered from rollups plus the live-runs index (never a raw-run scan;
+a job with few runs in the window has its durations read by index, for exact percentiles)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
+from jobdeck.analytics import percentiles as percentile
 from jobdeck.analytics import sketch
 from jobdeck.store import rollups
 from jobdeck.store import runs as run_rows
 
 TERMINAL_COUNTERS = ("succeeded", "failed", "cancelled", "lost")
+# Below this many durations in a window a job's percentiles are exact (raw runs by nearest rank);
+# from it on, the sketch's (within 1.5 %) serve, costing rollup cells instead of runs.
+EXACT_BELOW = 1000
 
 
 def _epoch(at: datetime) -> int:
@@ -22,38 +28,63 @@ def _rate(succeeded: int, finished: int) -> float | None:
     return round(100.0 * succeeded / finished, 2) if finished else None
 
 
+def _minutes(since: datetime, until: datetime) -> tuple[datetime, datetime]:
+    """The window as the rollups resolve it: from the minute holding `since` to the end of the
+    minute holding `until`, so raw durations are the same runs as the rollups' counts."""
+    parts = rollups.cover(_epoch(since), _epoch(until) + 1)
+    return rollups.epoch(parts[0][1]), rollups.epoch(parts[-1][2])
+
+
+def percentiles(
+    conn: Connection,
+    since: datetime,
+    until: datetime,
+    totals: Mapping[str, Mapping[str, Any]],
+    bins: Mapping[str, Mapping[int, int]],
+) -> dict[str, tuple[float | None, float | None]]:
+    """(p50, p95) of each job's durations: by nearest rank over the raw durations when the job has
+    fewer than EXACT_BELOW in the window (read through the (job, run_at) index), else from the merged
+    sketch; either way within the job's [min, max]."""
+    small = [name for name, t in totals.items() if 0 < int(t.get("dur_count") or 0) < EXACT_BELOW]
+    exact = run_rows.durations_by_job(conn, *_minutes(since, until), small) if small else {}
+    result = {}
+    for name, t in totals.items():
+        low, high = t.get("dur_min"), t.get("dur_max")
+        values = exact.get(name)
+        if values:
+            p50, p95 = percentile.nearest_rank(values, 0.5), percentile.nearest_rank(values, 0.95)
+        else:
+            p50, p95 = sketch.quantile(bins.get(name, {}), 0.5), sketch.quantile(bins.get(name, {}), 0.95)
+        result[name] = (percentile.clamp(p50, low, high), percentile.clamp(p95, low, high))
+    return result
+
+
 def per_minute(count: int, since: datetime, until: datetime) -> float:
     """A count over the window as a rate per minute (the seed board's success/min and failures/min)."""
     minutes = max((until - since).total_seconds() / 60, 1 / 60)
     return round(count / minutes, 4)
 
 
-def _clamped(value: float | None, low: float | None, high: float | None) -> float | None:
-    if value is None:
-        return None
-    if low is not None:
-        value = max(value, low)
-    if high is not None:
-        value = min(value, high)
-    return value
-
-
 def job_summaries(
-    conn: Connection, since: datetime, until: datetime, job: str | None = None
+    conn: Connection, since: datetime, until: datetime, job: str | None = None, *, present: bool = True
 ) -> list[dict[str, Any]]:
-    """Per job: counts, success rate, duration avg/min/max/p50/p95, and its latest runs."""
+    """Per job: counts, success rate, duration avg/min/max/p50/p95, and its latest runs.
+
+    `present=False` describes a past window alone: no live runs of now, and the latest runs are the
+    last ones at or before the window's end."""
     totals = rollups.totals_by_job(conn, _epoch(since), _epoch(until) + 1, job)
     bins = rollups.bins_by_job(conn, _epoch(since), _epoch(until) + 1, rollups.DURATION, job)
-    live = run_rows.live_counts(conn, job)
+    live = run_rows.live_counts(conn, job) if present else {}
     names = sorted(set(totals) | set(live))
-    latest = run_rows.latest_by_job(conn, names)
+    latest = run_rows.latest_by_job(conn, names, None if present else until)
+    quantiles = percentiles(conn, since, until, totals, bins)
     summaries = []
     for name in names:
         t = totals.get(name, {})
         finished = sum(int(t.get(k) or 0) for k in TERMINAL_COUNTERS)
         dur_count = int(t.get("dur_count") or 0)
         low, high = t.get("dur_min"), t.get("dur_max")
-        job_bins = bins.get(name, {})
+        p50, p95 = quantiles.get(name, (None, None))
         summaries.append(
             {
                 "job": name,
@@ -73,8 +104,8 @@ def job_summaries(
                 "avg_duration_s": (float(t["dur_sum"]) / dur_count) if dur_count else None,
                 "min_duration_s": low,
                 "max_duration_s": high,
-                "p50_duration_s": _clamped(sketch.quantile(job_bins, 0.5), low, high),
-                "p95_duration_s": _clamped(sketch.quantile(job_bins, 0.95), low, high),
+                "p50_duration_s": p50,
+                "p95_duration_s": p95,
                 "items_succeeded": int(t.get("items_succeeded") or 0),
                 "items_failed": int(t.get("items_failed") or 0),
                 "items_skipped": int(t.get("items_skipped") or 0),

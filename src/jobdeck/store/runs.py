@@ -23,7 +23,7 @@ from sqlalchemy import (
     text,
 )
 
-from jobdeck.domain import LIVE_STATUSES
+from jobdeck.domain import DURATION_STATUSES, LIVE_STATUSES
 from jobdeck.events import from_micros, to_micros
 from jobdeck.store.schema import runs
 from jobdeck.store.types import UTCDateTime
@@ -151,18 +151,20 @@ def live_counts(conn: Connection, job: str | None = None) -> dict[str, dict[str,
 # Per job, a backward seek on (job, run_at) and on (job, status, run_at). The row comparisons
 # bound those indexes' ranges: with a plain `job = j.job` the planner walks ix_runs_run_at back
 # instead, hoping to meet the job soon, which reads every run of the window when a job is idle.
+# Later than any run: the PostgreSQL seek's bound when no window end is given.
+_END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
 _LATEST_PG = (
     text(
         "SELECT j.job, l.run_at, l.status, s.finished_at FROM unnest(:jobs) AS j(job) "
         "LEFT JOIN LATERAL (SELECT run_at, status FROM runs "
-        "WHERE (runs.job, runs.run_at) <= (j.job, 'infinity'::timestamptz) AND runs.job >= j.job "
+        "WHERE (runs.job, runs.run_at) <= (j.job, :before) AND runs.job >= j.job "
         "ORDER BY runs.job DESC, runs.run_at DESC LIMIT 1) l ON true "
         "LEFT JOIN LATERAL (SELECT finished_at FROM runs "
-        "WHERE (runs.job, runs.status, runs.run_at) <= (j.job, 'succeeded', 'infinity'::timestamptz) "
+        "WHERE (runs.job, runs.status, runs.run_at) <= (j.job, 'succeeded', :before) "
         "AND runs.job >= j.job AND runs.status >= 'succeeded' "
         "ORDER BY runs.job DESC, runs.status DESC, runs.run_at DESC LIMIT 1) s ON true"
     )
-    .bindparams(bindparam("jobs", type_=ARRAY(String)))
+    .bindparams(bindparam("jobs", type_=ARRAY(String)), bindparam("before", type_=UTCDateTime()))
     .columns(
         column("job", String),
         column("run_at", UTCDateTime()),
@@ -172,8 +174,11 @@ _LATEST_PG = (
 )
 
 
-def latest_by_job(conn: Connection, jobs: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """Per job: the last run's time and status and the last success's time (index seeks, not scans).
+def latest_by_job(
+    conn: Connection, jobs: Iterable[str], before: datetime | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per job: the last run's time and status and the last success's time (index seeks, not scans);
+    with `before`, the last ones at or before that time (a past window's end).
 
     Two LIMIT 1 seeks per job, all in one statement: one round trip instead of two per job.
     """
@@ -183,20 +188,24 @@ def latest_by_job(conn: Connection, jobs: Iterable[str]) -> dict[str, dict[str, 
     }
     if conn.dialect.name == "postgresql":
         # A LATERAL join plans once for every job; eighty UNIONed subqueries took longer to plan than run.
-        for job, run_at, status, success in conn.execute(_LATEST_PG, {"jobs": names}):
+        params = {"jobs": names, "before": before or _END_OF_TIME}
+        for job, run_at, status, success in conn.execute(_LATEST_PG, params):
             result[job] = {"last_run_at": run_at, "last_status": status, "last_success_at": success}
         return result
+    # SQLite keeps times as naive UTC text that sorts as it compares.
+    bound = "" if before is None else " AND run_at <= ?"
+    limit = () if before is None else (before.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),)
     for chunk in _chunks(names, 100):
         # Written out once: SQLAlchemy building two hundred subqueries cost more than running them.
         statement = " UNION ALL ".join(
-            f"SELECT * FROM (SELECT {i}, 0, run_at, status FROM runs WHERE job = ? "
+            f"SELECT * FROM (SELECT {i}, 0, run_at, status FROM runs WHERE job = ?{bound} "
             f"ORDER BY run_at DESC LIMIT 1) UNION ALL "
-            f"SELECT * FROM (SELECT {i}, 1, finished_at, status FROM runs WHERE job = ? "
+            f"SELECT * FROM (SELECT {i}, 1, finished_at, status FROM runs WHERE job = ?{bound} "
             f"AND status = 'succeeded' ORDER BY run_at DESC LIMIT 1)"
             for i in range(len(chunk))
         )
-        params = tuple(job for job in chunk for _ in range(2))
-        for i, kind, at, status in conn.exec_driver_sql(statement, params):
+        values = tuple(value for job in chunk for _ in range(2) for value in (job, *limit))
+        for i, kind, at, status in conn.exec_driver_sql(statement, values):
             entry = result[chunk[i]]
             when = datetime.fromisoformat(at).replace(tzinfo=UTC) if at is not None else None
             if kind == 0:
@@ -204,6 +213,26 @@ def latest_by_job(conn: Connection, jobs: Iterable[str]) -> dict[str, dict[str, 
             else:
                 entry["last_success_at"] = when
     return result
+
+
+def durations_by_job(
+    conn: Connection, since: datetime, until: datetime, jobs: Sequence[str]
+) -> dict[str, list[float]]:
+    """Each job's durations of runs with an outcome (succeeded, failed) at run_at in [since, until),
+    sorted: a range of the (job, run_at) index per job. For jobs with few runs in the window."""
+    query = select(runs.c.job, runs.c.duration_s).where(
+        runs.c.job.in_(list(jobs)),
+        runs.c.run_at >= since,
+        runs.c.run_at < until,
+        runs.c.status.in_([s.value for s in DURATION_STATUSES]),
+        runs.c.duration_s.is_not(None),
+    )
+    found: dict[str, list[float]] = {}
+    for job, duration in conn.execute(query):
+        found.setdefault(job, []).append(float(duration))
+    for values in found.values():
+        values.sort()
+    return found
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:

@@ -251,6 +251,7 @@ class TimelineJob(Answer):
     job: str
     lanes: int
     runs: int
+    detail: Literal["bars", "buckets"] = Field(description="how the lane is drawn: single runs or buckets")
 
 
 class Timeline(Answer):
@@ -264,9 +265,22 @@ class Timeline(Answer):
         description="[job index, lane, start ms, end ms, status, run id]"
     )
     overlaps: list[tuple[int, int, int, int]] = Field(description="[job index, start ms, end ms, peak]")
-    concurrency: list[tuple[int, int]] = Field(description="[ms, runs running from then on]")
-    max_concurrency: int
+    concurrency: list[tuple[int, int]] = Field(
+        description="[ms, runs of the barred lanes running from then on]"
+    )
+    max_concurrency: int = Field(description="the peak of the lanes drawn as bars")
     truncated: bool
+    detail: Literal["bars", "buckets", "mixed"] = Field(description="bars only, buckets only, or both")
+    step: int | None = Field(description="bucket length in ms, when any lane is in buckets")
+    buckets: list[tuple[int, int, int, int, int, int, int, Status, float, int]] = Field(
+        description="[job index, start ms, end ms, runs, succeeded, failed or lost, running, worst status, "
+        "average running at once, overlapped 0/1] of the lanes too busy for bars"
+    )
+    bucket_overlaps: list[tuple[int, int, int]] = Field(
+        description="[job index, start ms, end ms]: adjacent buckets where runs of a job surely overlapped"
+    )
+    runs_in_view: int = Field(description="runs of the window counted for every lane (nothing left out)")
+    busiest: float | None = Field(description="most runs at once on average in a bucket, over bucketed lanes")
 
 
 # --- writes, actions, health ---------------------------------------------------------------------

@@ -56,16 +56,45 @@ def get_overlaps(
 
 
 @router.get(
-    "/timeline", response_model=Timeline, summary="Runs as bars in per-job lanes, with overlap regions"
+    "/timeline",
+    response_model=Timeline,
+    summary="Runs as bars in per-job lanes, busy lanes in buckets, with overlaps",
 )
 def get_timeline(
     store: StoreDep,
     window: WindowDep,
     job: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=50_000, description="Most runs to draw (the newest)")] = 20_000,
+    limit: Annotated[
+        int,
+        Query(ge=1, le=50_000, description="Most runs drawn as single bars; busier lanes come in buckets"),
+    ] = timeline_data.BAR_BUDGET,
+    columns: Annotated[
+        int,
+        Query(
+            ge=50,
+            le=4000,
+            description="Pixel columns of the chart: lanes with more runs come in buckets of 4 px or more",
+        ),
+    ] = 1000,
 ) -> JSONResponse:
-    """Compact arrays for a canvas chart: bars, per-job overlap regions, concurrency of all jobs."""
+    """Compact arrays for a canvas chart: bars, per-job overlap regions and, for lanes with more runs
+    than fit, per-bucket summaries from the rollups. Nothing in the window is left out."""
+    since, until = window.since, window.until
     with store.read() as conn:
-        rows, truncated = timeline.runs_overlapping(conn, window.since, window.until, job, limit)
+        counts = timeline.runs_in_view(conn, since, until, job)
+        bar_jobs, bucket_jobs = timeline_data.split_lanes(counts, limit, columns)
+        if not bucket_jobs:
+            rows, truncated = timeline.runs_overlapping(conn, since, until, job, limit)
+            step, cells = None, []
+        else:
+            step = timeline_data.bucket_step((until - since).total_seconds(), columns // 4)
+            cells = timeline.buckets(conn, since, until, step, bucket_jobs)
+            rows, truncated = (
+                timeline.runs_overlapping(conn, since, until, limit=limit, jobs=bar_jobs)
+                if bar_jobs
+                else ([], False)
+            )
     now = datetime.now(UTC)
-    return JSONResponse(timeline_data.timeline(rows, window.since, window.until, now, truncated))
+    return JSONResponse(
+        timeline_data.timeline(rows, since, until, now, truncated, cells=cells, step=step, counts=counts)
+    )

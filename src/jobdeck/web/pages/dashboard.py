@@ -4,7 +4,7 @@ previous period of the same length, read from the store's report functions."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
@@ -19,6 +19,11 @@ RECENT_COLUMNS = ("run_id", "job", "status", "created_at", "started_at", "finish
 # last success green < 2 h, yellow 2-6 h, red beyond.
 RATE_WARN, RATE_BAD = 90.0, 50.0
 STALE_WARN_S, STALE_BAD_S = 2 * 3600, 6 * 3600
+# A count that grew at least this many times over is "new": a percentage of a previous figure that
+# small (two runs before, 128,661 now) means nothing.
+NEW_FACTOR = 10
+# A custom range whose end is this close to now still shows the present-state columns.
+ENDS_NOW_SLACK = timedelta(minutes=2)
 # Failures per minute: amber above 0.1, red above 1 (the seed board's status panel).
 FAILURES_WARN, FAILURES_BAD = 0.1, 1.0
 
@@ -49,8 +54,15 @@ def delta(now: float | None, before: float | None, *, unit: str, higher_is_good:
         return Delta("= no change", "flat", title)
     arrow = "▲" if change > 0 else "▼"
     text = f"{arrow} {_show(abs(change), unit)}"
-    if unit == "count" and before:
-        text += f" ({change / before * 100:+.0f}%)"
+    if unit == "count":
+        if now >= NEW_FACTOR * before:
+            # From nothing, or from next to nothing: "+6433050%" would say nothing true.
+            text += " (new)"
+            title += " — too few for a percentage"
+        else:
+            percent = change / before * 100
+            # Under one percent keeps a decimal: "(-0%)" read as no change beside a real one.
+            text += f" ({percent:+.1f}%)" if abs(percent) < 1 else f" ({percent:+.0f}%)"
     tone = "flat" if higher_is_good is None else ("good" if (change > 0) == higher_is_good else "bad")
     return Delta(text, tone, title)
 
@@ -101,17 +113,30 @@ def cards(conn: Connection, window: Window, job: str | None) -> dict[str, Any]:
     }
 
 
+def ends_now(window: Window, now: datetime | None = None) -> bool:
+    """True when the window reaches the present (within a refresh or two), so "now" columns belong."""
+    return window.until >= (now or datetime.now(UTC)) - ENDS_NOW_SLACK
+
+
 def summary_rows(
     conn: Connection, window: Window, job: str | None, slow_job_seconds: float
 ) -> list[dict[str, Any]]:
-    """One row per job: the report's figures, flags, tones and changes against the previous period."""
+    """One row per job: the report's figures, flags, tones and changes against the previous period.
+
+    For a window ending now, the status and time since the last success are of the present; for a
+    past window the rows hold the window's own figures only (the last run is the window's last)."""
     now = datetime.now(UTC)
-    rows = reports.job_summaries(conn, window.since, window.until, job)
+    present = ends_now(window, now)
+    rows = reports.job_summaries(conn, window.since, window.until, job, present=present)
     before_window = previous(window)
-    before = {s["job"]: s for s in reports.job_summaries(conn, before_window.since, before_window.until, job)}
+    before = {
+        s["job"]: s
+        for s in reports.job_summaries(conn, before_window.since, before_window.until, job, present=False)
+    }
     for row in rows:
         old = before.get(row["job"], {})
-        since_success = formatting.seconds_since(row.get("last_success_at"), now)
+        since_success = formatting.seconds_since(row.get("last_success_at"), now) if present else None
+        row["present"] = present
         row["status_now"] = "running" if row["running"] else (row.get("last_status") or "pending")
         row["slow"] = row["avg_duration_s"] is not None and row["avg_duration_s"] > slow_job_seconds
         row["failing"] = row.get("last_status") == "failed" or rate_tone(row["success_rate"]) == "bad"

@@ -148,11 +148,18 @@ def body_context(store: Any, query: ViewQuery, slow_job_seconds: float) -> dict[
                 "rows": dashboard.summary_rows(conn, query.window, query.job, slow_job_seconds),
                 "recent": dashboard.recent_runs(conn, query.window, query.job),
                 "jobs": job_names(conn),
+                "present": dashboard.ends_now(query.window),
                 "error": None,
             }
     except SQLAlchemyError as exc:
-        error = store.reachability.describe() or type(exc).__name__
-        return {"cards": None, "rows": [], "recent": [], "jobs": [], "error": error}
+        return {
+            "cards": None,
+            "rows": [],
+            "recent": [],
+            "jobs": [],
+            "present": dashboard.ends_now(query.window),
+            "error": store.reachability.describe() or type(exc).__name__,
+        }
 
 
 def _context(request: Request, store: Any, query: ViewQuery, slow_job_seconds: float) -> dict[str, Any]:

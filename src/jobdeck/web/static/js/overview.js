@@ -23,7 +23,64 @@
 
   var timeline = new window.JobdeckTimeline(document.getElementById("jd-timeline"), {
     onOpen: function (runId) { window.location.href = page.dataset.runUrl + encodeURIComponent(runId); },
+    // A zoomed range of a window with bucketed lanes: the same view over [start, end] ms.
+    fetchRange: function (start, end) {
+      var p = apiParams();
+      p.delete("hours");
+      p.set("since", new Date(start).toISOString());
+      p.set("until", new Date(end).toISOString());
+      return fetchJson(p);
+    },
+    onDetail: function (data) { info.textContent = describe(data); },
   });
+
+  // The pixel columns of the chart's plot: the server fits bars and buckets to them.
+  function columns() {
+    var w = document.getElementById("jd-timeline").clientWidth || 1000;
+    return Math.max(50, Math.min(4000, Math.round(w - (w < 600 ? 110 : 200))));
+  }
+  function sameQuery(a, b) {
+    function key(u) { var q = new URL(u, window.location.href).searchParams; q.sort(); return q.toString(); }
+    return key(a) === key(b);
+  }
+  function fetchJson(p) {
+    p.set("columns", String(columns()));
+    var url = page.dataset.timelineUrl + "?" + p.toString();
+    // The page's inline script may have asked for this very view already: take its answer once.
+    var first = window.jobdeckFirstTimeline;
+    window.jobdeckFirstTimeline = null;
+    var asked = first && sameQuery(first.url, url) ? first.answer : fetch(url, { headers: { Accept: "application/json" } });
+    return asked
+      .then(function (r) {
+        if (!r.ok) return r.text().then(function (t) { throw new Error("the server answered " + r.status + (t ? ": " + t.substring(0, 200) : "")); });
+        return r.json();
+      });
+  }
+  function plural(n, one, many) { return n.toLocaleString("en") + " " + (n === 1 ? one : many); }
+  function span(ms) {
+    var s = ms / 1000;
+    if (s % 86400 === 0) return s / 86400 + " d";
+    if (s % 3600 === 0) return s / 3600 + " h";
+    return s / 60 + " min";
+  }
+  // The line above the timeline: what is drawn, and how — never a silent cut.
+  function describe(data) {
+    var bucketed = data.jobs.filter(function (j) { return j.detail === "buckets"; }).length;
+    var total = data.runs_in_view !== undefined ? data.runs_in_view : data.runs.length;
+    var text = plural(total, "run", "runs") + " across " + plural(data.jobs.length, "job", "jobs");
+    if (bucketed) {
+      text += " · " + plural(bucketed, "busy lane", "busy lanes") + " in " + span(data.step) + " buckets (zoom in for single runs)";
+      if (data.busiest !== null && data.busiest !== undefined) text += " · about " + data.busiest + " running at once on average at the busiest";
+    }
+    if (data.runs.length && data.range === undefined) {
+      text += " · peak " + data.max_concurrency + " running at once" + (bucketed ? " in the other lanes" : "");
+    }
+    var marks = data.overlaps.length + (data.bucket_overlaps || []).length;
+    text += " · " + plural(marks, "overlap region", "overlap regions") + " shaded";
+    if (data.range) text += " · zoomed in: " + plural(data.rangeRuns || 0, "run", "runs") + " in the range";
+    if (data.truncated) text += " · showing the newest " + data.runs.length.toLocaleString("en") + " runs";
+    return text;
+  }
 
   function utc(local) { return local ? (local.length === 16 ? local + ":00Z" : local + "Z") : ""; }
 
@@ -85,18 +142,11 @@
 
   function loadTimeline() {
     busy(true);
-    return fetch(page.dataset.timelineUrl + "?" + apiParams().toString(), { headers: { Accept: "application/json" } })
-      .then(function (r) {
-        if (!r.ok) return r.text().then(function (t) { throw new Error("the server answered " + r.status + (t ? ": " + t.substring(0, 200) : "")); });
-        return r.json();
-      })
+    return fetchJson(apiParams())
       .then(function (data) {
         tlError.hidden = true;
         timeline.render(data);
-        var marks = data.overlaps.length;
-        info.textContent = data.runs.length.toLocaleString("en") + " runs across " + data.jobs.length + " jobs · peak " +
-          data.max_concurrency + " running at once · " + marks + " overlap region" + (marks === 1 ? "" : "s") + " shaded" +
-          (data.truncated ? " · showing the newest " + data.runs.length.toLocaleString("en") + " runs" : "");
+        info.textContent = describe(data);
       })
       .catch(function (err) {
         // Retry refreshes the whole page's data, so "Last updated" is true of all of it afterwards.

@@ -1,5 +1,8 @@
 // The timeline of runs: one swim lane per job, sub-lanes for runs that overlap, shaded overlap regions.
-// Drawn on one canvas by ECharts (a custom series), so 10,000 bars cost no DOM nodes.
+// Drawn on one canvas by ECharts (a custom series), so 10,000 bars cost no DOM nodes. A lane with more
+// runs than fit comes from the server in time buckets and is drawn as one shape: the height of each
+// bucket is its runs (square root, scaled to the lane's busiest bucket), its red part the failures.
+// Zooming into such a lane fetches the zoomed range (options.fetchRange) for single bars.
 (function () {
   "use strict";
   var STATUS_VAR = { succeeded: "--run-succeeded", failed: "--run-failed", running: "--run-running", lost: "--run-failed" };
@@ -36,6 +39,8 @@
     this.options = options || {};
     this.chart = null;
     this.data = null;
+    this.base = null; // the whole window as the server sent it; `data` may add a zoomed range's detail
+    this.detailToken = 0;
   }
 
   Timeline.prototype.height = function (jobs) {
@@ -56,9 +61,12 @@
   // Forget the zoom (a new time range or job was picked): the next render shows the whole window.
   Timeline.prototype.resetZoom = function () { this.kept = null; this.reset = true; };
 
+  // The axis spans the window; a window ending now reaches to the present (running bars end there).
+  function axisEnd(data) { return data.until < data.now - 120000 ? data.until : Math.max(data.until, data.now); }
+
   function zoomFor(kept, data) {
     if (!kept) return null;
-    var lo = data.since, hi = Math.max(data.until, data.now);
+    var lo = data.since, hi = axisEnd(data);
     var start = kept.start, end = kept.end;
     if (kept.atEnd) { start = hi - (end - start); end = hi; }
     start = Math.max(start, lo); end = Math.min(end, hi);
@@ -70,10 +78,13 @@
     var kept = this.reset ? null : this.zoomRange();
     this.reset = false;
     this.kept = kept;
+    if (!data.buckets) data.buckets = [];
+    if (!data.bucket_overlaps) data.bucket_overlaps = [];
+    this.base = data;
     this.data = data;
     var el = this.el;
     if (!window.echarts) { el.textContent = "The chart library did not load."; return; }
-    if (!data.runs.length) {
+    if (!data.runs.length && !data.buckets.length) {
       if (this.chart) { this.chart.dispose(); this.chart = null; }
       el.dataset.state = "empty";
       el.innerHTML = '<p class="jd-muted">No runs started in this time range — nothing to draw. Pick a longer range, or instrument a job with <code>@jobdeck.track</code>.</p>';
@@ -87,6 +98,9 @@
       this.chart.on("click", function (p) {
         if (p.seriesId === "runs" && self.options.onOpen) self.options.onOpen(self.data.runs[p.dataIndex][5]);
       });
+      // Busy lanes are one shape each: the pointer's x picks the bucket for the tooltip.
+      this.chart.getZr().on("mousemove", function (e) { self.pointer = [e.offsetX, e.offsetY]; });
+      this.chart.on("datazoom", function () { self.scheduleDetail(); });
     } else {
       this.chart.resize();
     }
@@ -94,7 +108,62 @@
     var range = zoomFor(kept, data);
     if (range) option.dataZoom.forEach(function (z) { z.startValue = range[0]; z.endValue = range[1]; });
     this.chart.setOption(option, { notMerge: true });
+    this.scheduleDetail();
   };
+
+  // Zoomed into a window that has bucketed lanes: fetch the zoomed range (its own limit) for bars.
+  Timeline.prototype.scheduleDetail = function () {
+    var self = this;
+    clearTimeout(this.detailTimer);
+    this.detailTimer = setTimeout(function () { self.loadDetail(); }, 250);
+  };
+  Timeline.prototype.loadDetail = function () {
+    var base = this.base, self = this;
+    if (!base || !base.buckets.length || !this.options.fetchRange) return;
+    var z = this.zoomRange();
+    var token = ++this.detailToken;
+    if (!z) { if (this.data !== base) this.show(base); return; }
+    var start = Math.floor(z.start), end = Math.ceil(z.end);
+    this.el.dataset.detail = "loading";
+    this.options.fetchRange(start, end).then(function (detail) {
+      if (token !== self.detailToken || self.base !== base) return;
+      self.show(merged(base, detail, start, end));
+      self.el.dataset.detail = "range";
+    }).catch(function () { if (token === self.detailToken) self.el.dataset.detail = "failed"; });
+  };
+  // Draw `data` (the base or base + detail) keeping the zoom as it is.
+  Timeline.prototype.show = function (data) {
+    if (!this.chart) return;
+    var kept = this.zoomRange();
+    this.data = data;
+    var option = this.option(data);
+    var range = zoomFor(kept, data);
+    if (range) option.dataZoom.forEach(function (z) { z.startValue = range[0]; z.endValue = range[1]; });
+    this.chart.setOption(option, { notMerge: true });
+    if (this.options.onDetail) this.options.onDetail(data);
+  };
+
+  // The base window with a zoomed range's data in place of its bucketed lanes' buckets in [start, end].
+  function merged(base, detail, start, end) {
+    var index = {};
+    base.jobs.forEach(function (j, i) { index[j.job] = i; });
+    var bucketed = {}, jobs = base.jobs.map(function (j) { return Object.assign({}, j); });
+    base.jobs.forEach(function (j, i) { if (j.detail === "buckets") bucketed[i] = true; });
+    var map = detail.jobs.map(function (j) { var i = index[j.job]; return i !== undefined && bucketed[i] ? i : -1; });
+    detail.jobs.forEach(function (j, k) { if (map[k] >= 0) { jobs[map[k]].lanes = j.lanes; jobs[map[k]].zoomed = j.detail; } });
+    var out = Object.assign({}, base, { jobs: jobs, range: [start, end], rangeRuns: detail.runs_in_view });
+    // A bucketed lane's buckets that meet the range give way to the range's own data.
+    out.buckets = base.buckets.filter(function (b) { return !bucketed[b[0]] || b[2] <= start || b[1] >= end; });
+    out.runs = base.runs.slice();
+    detail.runs.forEach(function (r) { if (map[r[0]] >= 0) out.runs.push([map[r[0]]].concat(r.slice(1))); });
+    out.overlaps = base.overlaps.slice();
+    detail.overlaps.forEach(function (o) { if (map[o[0]] >= 0) out.overlaps.push([map[o[0]]].concat(o.slice(1))); });
+    (detail.buckets || []).forEach(function (b) { if (map[b[0]] >= 0) out.buckets.push([map[b[0]]].concat(b.slice(1))); });
+    out.bucket_overlaps = base.bucket_overlaps.filter(function (o) { return !bucketed[o[0]] || o[2] <= start || o[1] >= end; });
+    (detail.bucket_overlaps || []).forEach(function (o) { if (map[o[0]] >= 0) out.bucket_overlaps.push([map[o[0]]].concat(o.slice(1))); });
+    out.buckets.sort(function (a, b) { return a[0] - b[0] || a[1] - b[1]; });
+    return out;
+  }
 
   Timeline.prototype.option = function (data) {
     var c = palette();
@@ -110,6 +179,51 @@
       var top = a[1] - band / 2 + lane * h;
       return { x: a[0], y: top + pad, width: Math.max(b[0] - a[0], 2), height: Math.max(h - 2 * pad, 1.5) };
     }
+    // Each bucketed lane's buckets, and the busiest rate (runs per ms) among them, for the heights.
+    // A bucket's rate is over the part of it inside the window, so the partial buckets at the
+    // window's edges are not drawn lower than they are.
+    var laneBuckets = {}, laneRate = {}, lo = data.since, hi = axisEnd(data);
+    function rate(b) { return b[3] / Math.max(Math.min(b[2], hi) - Math.max(b[1], lo), 60000); }
+    data.buckets.forEach(function (b) {
+      (laneBuckets[b[0]] = laneBuckets[b[0]] || []).push(b);
+      laneRate[b[0]] = Math.max(laneRate[b[0]] || 0, rate(b));
+    });
+    var laneItems = Object.keys(laneBuckets).map(function (j) {
+      var list = laneBuckets[j];
+      return [list[0][1], list[list.length - 1][2], Number(j)];
+    });
+    var self = this;
+    function bucketAt(jobIndex) {
+      if (!self.pointer || !self.chart) return null;
+      var t = self.chart.convertFromPixel({ xAxisIndex: 0 }, self.pointer[0]);
+      var list = laneBuckets[jobIndex] || [];
+      for (var i = 0; i < list.length; i++) if (list[i][1] <= t && t < list[i][2]) return list[i];
+      return null;
+    }
+    function lanePolygons(params, api, jobIndex) {
+      var cs = params.coordSys;
+      var centre = api.coord([data.since, jobIndex])[1];
+      var band = api.size([0, 1])[1] * 0.84;
+      var bottom = centre + band / 2, top = laneRate[jobIndex];
+      function x(t) { return Math.min(Math.max(api.coord([t, jobIndex])[0], cs.x), cs.x + cs.width); }
+      var all = [], failed = [], running = [];
+      (laneBuckets[jobIndex] || []).forEach(function (b) {
+        var x0 = x(b[1]), x1 = x(b[2]);
+        if (x1 - x0 < 0.01) return;
+        var h = Math.max(band * Math.sqrt(rate(b) / top), 2);
+        all.push([x0, bottom], [x0, bottom - h], [x1, bottom - h], [x1, bottom]);
+        var hf = b[5] ? Math.max(h * b[5] / b[3], 1.5) : 0;
+        if (hf) failed.push([x0, bottom], [x0, bottom - hf], [x1, bottom - hf], [x1, bottom]);
+        if (b[6]) {
+          var hr = Math.max(h * b[6] / b[3], 1.5);
+          running.push([x0, bottom - hf], [x0, bottom - hf - hr], [x1, bottom - hf - hr], [x1, bottom - hf]);
+        }
+      });
+      var children = [{ type: "polygon", name: "lane-" + jobIndex, shape: { points: all }, style: { fill: c.succeeded, opacity: 0.8 } }];
+      if (failed.length) children.push({ type: "polygon", name: "failed-" + jobIndex, shape: { points: failed }, style: { fill: c.failed } });
+      if (running.length) children.push({ type: "polygon", name: "running-" + jobIndex, shape: { points: running }, style: { fill: c.running } });
+      return { type: "group", children: children };
+    }
     var grid = { left: narrow ? 8 : 16, right: narrow ? 12 : 24, top: 16, bottom: 64, containLabel: true };
     return {
       useUTC: true,
@@ -118,6 +232,20 @@
       tooltip: {
         trigger: "item", confine: true, backgroundColor: c.surface, borderColor: c.border, textStyle: { color: c.fg },
         formatter: function (p) {
+          if (p.seriesId === "buckets") {
+            var jb = p.data[2], b = bucketAt(jb);
+            if (!b) return escapeHtml(jobs[jb].job) + "<br>" + jobs[jb].runs.toLocaleString("en") + " runs in the window";
+            return '<div class="jd-tip"><b>' + escapeHtml(jobs[jb].job) + "</b> · " + fmtTime(b[1]) + " + " + fmtDuration((b[2] - b[1]) / 1000) +
+              "<br>" + b[3].toLocaleString("en") + " runs · " + b[4].toLocaleString("en") + " succeeded · " + b[5].toLocaleString("en") +
+              " failed or lost" + (b[6] ? " · " + b[6] + " running" : "") + "<br>Worst: " + escapeHtml(b[7]) +
+              "<br>About " + b[8] + " running at a time on average" + (b[9] ? " · runs overlapped" : "") +
+              "<br><i>Zoom in for single runs</i></div>";
+          }
+          if (p.seriesId === "bucket-overlaps") {
+            var bo = data.bucket_overlaps[p.dataIndex];
+            return "<b>Overlap</b> · " + escapeHtml(jobs[bo[0]].job) + "<br>runs of this job overlapped here (at least 2 at once)<br>" +
+              fmtTime(bo[1]) + " → " + fmtTime(bo[2]) + "<br>Zoom in to see each run";
+          }
           if (p.seriesId === "overlaps") {
             var o = data.overlaps[p.dataIndex];
             return "<b>Overlap</b> · " + escapeHtml(jobs[o[0]].job) + "<br>" + o[3] + " runs at once at the peak<br>" +
@@ -131,7 +259,7 @@
         },
       },
       xAxis: {
-        type: "time", min: data.since, max: Math.max(data.until, data.now),
+        type: "time", min: data.since, max: axisEnd(data),
         axisLabel: { color: c.muted, hideOverlap: true }, axisLine: { lineStyle: { color: c.border } },
         splitLine: { show: true, lineStyle: { color: c.border, opacity: 0.5 } },
       },
@@ -168,6 +296,28 @@
               style: { fill: c.overlap, stroke: c.mark, lineWidth: 1, lineDash: [3, 2] },
             };
           },
+        },
+        {
+          id: "bucket-overlaps", type: "custom", z: 1,
+          data: data.bucket_overlaps.map(function (o) { return [o[1], o[2], o[0]]; }),
+          encode: { x: [0, 1], y: 2 },
+          renderItem: function (params, api) {
+            var jobIndex = api.value(2);
+            var a = api.coord([api.value(0), jobIndex]);
+            var b = api.coord([api.value(1), jobIndex]);
+            var band = api.size([0, 1])[1];
+            var rect = { x: a[0], y: a[1] - band / 2 + 1, width: Math.max(b[0] - a[0], 2), height: band - 2 };
+            var clipped = window.echarts.graphic.clipRectByRect(rect, {
+              x: params.coordSys.x, y: params.coordSys.y, width: params.coordSys.width, height: params.coordSys.height,
+            });
+            return clipped && { type: "rect", shape: clipped, style: { fill: c.overlap } };
+          },
+        },
+        {
+          id: "buckets", type: "custom", z: 2,
+          data: laneItems,
+          encode: { x: [0, 1], y: 2 },
+          renderItem: function (params, api) { return lanePolygons(params, api, api.value(2)); },
         },
         {
           id: "runs", type: "custom", z: 2,
