@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from jobdeck.cli.common import DbOption, check_can_listen, console, open_store, settings_for
+from jobdeck.cli.common import DbOption, check_can_listen, console, fail, open_store, settings_for
+from jobdeck.config import Settings
 
 
 def migrate(db: DbOption = None) -> None:
@@ -25,16 +26,33 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="Server processes on the port (replicas sharing the store)")
     ] = 1,
+    auth: Annotated[
+        bool | None,
+        typer.Option("--auth", help="Require sign-in or an API token (anywhere)", show_default=False),
+    ] = None,
+    insecure_open: Annotated[
+        bool | None,
+        typer.Option(
+            "--insecure-open", help="Serve without sign-in on a non-loopback address", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """Serve the dashboard and API (migrating the store first)."""
     import uvicorn
 
     from jobdeck.web.app import create_app
 
-    settings = settings_for(db, host=host, port=port, root_path=root_path)
+    settings = settings_for(
+        db, host=host, port=port, root_path=root_path, auth=auth, insecure_open=insecure_open
+    )
+    check_safe_default(settings)
     check_can_listen(settings.host, settings.port)
     store = open_store(settings)
     console.print(f"jobdeck serving on http://{settings.host}:{settings.port}{settings.root_path}/")
+    if not settings.auth:
+        console.print(
+            "open: no sign-in (anyone who can reach this address may read and act; --auth to require it)"
+        )
     if workers == 1:
         uvicorn.run(create_app(settings, store), host=settings.host, port=settings.port, log_level="warning")
         return
@@ -50,6 +68,30 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_level="warning",
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine reaches (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_safe_default(settings: Settings) -> None:
+    """Refuse to serve open (no sign-in) on an address other machines reach, unless insisted on."""
+    if settings.auth or settings.insecure_open or is_loopback(settings.host):
+        return
+    fail(
+        f"refusing to serve {settings.host} without sign-in: "
+        "anyone who reaches it could read runs and stop them. "
+        "Add users (`jobdeck users add NAME --role admin`) and start with --auth (JOBDECK_AUTH=1), "
+        "or pass --insecure-open to serve it open anyway."
     )
 
 

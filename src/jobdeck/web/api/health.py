@@ -32,7 +32,8 @@ async def health(store: StoreDep) -> JSONResponse:
     try:
         state = await run_in_threadpool(_check, store)
     except (SQLAlchemyError, OSError) as exc:
-        body = {"status": "unhealthy", "store": {"backend": store.backend, "error": str(exc).splitlines()[0]}}
+        # The kind of failure only: a driver message may name hosts, users or paths.
+        body = {"status": "unhealthy", "store": {"backend": store.backend, "error": type(exc).__name__}}
         return JSONResponse(body, status_code=503)
     status = "healthy" if state["migrated"] else "degraded"
     return JSONResponse(
