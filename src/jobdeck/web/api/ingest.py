@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from jobdeck import gcpause
+from jobdeck.auth import sealed
 from jobdeck.auth.masking import mask_events
 from jobdeck.events import WIRE_BATCH, WIRE_EVENT, Event, event_from_wire, without_nul
 from jobdeck.recorder import MissingJob
@@ -102,7 +103,10 @@ def _decode_events(body: bytes, max_events: int, now: datetime) -> list[Event]:
     "/events",
     status_code=202,
     response_model=Accepted,
-    responses={415: {"description": "The body is not declared as JSON"}},
+    responses={
+        409: {"description": "An event would change a field the run's executor sealed"},
+        415: {"description": "The body is not declared as JSON"},
+    },
     summary="Record one event or a batch of events",
     openapi_extra=events_request_body(),
 )
@@ -113,6 +117,10 @@ async def post_events(request: Request, recorder: RecorderDep, settings: Setting
     # Decoding and validating a large batch takes a while: off the event loop, like the write.
     events = await run_in_threadpool(decode_events, body, settings.max_batch_events)
     events = mask_events(events, settings.mask_keys)
+    try:
+        await run_in_threadpool(sealed.check, recorder.store, events)
+    except sealed.SealBroken as exc:
+        raise HTTPException(409, str(exc)) from None
     try:
         await run_in_threadpool(recorder.record, events)
     except MissingJob as exc:
