@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 from typing import Annotated
 
 import typer
+from pydantic import SecretStr
 
 from jobdeck.cli.common import DbOption, check_can_listen, console, fail, open_store, settings_for
 from jobdeck.config import Settings
@@ -60,7 +63,10 @@ def serve(
     # the way every jobdeck process reads them); live views reach across them as across machines.
     store.close()
     for name, value in settings.model_dump(exclude_none=True).items():
-        os.environ[f"JOBDECK_{name.upper()}"] = str(value)
+        os.environ[f"JOBDECK_{name.upper()}"] = as_variable(value)
+    if settings.secret_key is None:
+        # One key for every worker, so a session signed by one is good in all of them.
+        os.environ["JOBDECK_SECRET_KEY"] = secrets.token_urlsafe(32)
     uvicorn.run(
         "jobdeck.web.app:create_app",
         factory=True,
@@ -69,6 +75,15 @@ def serve(
         port=settings.port,
         log_level="warning",
     )
+
+
+def as_variable(value: object) -> str:
+    """A setting's value as the JOBDECK_* variable that reads back the same (lists as JSON)."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, list | dict):
+        return json.dumps(value)
+    return str(value)
 
 
 def is_loopback(host: str) -> bool:
