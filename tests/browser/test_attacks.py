@@ -177,6 +177,8 @@ def test_an_open_server_refuses_other_sites_too(
 def test_payloads_render_inert_on_every_page(signed_in: Any, secured: LiveServer) -> None:
     page = signed_in.new_page()
     dialogs: list[str] = []
+    console: list[str] = []
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     paths = [
         "/",
@@ -199,4 +201,6 @@ def test_payloads_render_inert_on_every_page(signed_in: Any, secured: LiveServer
         "&amp;", "&"
     )
     assert dialogs == []
+    # Under the CSP as served: no page needed an inline script or eval.
+    assert [m for m in console if "Content Security Policy" in m] == []
     page.close()
