@@ -1,8 +1,9 @@
 """A build hook: refuse to build a wheel or sdist without the dashboard's front-end files.
 
 They come from npm (`make assets`) and are not in git, so a build from a fresh clone would
-otherwise ship a dashboard without htmx and ECharts. An editable install is let through: it
-serves the files from the source tree, where `make assets` puts them afterwards.
+otherwise ship a dashboard without htmx and ECharts, and /docs without Swagger UI. An editable
+install is let through: it serves the files from the source tree, where `make assets` puts them
+afterwards.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 VENDOR = Path("src/jobdeck/web/static/vendor")
-REQUIRED = ("htmx.min.js", "echarts.min.js")
+REQUIRED = ("htmx.min.js", "echarts.min.js", "swagger-ui-bundle.js", "swagger-ui.css")
 
 
 class FrontEndFilesHook(BuildHookInterface):  # type: ignore[type-arg]

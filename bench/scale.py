@@ -33,7 +33,7 @@ from jobdeck.events import Event, make_event
 from jobdeck.recorder import Recorder
 from jobdeck.store import Store, bulk, rollups, verify
 
-JOBS = [f"job{i:02d}" for i in range(40)]
+JOBS = [f"job{i:02d}" for i in range(40)]  # `generate --jobs N` names N jobs instead
 ERRORS = [("TimeoutError", "timed out after 30s"), ("ValueError", "bad row 17"), ("IOError", "disk full")]
 
 
@@ -66,12 +66,13 @@ def _run_events(
     return events
 
 
-def generate(url: str, total: int, days: float, chunk: int, seed: int) -> None:
-    """Record `total` runs of 40 jobs spread over the last `days` days through the recorder (its
-    write path, rollups included), `chunk` runs a transaction."""
+def generate(url: str, total: int, days: float, chunk: int, seed: int, job_count: int = len(JOBS)) -> None:
+    """Record `total` runs of `job_count` jobs spread over the last `days` days through the recorder
+    (its write path, rollups included), `chunk` runs a transaction."""
     rnd = random.Random(seed)
-    medians = {job: rnd.choice([0.3, 1.5, 4, 12, 45, 180]) * rnd.uniform(0.7, 1.4) for job in JOBS}
-    weights = [1 / (i + 1) ** 0.7 for i in range(len(JOBS))]
+    jobs_named = JOBS if job_count == len(JOBS) else [f"job{i:03d}" for i in range(job_count)]
+    medians = {job: rnd.choice([0.3, 1.5, 4, 12, 45, 180]) * rnd.uniform(0.7, 1.4) for job in jobs_named}
+    weights = [1 / (i + 1) ** 0.7 for i in range(len(jobs_named))]
     store = Store(url)
     store.migrate()
     recorder = Recorder(store)
@@ -83,7 +84,7 @@ def generate(url: str, total: int, days: float, chunk: int, seed: int) -> None:
         n = min(chunk, total - first)
         lo, hi = first / total * span, (first + n) / total * span
         offsets = sorted(rnd.uniform(lo, hi) for _ in range(n))
-        jobs = rnd.choices(JOBS, weights, k=n)
+        jobs = rnd.choices(jobs_named, weights, k=n)
         events: list[Event] = []
         for i, (offset, job) in enumerate(zip(offsets, jobs, strict=True)):
             at = start + timedelta(seconds=offset)
@@ -228,6 +229,7 @@ def main() -> None:
     gen.add_argument("--days", type=float, default=30)
     gen.add_argument("--chunk", type=int, default=20_000)
     gen.add_argument("--seed", type=int, default=1)
+    gen.add_argument("--jobs", type=int, default=len(JOBS), help="How many jobs the runs belong to")
     read = sub.add_parser("reads", help="time the reads against a generated store")
     read.add_argument("--db", required=True)
     read.add_argument("--repeat", type=int, default=15)
@@ -237,7 +239,7 @@ def main() -> None:
     read.add_argument("--out", type=Path)
     args = parser.parse_args()
     if args.command == "generate":
-        generate(args.db, args.runs, args.days, args.chunk, args.seed)
+        generate(args.db, args.runs, args.days, args.chunk, args.seed, args.jobs)
     else:
         reads(args.db, args.repeat, args.port, args.out, args.label, args.seed_repeat)
 

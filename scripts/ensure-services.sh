@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Start what the test suite needs when it is missing: PostgreSQL, and Chromium for browser tests.
+# Start what the test suite needs when it is missing: PostgreSQL, Chromium for browser tests, nginx
+# (the root-path tests run their own nginx in front of the app; it is only installed here) and
+# Prometheus (promtool and the server) for the metrics tests.
 # (Redis returns here with the first test that uses it: the Celery integration.)
 # Says what it could not get; tests that need it then skip (or fail under JOBDECK_REQUIRE_SERVICES=1).
 set -u
@@ -22,5 +24,23 @@ if [ ! -x /usr/bin/chromium ]; then
       || note "could not install chromium"
   fi
   [ -x /usr/bin/chromium ] || note "Chromium is not available at /usr/bin/chromium"
+fi
+
+if [ ! -x /usr/sbin/nginx ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    note "installing nginx from Debian's packages (the reverse-proxy tests start their own)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null) \
+      || note "could not install nginx"
+  fi
+  [ -x /usr/sbin/nginx ] || note "nginx is not available at /usr/sbin/nginx"
+fi
+
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    note "installing Prometheus from Debian's packages (metrics tests need promtool and the server)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null) \
+      || note "could not install prometheus"
+  fi
+  command -v promtool >/dev/null 2>&1 || note "Prometheus (promtool) is not available"
 fi
 exit 0

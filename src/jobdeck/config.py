@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -56,3 +58,28 @@ class Settings(BaseSettings):
             "session",
         ]
     )
+    # The scheduler loop (schedules, and the safety sweep for stuck runs): `jobdeck serve` runs it
+    # unless told --no-scheduler; an app built without it still fires "run now".
+    scheduler: bool = False
+    # A running run is marked lost after this long (per job in stale_after_by_job, in seconds).
+    stale_after_s: float = Field(default=6 * 3600.0, gt=0)
+    stale_after_by_job: dict[str, float] = Field(default_factory=dict)
+    # Alerts: `serve` evaluates every rule this often (0 turns the evaluator off); a firing alert
+    # resolves after this many successful runs once its condition is gone.
+    alert_interval_s: float = Field(default=60.0, ge=0)
+    alert_resolve_after: int = Field(default=1, ge=1)
+    # Where people reach this jobdeck: notifications link to its job pages.
+    public_url: str = ""
+    # Email notifications: the SMTP server, how it is secured, and who the messages come from.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_tls: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "jobdeck@localhost"
+    smtp_timeout_s: float = Field(default=10.0, gt=0)
+
+    @property
+    def base_url(self) -> str:
+        """The public URL, or where this process serves."""
+        return (self.public_url or f"http://{self.host}:{self.port}{self.root_path}").rstrip("/")

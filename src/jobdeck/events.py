@@ -142,6 +142,11 @@ class EventIn(BaseModel):
     labels: dict[Annotated[str, Field(max_length=100)], Annotated[str, Field(max_length=500)]] | None = Field(
         default=None, max_length=50
     )
+    # What the job's code declares about its runs (alerts.expectations): not stored on the run.
+    schedule: Annotated[str, Field(max_length=100)] | None = None
+    timezone: Annotated[str, Field(max_length=64)] | None = None
+    grace: Annotated[str, Field(max_length=32)] | float | None = None
+    max_runtime: Annotated[str, Field(max_length=32)] | float | None = None
 
     @field_validator("at")
     @classmethod
@@ -155,7 +160,7 @@ class EventIn(BaseModel):
         return make_event(self.run_id, self.event, self.at or now or datetime.now(UTC), data)
 
 
-_NOT_DATA = frozenset({"run_id", "event", "at"})
+_NOT_DATA = frozenset({"run_id", "event", "at", "schedule", "timezone", "grace", "max_runtime"})
 
 
 def _wire_schema() -> Any:

@@ -20,7 +20,16 @@ SERVE = (
     "from jobdeck.cli import app; "
     "app(prog_name='jobdeck')"
 )
-STATED_ORDER = ["wal checkpoint", "retention cleanup", "live updates", "control plane"]
+# The scheduler starts last and stops first, so nothing new starts while the rest stops.
+STATED_ORDER = [
+    "wal checkpoint",
+    "retention cleanup",
+    "live updates",
+    "alert evaluation",
+    "alert delivery",
+    "control plane",
+    "scheduler",
+]
 
 
 def free_port() -> int:

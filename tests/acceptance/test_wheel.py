@@ -30,6 +30,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 ROOT = Path(__file__).resolve().parents[2]
 VENDOR = Path("src/jobdeck/web/static/vendor")
 FRONT_END = ("htmx.min.js", "echarts.min.js")
+# Swagger UI for /docs, served by the package like the overview's scripts.
+DOCS_FILES = ("swagger-ui-bundle.js", "swagger-ui.css")
 
 
 def build(source: Path, out: Path, *which: str) -> subprocess.CompletedProcess[str]:
@@ -46,7 +48,7 @@ def build(source: Path, out: Path, *which: str) -> subprocess.CompletedProcess[s
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An sdist and a wheel built from it, as `make dist` builds them."""
-    if not all((ROOT / VENDOR / name).is_file() for name in FRONT_END):
+    if not all((ROOT / VENDOR / name).is_file() for name in FRONT_END + DOCS_FILES):
         pytest.fail("the front-end files are missing: run `make assets` (make test does) first")
     out = tmp_path_factory.mktemp("dist")
     built = build(ROOT, out)
@@ -58,11 +60,14 @@ def test_the_wheel_and_sdist_hold_the_front_end_files(dist: Path) -> None:
     (wheel,) = dist.glob("jobdeck-*.whl")
     (sdist,) = dist.glob("jobdeck-*.tar.gz")
     in_wheel = set(zipfile.ZipFile(wheel).namelist())
-    assert {f"jobdeck/web/static/vendor/{name}" for name in FRONT_END} <= in_wheel
+    assert {f"jobdeck/web/static/vendor/{name}" for name in FRONT_END + DOCS_FILES} <= in_wheel
     assert not any(name.startswith(("tests/", "node_modules/")) for name in in_wheel)
     with tarfile.open(sdist) as archive:
         in_sdist = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
-    assert {str(VENDOR / name) for name in FRONT_END} | {"hatch_build.py", "pyproject.toml"} <= in_sdist
+    assert {str(VENDOR / name) for name in FRONT_END + DOCS_FILES} | {
+        "hatch_build.py",
+        "pyproject.toml",
+    } <= in_sdist
 
 
 def test_the_installed_wheel_serves_the_overview_without_node(dist: Path, tmp_path: Path) -> None:
@@ -137,6 +142,9 @@ def test_the_installed_wheel_serves_the_overview_without_node(dist: Path, tmp_pa
         urls = re.findall(r'<script[^>]*\bsrc="([^"]+)"', page.text)
         urls += re.findall(r'<link[^>]*\brel="stylesheet"[^>]*\bhref="([^"]+)"', page.text)
         assert {f"/static/vendor/{name}" for name in FRONT_END} <= set(urls), urls
+        docs = httpx.get(f"{base}/docs", timeout=10).text
+        urls += re.findall(r"""(?:src|href)=["'](/static/vendor/[^"']+)["']""", docs)
+        assert {f"/static/vendor/{name}" for name in DOCS_FILES} <= set(urls), urls
         for url in urls:
             answer = httpx.get(base + url if url.startswith("/") else url, timeout=10)
             assert answer.status_code == 200, url

@@ -38,3 +38,19 @@ def test_a_failed_refresh_says_so_and_retries(live_server: LiveServer, page: Any
     assert page.jd_errors
     assert all("500" in error for error in page.jd_errors)
     page.jd_errors.clear()
+
+
+def test_the_pending_card_matches_the_pending_list(live_server: LiveServer, page: Any) -> None:
+    page.goto(live_server.path("/control"))
+    card = page.locator('[data-card="pending"] .jd-stat-value')
+    rows = page.locator("#jd-pending-table tbody tr")
+    assert int(card.inner_text()) == rows.count() == 1
+    assert rows.first.locator("td").first.inner_text() == "waiting"
+    assert page.locator("#jd-pending-title").inner_text() == "Pending (1)"
+    # The bar and the warning say what they are measured against.
+    basis = page.locator("#jd-usual-basis").inner_text()
+    assert "p50" in basis
+    assert "p95" in basis
+    bar = page.locator(".jd-progress").first
+    assert "(p50)" in bar.locator("xpath=..").inner_text() or "p95" in bar.locator("xpath=..").inner_text()
+    assert page.jd_errors == []

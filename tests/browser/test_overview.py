@@ -37,7 +37,8 @@ def test_overview_matches_the_api(live_server: LiveServer, page: Any) -> None:
     assert page.locator("#jd-recent-table tbody tr").count() == 20
     assert page.locator("#jd-recent-table tbody tr").first.locator("td").nth(0).inner_text() == "live-1"
     # Time range, job type and auto refresh menus, as the seed dashboard has them.
-    assert page.locator("#jd-range option").all_inner_texts()[:5] == [
+    assert page.locator("#jd-range option").all_inner_texts()[:6] == [
+        "Last 15 minutes",
         "Last 1 hour",
         "Last 6 hours",
         "Last 24 hours",

@@ -90,6 +90,10 @@ def test_phone_tables_are_cards_not_sideways_scrollers(live_server: LiveServer, 
         for path in ("/", f"/jobs/{SLOW_JOB}"):
             phone.goto(live_server.path(path))
             phone.wait_for_load_state("networkidle")
+            # Open every collapsed section, so its table is measured too.
+            phone.locator(".jd-collapse-toggle").evaluate_all(
+                "bs => bs.forEach(b => { if (b.textContent === 'Show') b.click(); })"
+            )
             assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
             # Every table fits its panel: nothing is hidden off to the right.
             hidden = phone.evaluate(
@@ -99,6 +103,7 @@ def test_phone_tables_are_cards_not_sideways_scrollers(live_server: LiveServer, 
             assert hidden == [], f"{path}: {hidden} scroll sideways"
         # The summary's cards name each figure, and the sort buttons stay.
         phone.goto(live_server.path("/"))
+        assert phone.locator("#jd-summary .jd-collapse-toggle").inner_text() == "Hide"  # opened above
         card = phone.locator(f'#jd-summary-table tr[data-job="{SLOW_JOB}"]')
         label = card.locator('td[data-label="Success"]')
         assert phone.evaluate("td => getComputedStyle(td, '::before').content", label.element_handle()) == (

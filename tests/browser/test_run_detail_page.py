@@ -37,3 +37,36 @@ def test_a_running_run_updates_itself_when_it_finishes(live_server: LiveServer, 
     # Finished, it no longer listens: the section carries no trigger any more.
     assert page.locator("#jd-run").get_attribute("hx-trigger") is None
     assert page.jd_errors == []
+
+
+def test_a_run_that_succeeded_after_a_retry_shows_the_earlier_error_as_history(
+    live_server: LiveServer, page: Any
+) -> None:
+    from datetime import timedelta
+
+    from jobdeck.events import make_event
+
+    at = datetime.now(UTC) - timedelta(minutes=5)
+    error = {"error_type": "ConnectionError", "error_message": "warehouse unreachable"}
+    live_server.record(
+        [
+            make_event("retried-ok", "started", at, {"job": "clip_sync"}),
+            make_event("retried-ok", "retrying", at + timedelta(seconds=5), error),
+            make_event("retried-ok", "started", at + timedelta(seconds=20), {}),
+            make_event("retried-ok", "succeeded", at + timedelta(seconds=30), {}),
+        ]
+    )
+    page.goto(live_server.path("/runs/retried-ok"))
+    expect(page.locator("header .jd-status")).to_have_text("succeeded")
+    panel = page.locator('section[aria-labelledby="error-title"]')
+    expect(panel.get_by_role("heading")).to_have_text("Earlier attempt's error")
+    expect(panel).to_contain_text("This run succeeded at attempt 2; an earlier attempt failed with:")
+    expect(panel).to_contain_text("ConnectionError: warehouse unreachable")
+    assert "jd-panel--error" not in (panel.get_attribute("class") or "")
+    assert page.get_by_role("heading", name="Error", exact=True).count() == 0
+    # A run that failed still shows its error as the run's own, in red.
+    page.goto(live_server.path("/runs/run-00145"))
+    failed = page.locator('section[aria-labelledby="error-title"]')
+    expect(failed.get_by_role("heading")).to_have_text("Error")
+    assert "jd-panel--error" in (failed.get_attribute("class") or "")
+    assert page.jd_errors == []

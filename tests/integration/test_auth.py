@@ -173,3 +173,14 @@ def test_the_audit_trail_is_filterable(secured: TestClient, store: Store) -> Non
     assert page.status_code == 200
     assert "wrong name or password" in page.text
     assert secured.get("/api/v1/audit", params={"since": "2026-01-01T00:00:00"}).status_code == 422
+
+
+def test_metrics_take_a_token_or_are_open_by_a_setting(store: Store) -> None:
+    token = add_token(store, "prom", "viewer")
+    with TestClient(create_app(Settings(database_url=store.url, auth=True), store)) as client:
+        assert client.get("/metrics").status_code == 401
+        assert client.get("/metrics", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    with TestClient(
+        create_app(Settings(database_url=store.url, auth=True, metrics_open=True), store)
+    ) as client:
+        assert client.get("/metrics").status_code == 200

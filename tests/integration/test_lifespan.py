@@ -16,9 +16,17 @@ from jobdeck.web.app import create_app
 
 
 def stated_order(store: Store) -> list[str]:
-    """What create_app's docstring states: the store's upkeep, live updates, the control plane."""
+    """What create_app's docstring states: the store's upkeep, live updates, the alert evaluator and
+    its sender, the control plane."""
     upkeep = ["wal checkpoint"] if store.backend == "sqlite" else []
-    return [*upkeep, "retention cleanup", "live updates", "control plane"]
+    return [
+        *upkeep,
+        "retention cleanup",
+        "live updates",
+        "alert evaluation",
+        "alert delivery",
+        "control plane",
+    ]
 
 
 def service_lines(caplog: pytest.LogCaptureFixture) -> list[str]:

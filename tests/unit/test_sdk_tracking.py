@@ -76,13 +76,51 @@ def test_a_decorated_function_reports_start_and_success(sent: Collector) -> None
         assert event["at"].endswith("+00:00")
 
 
-def test_arguments_and_results_stay_private_unless_asked_for(sent: Collector) -> None:
-    @track("private")
-    def secret(password: str) -> str:
-        return password
+def test_a_run_records_args_kwargs_result_cpu_and_peak_memory_by_default(sent: Collector) -> None:
+    @track("full")
+    def export(region: str, *, customer: str, rows: int = 0) -> dict[str, int]:
+        sum(range(200_000))  # some CPU
+        return {"rows": rows}
 
-    secret("hunter2")
-    assert "hunter2" not in repr(sent.events if jobdeck.flush(5) else None)
+    assert export("eu", customer="acme-kw-777", rows=3) == {"rows": 3}
+    events = only_run(sent)
+    started, succeeded = events["started"], events["succeeded"]
+    assert (started["args"], started["kwargs"]) == (["eu"], {"customer": "acme-kw-777", "rows": 3})
+    assert succeeded["result"] == {"rows": 3}
+    assert succeeded["cpu_s"] > 0
+    assert succeeded["max_rss_mb"] > 1  # this process's peak resident memory
+    EventIn.model_validate(succeeded)
+
+
+def test_big_arguments_and_results_are_clipped(sent: Collector) -> None:
+    from jobdeck.sdk.payload import MAX_CAPTURE_CHARS
+
+    @track("big")
+    def load(blob: str, *, more: list[int]) -> str:
+        return blob * 2
+
+    load("x" * 10_000, more=list(range(5_000)))
+    events = only_run(sent)
+    args, kwargs = events["started"]["args"], events["started"]["kwargs"]
+    result = events["succeeded"]["result"]
+    for value in (args, kwargs, result):
+        assert isinstance(value, str)
+        assert len(value) == MAX_CAPTURE_CHARS
+        assert value.endswith("…")
+    assert args.startswith('["xxx')
+    assert kwargs.startswith('{"more": [0, 1, 2')
+
+
+def test_arguments_and_results_stay_private_when_asked(sent: Collector) -> None:
+    @track("private", capture_args=False, capture_result=False)
+    def secret(password: str, *, auth: str) -> str:
+        return password + auth
+
+    secret("hunter2", auth="s3cr3t-auth")
+    text = repr(sent.events if jobdeck.flush(5) else None)
+    assert "hunter2" not in text
+    assert "s3cr3t-auth" not in text
+    assert len(sent.events) == 2  # the run itself is still reported
 
 
 def test_a_coroutine_function_is_tracked_across_awaits(sent: Collector) -> None:

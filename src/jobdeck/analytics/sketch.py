@@ -8,6 +8,7 @@ minutes add up to hours, days and any window.
 
 from __future__ import annotations
 
+import bisect
 import math
 import struct
 from collections.abc import Iterable, Mapping
@@ -83,3 +84,31 @@ def add_into(total: dict[int, int], part: Mapping[int, int]) -> None:
     """Add `part` into `total` in place."""
     for index, n in part.items():
         total[index] = total.get(index, 0) + n
+
+
+# --- fixed buckets (Prometheus histograms) from a sketch -----------------------------------------
+
+_POSITIONS: dict[tuple[float, ...], dict[int, int]] = {}
+
+
+def bucket_of(bin_index: int, edges: tuple[float, ...]) -> int:
+    """The fixed bucket holding a bin: the first edge at or above its representative value
+    (len(edges) past the last). A value within one bin (about 3 %) of an edge may land in the
+    neighbouring bucket; every other value lands exactly."""
+    positions = _POSITIONS.setdefault(edges, {})
+    found = positions.get(bin_index)
+    if found is None:
+        found = positions[bin_index] = bisect.bisect_left(edges, value_of(bin_index))
+    return found
+
+
+def bucket_counts(bins: Mapping[int, int], edges: tuple[float, ...]) -> list[int]:
+    """Counts per fixed bucket (not cumulative): one for each edge and one past the last."""
+    counts = [0] * (len(edges) + 1)
+    positions = _POSITIONS.setdefault(edges, {})
+    for index, n in bins.items():
+        position = positions.get(index)
+        if position is None:
+            position = bucket_of(index, edges)
+        counts[position] += n
+    return counts

@@ -23,7 +23,13 @@ DbOption = Annotated[
 ]
 
 
-_FLAGS = {"database_url": "--db", "host": "--host", "port": "--port", "root_path": "--root-path"}
+_FLAGS = {
+    "database_url": "--db",
+    "host": "--host",
+    "port": "--port",
+    "root_path": "--root-path",
+    "alert_interval_s": "--alert-interval",
+}
 
 
 _EMPTY_DB = "--db is empty; give a store URL such as sqlite:///./jobdeck.db or postgresql://host/db"

@@ -11,6 +11,7 @@ import typer
 from pydantic import SecretStr
 
 from jobdeck.cli.common import DbOption, check_can_listen, console, fail, open_store, settings_for
+from jobdeck.cli.scheduler import StaleAfter, parse_duration
 from jobdeck.config import Settings
 
 
@@ -29,6 +30,13 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="Server processes on the port (replicas sharing the store)")
     ] = 1,
+    alert_interval: Annotated[
+        float | None, typer.Option(min=0, help="Seconds between evaluations of the alert rules (0: off)")
+    ] = None,
+    no_scheduler: Annotated[
+        bool, typer.Option("--no-scheduler", help="Do not fire schedules or sweep for stuck runs here")
+    ] = False,
+    stale_after: StaleAfter = None,
     auth: Annotated[
         bool | None,
         typer.Option("--auth", help="Require sign-in or an API token (anywhere)", show_default=False),
@@ -40,13 +48,22 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Serve the dashboard and API (migrating the store first)."""
+    """Serve the dashboard and API (migrating the store first), with the scheduler loop."""
     import uvicorn
 
     from jobdeck.web.app import create_app
 
+    stale_after_s = parse_duration(stale_after) if stale_after is not None else None
     settings = settings_for(
-        db, host=host, port=port, root_path=root_path, auth=auth, insecure_open=insecure_open
+        db,
+        host=host,
+        port=port,
+        root_path=root_path,
+        scheduler=not no_scheduler,
+        stale_after_s=stale_after_s,
+        alert_interval_s=alert_interval,
+        auth=auth,
+        insecure_open=insecure_open,
     )
     check_safe_default(settings)
     check_can_listen(settings.host, settings.port)

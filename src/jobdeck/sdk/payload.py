@@ -7,12 +7,16 @@ import json
 import os
 import re
 import socket
+import sys
 import traceback
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 MAX_JSON_CHARS = 65_536  # jobdeck.events.MAX_JSON_FIELD_CHARS
+# What @track records of a call's arguments and return value, each: bigger values are sent as the
+# beginning of their JSON text, so a run carrying a large payload does not bloat every event.
+MAX_CAPTURE_CHARS = 4_096
 MAX_SHORT = 200
 MAX_ERROR_TYPE = 500
 MAX_ERROR_MESSAGE = 10_000
@@ -60,6 +64,25 @@ def json_safe(value: Any) -> Any:
     if len(text) > MAX_JSON_CHARS:
         return clip(_repr(value), 1000)
     return json.loads(text)
+
+
+def captured(value: Any, limit: int = MAX_CAPTURE_CHARS) -> Any:
+    """`value` as plain JSON when its JSON text fits in `limit` characters, else that text clipped
+    (a string ending in "…")."""
+    safe = json_safe(value)
+    text = json.dumps(safe, allow_nan=False)
+    return safe if len(text) <= limit else clip(text, limit)
+
+
+def peak_rss_mb() -> float | None:
+    """This process's peak resident memory so far, in MB (None where the platform does not say)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    unit = 1024 * 1024 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB elsewhere
+    return round(peak / unit, 3) if peak > 0 else None
 
 
 def _repr(value: Any) -> str:

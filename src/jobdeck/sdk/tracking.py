@@ -46,8 +46,12 @@ class Run:
         args: Any = None,
         kwargs: Any = None,
         worker: str | None = None,
+        expects: Mapping[str, Any] | None = None,
     ) -> None:
         self.job = _job_name(job)
+        # What the job declares about its runs (schedule, timezone, grace, max_runtime): sent with
+        # the start, so the server knows when a run is late, missed or too long.
+        self.expects = {name: value for name, value in (expects or {}).items() if value is not None}
         self.run_id = payload.clip(run_id, payload.MAX_SHORT) if run_id else uuid.uuid4().hex
         self.queue = payload.clip(queue, payload.MAX_SHORT) if queue else None
         self.labels = payload.labels_of(labels)
@@ -132,9 +136,10 @@ class Run:
         optional = {"queue": self.queue, "labels": self.labels}
         fields.update({name: value for name, value in optional.items() if value is not None})
         if self.args is not None:
-            fields["args"] = payload.json_safe(self.args)
+            fields["args"] = payload.captured(self.args)
         if self.kwargs is not None:
-            fields["kwargs"] = payload.json_safe(self.kwargs)
+            fields["kwargs"] = payload.captured(self.kwargs)
+        fields.update(self.expects)
         self._emit(self._event("started", **fields))
         if self._client is not None:
             self._client.started(self)
@@ -146,10 +151,13 @@ class Run:
         with self._lock:
             self._progress_due = False
             fields: dict[str, Any] = {**self._items(), "cpu_s": round(cpu_s, 6)}
+        peak = payload.peak_rss_mb()
+        if peak is not None:
+            fields["max_rss_mb"] = peak
         if exc is None or (isinstance(exc, SystemExit) and exc.code in (0, None)):
             kind = "succeeded"
             if self.result is not _UNSET:
-                fields["result"] = payload.json_safe(self.result)
+                fields["result"] = payload.captured(self.result)
         else:
             kind = "cancelled" if isinstance(exc, _CANCELLING) else "failed"
             fields.update(payload.error_fields(exc))
@@ -194,9 +202,13 @@ class Tracker:
         *,
         queue: str | None = None,
         labels: Mapping[str, Any] | None = None,
-        capture_args: bool = False,
-        capture_result: bool = False,
+        capture_args: bool = True,
+        capture_result: bool = True,
         worker: str | None = None,
+        schedule: str | None = None,
+        timezone: str | None = None,
+        grace: str | float | None = None,
+        max_runtime: str | float | None = None,
     ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
 
     def __call__(
@@ -206,13 +218,24 @@ class Tracker:
         *,
         queue: str | None = None,
         labels: Mapping[str, Any] | None = None,
-        capture_args: bool = False,
-        capture_result: bool = False,
+        capture_args: bool = True,
+        capture_result: bool = True,
         worker: str | None = None,
+        schedule: str | None = None,
+        timezone: str | None = None,
+        grace: str | float | None = None,
+        max_runtime: str | float | None = None,
     ) -> Any:
-        """Decorate a function so each call is a run of `job` (default: the function's dotted name)."""
+        """Decorate a function so each call is a run of `job` (default: the function's dotted name).
+
+        Each run records the call's args and kwargs and its return value (as JSON, each clipped to
+        payload.MAX_CAPTURE_CHARS); pass `capture_args=False` for code that is passed secrets, and
+        `capture_result=False` for one that returns them. `schedule` (cron, or "every 10m"),
+        `timezone`, `grace` and `max_runtime` ("10m", "1h" or seconds) declare when runs are due and
+        how long one may take: jobdeck alerts on a missed, late or overrunning run against them."""
         if isinstance(job, str):
             _job_name(job)
+        expects = {"schedule": schedule, "timezone": timezone, "grace": grace, "max_runtime": max_runtime}
 
         def decorate(func: Callable[P, R]) -> Callable[P, R]:
             name = _job_name(job if isinstance(job, str) else f"{func.__module__}.{func.__qualname__}"[-200:])
@@ -225,6 +248,7 @@ class Tracker:
                     args=list(args) if capture_args else None,
                     kwargs=kwargs if capture_args else None,
                     worker=worker,
+                    expects=expects,
                 )
 
             return _wrap(func, new_run, capture_result)
@@ -243,9 +267,24 @@ class Tracker:
         args: Any = None,
         kwargs: Any = None,
         worker: str | None = None,
+        schedule: str | None = None,
+        timezone: str | None = None,
+        grace: str | float | None = None,
+        max_runtime: str | float | None = None,
     ) -> Run:
-        """A run of `job` to use as `with track.run(...) as run:` (or `async with`)."""
-        return Run(job, run_id=run_id, queue=queue, labels=labels, args=args, kwargs=kwargs, worker=worker)
+        """A run of `job` to use as `with track.run(...) as run:` (or `async with`); the schedule
+        fields declare what the job expects, as on `@track`."""
+        expects = {"schedule": schedule, "timezone": timezone, "grace": grace, "max_runtime": max_runtime}
+        return Run(
+            job,
+            run_id=run_id,
+            queue=queue,
+            labels=labels,
+            args=args,
+            kwargs=kwargs,
+            worker=worker,
+            expects=expects,
+        )
 
     @staticmethod
     def current() -> Run | None:

@@ -25,3 +25,20 @@ def running_runs(conn: Connection, limit: int = 500) -> tuple[list[dict[str, Any
     )
     total = conn.execute(select(func.count()).select_from(runs).where(running)).scalar_one()
     return [dict(row._mapping) for row in rows], total
+
+
+PENDING_COLUMNS = ("run_id", "job", "queue", "priority", "created_at", "eta", "attempt")
+
+
+def pending_runs(conn: Connection, limit: int = 500) -> tuple[list[dict[str, Any]], int]:
+    """Up to `limit` pending runs, longest-waiting first, and how many are pending in all (the same
+    status the control center's Pending card counts, so the card and the list agree)."""
+    pending = runs.c.status == Status.PENDING.value
+    rows = conn.execute(
+        select(*(runs.c[name] for name in PENDING_COLUMNS))
+        .where(pending)
+        .order_by(runs.c.created_at, runs.c.id)
+        .limit(limit)
+    )
+    total = conn.execute(select(func.count()).select_from(runs).where(pending)).scalar_one()
+    return [dict(row._mapping) for row in rows], total

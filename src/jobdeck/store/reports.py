@@ -22,6 +22,12 @@ def _rate(succeeded: int, finished: int) -> float | None:
     return round(100.0 * succeeded / finished, 2) if finished else None
 
 
+def per_minute(count: int, since: datetime, until: datetime) -> float:
+    """A count over the window as a rate per minute (the seed board's success/min and failures/min)."""
+    minutes = max((until - since).total_seconds() / 60, 1 / 60)
+    return round(count / minutes, 4)
+
+
 def _clamped(value: float | None, low: float | None, high: float | None) -> float | None:
     if value is None:
         return None
@@ -59,6 +65,11 @@ def job_summaries(
                 "running": live.get(name, {}).get("running", 0),
                 "pending": live.get(name, {}).get("pending", 0) + live.get(name, {}).get("retrying", 0),
                 "success_rate": _rate(int(t.get("succeeded") or 0), finished),
+                "failure_rate": _rate(int(t.get("failed") or 0) + int(t.get("lost") or 0), finished),
+                "success_per_min": per_minute(int(t.get("succeeded") or 0), since, until),
+                "failures_per_min": per_minute(
+                    int(t.get("failed") or 0) + int(t.get("lost") or 0), since, until
+                ),
                 "avg_duration_s": (float(t["dur_sum"]) / dur_count) if dur_count else None,
                 "min_duration_s": low,
                 "max_duration_s": high,
@@ -93,5 +104,7 @@ def stats(conn: Connection, since: datetime, until: datetime, job: str | None = 
         "running": sum(c.get("running", 0) for c in live.values()),
         "pending": sum(c.get("pending", 0) + c.get("retrying", 0) for c in live.values()),
         "success_rate": _rate(total("succeeded"), finished),
+        "success_per_min": per_minute(total("succeeded"), since, until),
+        "failures_per_min": per_minute(total("failed") + total("lost"), since, until),
         "avg_duration_s": dur_sum / dur_count if dur_count else None,
     }

@@ -329,10 +329,10 @@ def _pg_type(name: str) -> str:
     return "text" if _is_json(name) else bulk.pg_type_name(runs.c[name].type)
 
 
-# SQLite's search index (migration 0005) holds runs that have something to find; the recorder adds
+# SQLite's search index (migration 0009) holds runs that have something to find; the recorder adds
 # new ones in one statement, triggers keep it right on update and delete.
-SEARCHED = "error_type, error_message, args"
-HAS_TEXT = "(error_type IS NOT NULL OR error_message IS NOT NULL OR args IS NOT NULL)"
+SEARCHED = "error_type, error_message, args, kwargs"
+HAS_TEXT = "(error_type IS NOT NULL OR error_message IS NOT NULL OR args IS NOT NULL OR kwargs IS NOT NULL)"
 
 
 def index_for_search(conn: Connection, first_id: int) -> None:

@@ -224,3 +224,8 @@ def sealed_fields(conn: Connection, run_ids: Sequence[str], label: str) -> dict[
             if isinstance(values["labels"], dict) and label in values["labels"]:
                 found[values["run_id"]] = values
     return found
+
+
+def job_exists(conn: Connection, job: str) -> bool:
+    """Whether any run of the job is stored (one seek on the (job, run_at) index)."""
+    return conn.execute(select(runs.c.id).where(runs.c.job == job).limit(1)).first() is not None

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Float,
+    ForeignKey,
     Index,
     Integer,
     LargeBinary,
@@ -13,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     text,
 )
 
@@ -100,6 +103,14 @@ runs = Table(
         "job",
         sqlite_where=text(LIVE),
         postgresql_where=text(LIVE),
+    ),
+    # A schedule's runs: its last run, and whether one is still live (the overlap policy).
+    Index(
+        "ix_runs_schedule_id",
+        "schedule_id",
+        "run_at",
+        sqlite_where=text("schedule_id IS NOT NULL"),
+        postgresql_where=text("schedule_id IS NOT NULL"),
     ),
 )
 
@@ -217,4 +228,152 @@ audit_log = Table(
     Column("target", String(400), nullable=False),
     Column("result", String(64), nullable=False),
     Column("detail", Text, nullable=False),
+)
+
+# What and when to run (scheduler.spec.ScheduleSpec as JSON in `definition`); the columns beside it
+# are what the loop asks for: the next due time, whether it is paused, how often it has fired, and
+# for a schedule that follows another job, that job and the end of the last success it acted on.
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("job", String(200), nullable=False),
+    Column("definition", JSONValue(), nullable=False),
+    Column("paused", Boolean(), nullable=False, server_default=text("false")),
+    Column("next_run_at", UTCDateTime()),
+    Column("executions", Integer, nullable=False, server_default="0"),
+    Column("after_job", String(200)),
+    Column("after_cursor", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_schedules_next_run_at", "next_run_at"),
+    Index("ix_schedules_after_job", "after_job"),
+)
+
+# One row per schedule and scheduled time: the unique constraint is what keeps two schedulers from
+# firing a time twice. `state`: pending (claimed, its run not started yet), started, queued (waiting
+# for the schedule's live run to end), skipped (overlap or misfire policy), refused (no executor).
+firings = Table(
+    "firings",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("schedule_id", String(36), ForeignKey("schedules.id", ondelete="CASCADE"), nullable=False),
+    Column("scheduled_at", UTCDateTime(), nullable=False),
+    Column("fired_at", UTCDateTime(), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("run_id", String(200)),
+    Column("detail", Text),
+    UniqueConstraint("schedule_id", "scheduled_at"),
+    Index("ix_firings_state", "state", "fired_at"),
+)
+
+# --- alerts ----------------------------------------------------------------------------------------
+
+# The state of each rule for each subject (a job, or a queue for the queue rules): ok, pending (held
+# for the rule's hold time), firing, resolved. One row per pair is what deduplicates notifications.
+alert_states = Table(
+    "alert_states",
+    metadata,
+    Column("rule", String(64), primary_key=True),
+    Column("subject", String(200), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("since", UTCDateTime(), nullable=False),  # when the current state began
+    Column("value", Float),
+    Column("threshold", Float),
+    Column("message", Text),
+    # Consecutive evaluations without the condition while firing (resolution waits for N of them).
+    Column("clear_count", Integer, nullable=False, server_default="0"),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_alert_states_state", "state"),
+)
+
+# Every change of state, newest last.
+alert_history = Table(
+    "alert_history",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("rule", String(64), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("value", Float),
+    Column("message", Text),
+    Index("ix_alert_history_at", "at"),
+)
+
+# Thresholds set over the defaults (alerts.catalog): job "" holds a rule's global setting.
+alert_thresholds = Table(
+    "alert_thresholds",
+    metadata,
+    Column("rule", String(64), primary_key=True),
+    Column("job", String(200), primary_key=True),
+    Column("threshold", Float),
+    Column("hold_s", Integer),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+)
+
+# Silences: a rule, a job, both or everything (None is any); for [starts_at, ends_at), or each time
+# a cron expression fires, for duration_s (a recurring maintenance window).
+alert_silences = Table(
+    "alert_silences",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rule", String(64)),
+    Column("job", String(200)),
+    Column("starts_at", UTCDateTime(), nullable=False),
+    Column("ends_at", UTCDateTime()),
+    Column("cron", String(100)),
+    Column("timezone", String(64)),
+    Column("duration_s", Integer),
+    Column("comment", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# Where notifications go: a generic webhook, a Slack incoming webhook, or an email address.
+alert_channels = Table(
+    "alert_channels",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("type", String(16), nullable=False),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("target", String(2000), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# One notification to one channel: pending until sent, retried with backoff, failed after the
+# last attempt; what the channels page shows.
+alert_deliveries = Table(
+    "alert_deliveries",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("channel_id", Integer, nullable=False),
+    Column("event", String(16), nullable=False),  # firing, resolved or test
+    Column("rule", String(64)),
+    Column("subject", String(200)),
+    Column("payload", JSONValue(), nullable=False),
+    Column("status", String(16), nullable=False),  # pending, sent or failed
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_at", UTCDateTime(), nullable=False),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("sent_at", UTCDateTime()),
+    Index("ix_alert_deliveries_status_next_at", "status", "next_at"),
+    Index("ix_alert_deliveries_channel_id", "channel_id", "created_at"),
+)
+
+# What a job's code declared about its runs (@track(schedule=…), an event's fields, a ping's
+# ?schedule=, a Celery beat schedule): when a run is due, the grace, the longest a run may take.
+job_expectations = Table(
+    "job_expectations",
+    metadata,
+    Column("job", String(200), primary_key=True),
+    Column("schedule", String(200)),
+    Column("timezone", String(64)),
+    Column("interval_s", Float),
+    Column("grace_s", Float, nullable=False, server_default="0"),
+    Column("max_runtime_s", Float),
+    Column("resolve_after", Integer, nullable=False, server_default="1"),
+    Column("source", String(32)),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )

@@ -1,9 +1,9 @@
 """Finding runs: filters and indexed text search, newest first with keyset pagination.
 
-Text search finds runs whose id starts with the text, and runs whose error type, error message or
-args contain it (any case). Both go through indexes: run ids through their unique index (a range
+Text search finds runs whose id starts with the text, and runs whose error type, error message,
+args or kwargs contain it (any case). Both go through indexes: run ids through their unique index (a range
 scan in byte order), the rest through FTS5 trigram on SQLite and a pg_trgm GIN index on PostgreSQL
-(migration 0005). The substring index needs at least three characters.
+(migration 0009). The substring index needs at least three characters.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy import (
     Select,
     and_,
     column,
+    func,
     literal_column,
     or_,
     select,
@@ -34,9 +35,10 @@ from jobdeck.store.schema import rollups, runs
 MIN_SEARCH_CHARS = 3
 MAX_SEARCH_CHARS = 200
 
-# Must equal the expression of the ix_runs_search index (migration 0005), or PostgreSQL ignores it.
+# Must equal the expression of the ix_runs_search index (migration 0009), or PostgreSQL ignores it.
 PG_SEARCH_TEXT: ColumnElement[str] = literal_column(
-    "(coalesce(error_type, '') || ' ' || coalesce(error_message, '') || ' ' || coalesce(args::text, ''))"
+    "(coalesce(error_type, '') || ' ' || coalesce(error_message, '') || ' ' || coalesce(args::text, '')"
+    " || ' ' || coalesce(kwargs::text, ''))"
 )
 # Above every character: a run id starts with the text exactly when it sorts in [text, text + this).
 _AFTER_ALL = "\U0010ffff"
@@ -73,7 +75,8 @@ def _like_pattern(text: str) -> str:
 
 
 def text_match(dialect: str, text: str) -> ColumnElement[bool]:
-    """The indexed condition for runs whose id starts with `text` or whose error or args contain it."""
+    """The indexed condition for runs whose id starts with `text` or whose error, args or kwargs
+    contain it."""
     text = text.strip()
     by_id = and_(runs.c.run_id >= text, runs.c.run_id < text + _AFTER_ALL)
     if dialect == "sqlite":
@@ -133,6 +136,17 @@ def find_runs(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of matching runs and the cursor of the next page (None on the last)."""
     return keyset_page(conn, runs_query(conn.dialect.name, where, columns), limit, cursor, columns)
+
+
+COUNT_CAP = 10_000
+
+
+def count_runs(conn: Connection, where: RunFilter, cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """How many runs match, counted up to `cap`: (count, True) when there are more than `cap`, so a
+    list can say "more than 10,000" without counting millions of rows."""
+    matching = select(runs.c.id).where(*conditions(conn.dialect.name, where)).limit(cap + 1).subquery()
+    n = int(conn.execute(select(func.count()).select_from(matching)).scalar_one())
+    return min(n, cap), n > cap
 
 
 def job_names(conn: Connection) -> list[str]:

@@ -26,8 +26,12 @@ STEPS = (60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 7
 # Counter metrics: the rollup columns summed for each point.
 COUNTER_METRICS: dict[str, tuple[str, ...]] = {
     "runs": ("runs",),
+    "succeeded": ("succeeded",),
     "failures": ("failed", "lost"),
     "items": ("items_succeeded", "items_failed", "items_skipped"),
+    "items_succeeded": ("items_succeeded",),
+    "items_failed": ("items_failed",),
+    "items_skipped": ("items_skipped",),
 }
 # Quantile metrics: (histogram metric, quantile).
 QUANTILE_METRICS: dict[str, tuple[int, float]] = {

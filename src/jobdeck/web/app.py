@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 import jobdeck
+from jobdeck.alerts import service as alert_service
 from jobdeck.auth.guard import AuthGuard
 from jobdeck.auth.headers import AllowedHosts, SecurityHeaders
 from jobdeck.auth.sessions import SessionCookies
@@ -19,24 +20,35 @@ from jobdeck.background import checkpoint, retention
 from jobdeck.config import Settings
 from jobdeck.control import ControlPlane
 from jobdeck.recorder import Recorder
+from jobdeck.scheduler.loop import Scheduler
 from jobdeck.services import OnStop, Service, Services
 from jobdeck.store import Store
 from jobdeck.web import live
+from jobdeck.web.api import alerts as alerts_api
 from jobdeck.web.api import audit as audit_api
+from jobdeck.web.api import channels as channels_api
 from jobdeck.web.api import control as control_api
 from jobdeck.web.api import errors, health, ingest, reads, seed
 from jobdeck.web.api import export as export_api
 from jobdeck.web.api import overlaps as overlaps_api
+from jobdeck.web.api import prometheus as prometheus_api
+from jobdeck.web.api import safety as safety_api
+from jobdeck.web.api import schedules as schedules_api
 from jobdeck.web.api import timeseries as timeseries_api
+from jobdeck.web.pages import alerts as alerts_page
 from jobdeck.web.pages import audit as audit_page
 from jobdeck.web.pages import control as control_page
+from jobdeck.web.pages import docs as docs_page
+from jobdeck.web.pages import error_pages
 from jobdeck.web.pages import failures as failures_page
 from jobdeck.web.pages import jobs as jobs_page
 from jobdeck.web.pages import login as login_page
 from jobdeck.web.pages import overview as overview_page
 from jobdeck.web.pages import run_detail as run_detail_page
 from jobdeck.web.pages import runs as runs_page
+from jobdeck.web.pages import schedules as schedules_page
 from jobdeck.web.proxy import RootPath
+from jobdeck.web.query_check import reject_unknown_query
 
 STATIC = Path(__file__).parent / "static"
 
@@ -49,6 +61,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         title="jobdeck",
         version=jobdeck.__version__,
         summary="One dashboard and control plane for background jobs.",
+        dependencies=[Depends(reject_unknown_query)],
+        # /docs is served from the package's own Swagger UI (web/pages/docs.py); ReDoc needs a CDN.
+        docs_url=None,
+        redoc_url=None,
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -57,11 +73,16 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     updates = live.LiveUpdates(store, app.state.recorder)
     app.state.live = updates.broadcaster
     control = control_api.install(app, store, app.state.recorder)
-    app.state.services = background_services(store, settings, updates, control)
+    scheduler = schedules_api.install(app, store, settings, app.state.recorder, control)
+    app.state.services = background_services(store, settings, updates, control, scheduler)
     errors.install(app)
+    error_pages.install(app)
+    app.include_router(docs_page.router)
     app.include_router(ingest.router)
     app.include_router(reads.router)
     app.include_router(control_api.router)
+    app.include_router(schedules_api.router)
+    app.include_router(safety_api.router)
     app.include_router(health.router)
     app.include_router(timeseries_api.router)
     app.include_router(export_api.router)
@@ -69,6 +90,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(run_detail_page.router)
     app.include_router(failures_page.router)
     app.include_router(control_page.router)
+    app.include_router(schedules_page.router)
     app.include_router(overlaps_api.router)
     app.include_router(seed.router)
     app.include_router(live.router)
@@ -77,10 +99,14 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(audit_api.router)
     app.include_router(audit_page.router)
     app.include_router(login_page.router)
+    app.include_router(prometheus_api.router)
+    app.include_router(alerts_api.router)
+    app.include_router(channels_api.router)
+    app.include_router(alerts_page.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_security(app, settings, store)
     if settings.root_path:
-        app.add_middleware(RootPath, root_path=settings.root_path)
+        app.add_middleware(RootPath, root_path=settings.root_path, routes=app.router.routes)
     return app
 
 
@@ -104,14 +130,25 @@ def install_security(app: FastAPI, settings: Settings, store: Store) -> None:
 
 
 def background_services(
-    store: Store, settings: Settings, updates: live.LiveUpdates, control: ControlPlane
+    store: Store, settings: Settings, updates: live.LiveUpdates, control: ControlPlane, scheduler: Scheduler
 ) -> Services:
     """The app's background services in start order (they stop in reverse): the store's upkeep first
     (the WAL checkpoint on SQLite, retention cleanup when set) and last to stop, so that it runs
-    while anything writes; then live updates; then the control plane, which stops first, so that
-    the commands it still runs are stopped and recorded as cancelled while the rest still runs."""
+    while anything writes; then live updates; then the alert evaluator and its sender, which read
+    and write the store like any client, so the upkeep outlives them; then the control plane, so
+    that the commands it still runs are stopped and recorded as cancelled while the rest still
+    runs; last the scheduler (when settings.scheduler is on), which stops first, so that nothing
+    new starts while the rest stops."""
     upkeep: list[Service | None] = [checkpoint.loop(store), retention.loop(store, settings)]
-    return Services(*(s for s in upkeep if s is not None), updates, OnStop("control plane", control.close))
+    services = Services(
+        *(s for s in upkeep if s is not None),
+        updates,
+        *alert_service.loops(store, settings),
+        OnStop("control plane", control.close),
+    )
+    if settings.scheduler:
+        services.add(scheduler)
+    return services
 
 
 @asynccontextmanager

@@ -45,7 +45,8 @@ def run_query(
     status: Annotated[list[Status] | None, Query(description="Only runs in these statuses")] = None,
     queue: Annotated[str | None, Query(max_length=200, description="Only runs on this queue")] = None,
     q: Annotated[
-        str | None, Query(description="Text in the run id, job, error or args (3 to 200 characters)")
+        str | None,
+        Query(description="Text in the run id (its start), error, args or kwargs (3 to 200 characters)"),
     ] = None,
     hours: Annotated[float | None, Query(description="Only runs of the last N hours")] = None,
     since: Annotated[datetime | None, Query(description="Only runs from, ISO 8601 with offset")] = None,

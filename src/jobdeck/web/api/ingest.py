@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from jobdeck import gcpause
+from jobdeck.alerts import expectations
 from jobdeck.auth import sealed
 from jobdeck.auth.masking import mask_events
 from jobdeck.events import WIRE_BATCH, WIRE_EVENT, Event, event_from_wire, without_nul
 from jobdeck.recorder import MissingJob
+from jobdeck.store import alerts as store_alerts
 from jobdeck.web.api.models import Accepted, events_request_body
 from jobdeck.web.deps import RecorderDep, SettingsDep
 
@@ -63,25 +65,50 @@ def _describe(error: ValidationError, single: bool) -> HTTPException:
     return HTTPException(422, f"event {index}: field '{field}': {first['msg']}{suffix}")
 
 
-def _events(items: list[dict[str, Any]], max_events: int, now: datetime) -> list[Event]:
+class Decoded(NamedTuple):
+    """A batch's events, and the expectations its events declared (alerts.expectations) by job."""
+
+    events: list[Event]
+    expectations: dict[str, dict[str, Any]]
+
+
+def _events(items: list[dict[str, Any]], max_events: int, now: datetime) -> Decoded:
     if len(items) > max_events:
         raise HTTPException(413, f"a batch holds at most {max_events} events; this one has {len(items)}")
-    events = []
+    events, declared = [], {}
     for index, fields in enumerate(items):
+        if not _EXPECTATION_FIELDS.isdisjoint(fields):
+            declared.update(_declared(index, fields, now))
         try:
             events.append(event_from_wire(fields, now))
         except ValueError as exc:  # only an event time out of range gets this far
             raise HTTPException(422, f"event {index}: field 'at': {exc}") from None
-    return events
+    return Decoded(events, declared)
 
 
-def decode_events(body: bytes, max_events: int) -> list[Event]:
+_EXPECTATION_FIELDS = frozenset(expectations.FIELDS)
+
+
+def _declared(index: int, fields: dict[str, Any], now: datetime) -> dict[str, dict[str, Any]]:
+    """Take the expectation fields off an event: its job's declared expectation (422 when bad)."""
+    values = {name: fields.pop(name) for name in expectations.FIELDS if name in fields}
+    if not fields.get("job"):
+        raise HTTPException(
+            422, f"event {index}: field 'job': an event that declares a schedule names its job"
+        )
+    try:
+        return {fields["job"]: expectations.declaration(values, fields["job"], "event", now)}
+    except expectations.BadExpectation as exc:
+        raise HTTPException(422, f"event {index}: field '{exc.field}': {exc}") from None
+
+
+def decode_events(body: bytes, max_events: int) -> Decoded:
     """Parse and validate a request body in one pass (422/413 on bad input)."""
     with gcpause.paused():
         return _decode_events(body, max_events, datetime.now(UTC))
 
 
-def _decode_events(body: bytes, max_events: int, now: datetime) -> list[Event]:
+def _decode_events(body: bytes, max_events: int, now: datetime) -> Decoded:
     start = body.lstrip()[:1]
     if start not in (b"[", b"{"):
         try:
@@ -115,7 +142,7 @@ async def post_events(request: Request, recorder: RecorderDep, settings: Setting
     check_json(request.headers.get("content-type"))
     body = await read_body(request, settings.max_request_bytes)
     # Decoding and validating a large batch takes a while: off the event loop, like the write.
-    events = await run_in_threadpool(decode_events, body, settings.max_batch_events)
+    events, declared = await run_in_threadpool(decode_events, body, settings.max_batch_events)
     events = mask_events(events, settings.mask_keys)
     try:
         await run_in_threadpool(sealed.check, recorder.store, events)
@@ -126,4 +153,13 @@ async def post_events(request: Request, recorder: RecorderDep, settings: Setting
     except MissingJob as exc:
         index = next(i for i, e in enumerate(events) if e.run_id == exc.run_id)
         raise HTTPException(422, f"event {index}: field 'job': {exc}") from None
+    if declared:
+        await run_in_threadpool(_declare, recorder, declared)
     return {"accepted": len(events)}
+
+
+def _declare(recorder: Any, declared: dict[str, dict[str, Any]]) -> None:
+    """Create or update the jobs' expectations (the latest declaration of each job wins)."""
+    with recorder.store.write() as conn:
+        for row in declared.values():
+            store_alerts.set_expectation(conn, row)

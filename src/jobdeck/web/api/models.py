@@ -123,6 +123,8 @@ class Totals(Answer):
     running: int
     pending: int
     success_rate: float | None = Field(description="Percent of finished runs that succeeded")
+    success_per_min: float = Field(description="Succeeded runs per minute of the window")
+    failures_per_min: float = Field(description="Failed and lost runs per minute of the window")
     avg_duration_s: float | None
 
 
@@ -138,6 +140,9 @@ class JobSummary(Answer):
     running: int
     pending: int
     success_rate: float | None = Field(description="Percent of finished runs that succeeded")
+    failure_rate: float | None = Field(description="Percent of finished runs that failed or were lost")
+    success_per_min: float = Field(description="Succeeded runs per minute of the window")
+    failures_per_min: float = Field(description="Failed and lost runs per minute of the window")
     avg_duration_s: float | None
     min_duration_s: float | None
     max_duration_s: float | None
@@ -153,6 +158,18 @@ class JobSummary(Answer):
 
 class JobList(Answer):
     jobs: list[JobSummary]
+
+
+class ResourceUse(Answer):
+    """CPU seconds and peak memory of one job's runs over the window (of the runs that reported them)."""
+
+    job: str
+    cpu_runs: int
+    cpu_avg_s: float | None
+    cpu_max_s: float | None
+    memory_runs: int
+    memory_avg_mb: float | None
+    memory_max_mb: float | None
 
 
 class FailureGroupRow(Answer):
@@ -183,7 +200,18 @@ class Series(Answer):
 class Timeseries(Answer):
     """One metric per job, a point per step."""
 
-    metric: Literal["runs", "failures", "duration_p50", "duration_p95", "queue_wait_p95", "items"]
+    metric: Literal[
+        "runs",
+        "succeeded",
+        "failures",
+        "duration_p50",
+        "duration_p95",
+        "queue_wait_p95",
+        "items",
+        "items_succeeded",
+        "items_failed",
+        "items_skipped",
+    ]
     step_s: int
     series: list[Series]
 

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 
 from jobdeck.domain import Status
-from jobdeck.store import reports
+from jobdeck.store import reports, resources
 from jobdeck.store import runs as run_rows
-from jobdeck.web.api.models import JobList, Run, RunPage, Totals
+from jobdeck.store.search import RunFilter, find_runs
+from jobdeck.web.api.models import JobList, ResourceUse, Run, RunPage, Totals
 from jobdeck.web.deps import StoreDep, WindowDep
 
 router = APIRouter(prefix="/api/v1", tags=["runs"])
@@ -22,22 +23,29 @@ def list_runs(
     job: str | None = None,
     status: Annotated[list[Status] | None, Query()] = None,
     queue: str | None = None,
+    q: Annotated[
+        str | None,
+        Query(description="Text in the run id (its start), error, args or kwargs (3 to 200 characters)"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    """Runs in the window by start (or creation), with a cursor for the next page."""
+    """Runs in the window by start (or creation), with a cursor for the next page; `q` searches as
+    the runs page does."""
+    try:
+        where = RunFilter(
+            job=job,
+            statuses=tuple(s.value for s in status or []),
+            queue=queue,
+            since=window.since,
+            until=window.until,
+            text=q.strip() if q and q.strip() else None,
+        )
+    except ValueError as exc:
+        raise HTTPException(422, f"q: {exc}") from None
     try:
         with store.read() as conn:
-            rows, next_cursor = run_rows.list_runs(
-                conn,
-                since=window.since,
-                until=window.until,
-                job=job,
-                status=[s.value for s in status or []],
-                queue=queue,
-                limit=limit,
-                cursor=cursor,
-            )
+            rows, next_cursor = find_runs(conn, where, limit=limit, cursor=cursor)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     return {"runs": rows, "next_cursor": next_cursor}
@@ -65,3 +73,16 @@ def get_stats(store: StoreDep, window: WindowDep, job: str | None = None) -> dic
     """Runs counted by their start (or creation when not started); running and pending are live now."""
     with store.read() as conn:
         return reports.stats(conn, window.since, window.until, job)
+
+
+@router.get(
+    "/resources",
+    response_model=ResourceUse,
+    summary="CPU seconds and peak memory of one job's runs over the window",
+)
+def get_resources(
+    store: StoreDep, window: WindowDep, job: Annotated[str, Query(min_length=1)]
+) -> dict[str, Any]:
+    """Average and maximum CPU seconds and peak memory (MB) over the runs that reported them."""
+    with store.read() as conn:
+        return resources.resource_use(conn, job, window.since, window.until)

@@ -13,7 +13,18 @@ from jobdeck.web.deps import StoreDep, WindowDep
 
 router = APIRouter(prefix="/api/v1", tags=["charts"])
 
-Metric = Literal["runs", "failures", "duration_p50", "duration_p95", "queue_wait_p95", "items"]
+Metric = Literal[
+    "runs",
+    "succeeded",
+    "failures",
+    "duration_p50",
+    "duration_p95",
+    "queue_wait_p95",
+    "items",
+    "items_succeeded",
+    "items_failed",
+    "items_skipped",
+]
 
 
 @router.get("/timeseries", response_model=Timeseries, summary="One metric per job over the window, in steps")

@@ -13,8 +13,7 @@ from fastapi.responses import HTMLResponse
 
 from jobdeck.control import ActionRefused, ControlPlane
 from jobdeck.store import reports
-from jobdeck.store import runs as run_rows
-from jobdeck.store.control import running_runs
+from jobdeck.store.control import pending_runs, running_runs
 from jobdeck.web.api.control import ControlDep, actor
 from jobdeck.web.deps import StoreDep
 from jobdeck.web.pages.rendering import render, run_url
@@ -48,8 +47,8 @@ def control_context(store: StoreDep, control: ControlPlane) -> dict[str, Any]:
     now = datetime.now(UTC)
     with store.read() as conn:
         running, total = running_runs(conn, MAX_SHOWN)
+        pending, pending_total = pending_runs(conn, MAX_SHOWN)
         usual = {s["job"]: s for s in reports.job_summaries(conn, now - USUAL_OVER, now)}
-        live = run_rows.live_counts(conn)
     rows = []
     for run in running:
         started = run["started_at"] or now
@@ -71,7 +70,8 @@ def control_context(store: StoreDep, control: ControlPlane) -> dict[str, Any]:
         "runs": rows,
         "total": total,
         "late": sum(r["state"] == "late" for r in rows),
-        "pending": sum(c.get("pending", 0) for c in live.values()),
+        "pending": pending_total,
+        "pending_runs": pending,
         "now": now,
     }
 

@@ -19,6 +19,8 @@ RECENT_COLUMNS = ("run_id", "job", "status", "created_at", "started_at", "finish
 # last success green < 2 h, yellow 2-6 h, red beyond.
 RATE_WARN, RATE_BAD = 90.0, 50.0
 STALE_WARN_S, STALE_BAD_S = 2 * 3600, 6 * 3600
+# Failures per minute: amber above 0.1, red above 1 (the seed board's status panel).
+FAILURES_WARN, FAILURES_BAD = 0.1, 1.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,10 @@ def rate_tone(rate: float | None) -> str:
     return "ok" if rate >= RATE_WARN else ("warn" if rate >= RATE_BAD else "bad")
 
 
+def failures_tone(per_minute: float) -> str:
+    return "ok" if per_minute <= FAILURES_WARN else ("warn" if per_minute <= FAILURES_BAD else "bad")
+
+
 def stale_tone(seconds: float | None) -> str:
     if seconds is None:
         return "bad"
@@ -112,6 +118,7 @@ def summary_rows(
         row["rate_tone"] = rate_tone(row["success_rate"])
         row["since_success_s"] = since_success
         row["stale_tone"] = stale_tone(since_success)
+        row["failures_tone"] = failures_tone(row["failures_per_min"])
         row["runs_delta"] = delta(row["runs"], old.get("runs", 0), unit="count", higher_is_good=None)
         row["rate_delta"] = delta(
             row["success_rate"], old.get("success_rate"), unit="pts", higher_is_good=True

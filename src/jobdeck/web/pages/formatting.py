@@ -30,6 +30,22 @@ def duration(seconds: float | None) -> str:
     return f"{days} d {hours} h"
 
 
+def rate(per_minute: float | None) -> str:
+    """A rate per minute with the figures that matter: '12.5', '0.12', '0.004', '0'."""
+    if per_minute is None:
+        return "—"
+    if per_minute == 0:
+        return "0"
+    return f"{per_minute:.1f}" if per_minute >= 10 else f"{per_minute:.3g}"
+
+
+def megabytes(mb: float | None) -> str:
+    """Memory in MB below a gigabyte, else in GB: '212.5 MB', '1.4 GB'; '—' when unknown."""
+    if mb is None:
+        return "—"
+    return f"{mb:.1f} MB" if mb < 1024 else f"{mb / 1024:.1f} GB"
+
+
 def span(seconds: float) -> str:
     """A window's length in words: "1 hour", "24 hours", "7 days"; other lengths as a duration."""
     whole = round(seconds)

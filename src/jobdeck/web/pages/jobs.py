@@ -9,9 +9,12 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from jobdeck.domain import Status
+from jobdeck.store import resources
 from jobdeck.store import runs as run_rows
+from jobdeck.store.search import RunFilter, count_runs
 from jobdeck.web.deps import SettingsDep, StoreDep
 from jobdeck.web.pages import dashboard
+from jobdeck.web.pages.error_pages import error_page
 from jobdeck.web.pages.overview import RANGES, REFRESH, ViewDep, ViewQuery
 from jobdeck.web.pages.rendering import render
 
@@ -38,12 +41,18 @@ def _runs_context(
                 cursor=cursor or None,
                 columns=dashboard.RECENT_COLUMNS,
             )
+            where = RunFilter(
+                job=job, statuses=tuple(statuses or ()), since=query.window.since, until=query.window.until
+            )
+            total, more = count_runs(conn, where)
     except ValueError:
-        found, next_cursor = [], None
+        found, next_cursor, total, more = [], None, 0, False
         problems.append("That page link is no longer valid; start again from the newest runs.")
     return {
         "runs": found,
         "next_cursor": next_cursor,
+        "total": total,
+        "more_than": more,
         "status": status if statuses else "",
         "statuses": STATUSES,
         "runs_problems": problems,
@@ -69,10 +78,17 @@ def _page_context(
                 "cards": dashboard.cards(conn, query.window, job),
                 "summary": rows[0] if rows else None,
                 "last_error": failed[0] if failed else None,
+                "resources": resources.resource_use(conn, job, query.window.since, query.window.until),
                 "error": None,
             }
     except SQLAlchemyError as exc:
-        context |= {"cards": None, "summary": None, "last_error": None, "error": type(exc).__name__}
+        context |= {
+            "cards": None,
+            "summary": None,
+            "last_error": None,
+            "resources": None,
+            "error": type(exc).__name__,
+        }
     return context | _runs_context(store, job, query, status, cursor)
 
 
@@ -86,7 +102,12 @@ def job_page(
     status: Annotated[str | None, Query(max_length=20)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
-    """One job over the chosen window."""
+    """One job over the chosen window; a job no run was ever recorded of is a 404 page."""
+    with store.read() as conn:
+        known = run_rows.job_exists(conn, job_name)
+    if not known:
+        message = f"No run of a job named “{job_name}” has been recorded."
+        return error_page(request, 404, [message, "Jobs appear once a run of them is reported."])
     context = _page_context(store, job_name, query, settings.slow_job_seconds, status, cursor)
     return render(request, "job.html", context, status_code=503 if context["error"] else 200)
 

@@ -22,13 +22,20 @@ from jobdeck.web.pages.rendering import render
 router = APIRouter(include_in_schema=False)
 
 RANGES = (
+    (0.25, "Last 15 minutes"),
     (1, "Last 1 hour"),
     (6, "Last 6 hours"),
     (24, "Last 24 hours"),
     (168, "Last 7 days"),
     (720, "Last 30 days"),
 )
-REFRESH = ((0, "Off"), (30, "Every 30 seconds"), (60, "Every 1 minute"), (300, "Every 5 minutes"))
+REFRESH = (
+    (0, "Off"),
+    (10, "Every 10 seconds"),
+    (30, "Every 30 seconds"),
+    (60, "Every 1 minute"),
+    (300, "Every 5 minutes"),
+)
 DEFAULT_HOURS, DEFAULT_REFRESH = 24, 30
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import Connection
 
-from jobdeck.store.search import RunFilter, find_runs, job_names
+from jobdeck.store.search import RunFilter, count_runs, find_runs, job_names
 from jobdeck.web.deps import StoreDep
 from jobdeck.web.pages.rendering import render
 from jobdeck.web.run_filters import RunQuery, RunQueryDep
@@ -85,6 +85,7 @@ def list_context(conn: Connection, query: RunQuery, cursor: str | None) -> dict[
     try:
         where = query.to_filter()
         rows, next_cursor = find_runs(conn, where, limit=PAGE_SIZE, cursor=cursor, columns=COLUMNS)
+        total, more = count_runs(conn, where) if rows or cursor else (0, False)
     except ValueError as exc:
         where = query.to_filter(with_text=False)
         return {
@@ -100,6 +101,8 @@ def list_context(conn: Connection, query: RunQuery, cursor: str | None) -> dict[
         # An empty tab on a store that has runs needs no "instrument a job" advice.
         "store_empty": not rows and not cursor and not job_names(conn),
         "next_cursor": next_cursor,
+        "total": total,
+        "more_than": more,
         "cursor": cursor,
         "tab": tab_of(where),
         "where": where,

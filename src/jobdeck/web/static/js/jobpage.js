@@ -29,6 +29,8 @@
     return fmt.duration(v).replace(/ 0 s$/, "").replace(/ 0 m$/, "").replace(/ 0 h$/, "");
   }
 
+  // Time-axis labels that say the month with the day ("Nov 5", not a bare "5"), so a 30-day axis reads.
+  var TIME_LABELS = { year: "{yyyy}", month: "{MMM} {yyyy}", day: "{MMM} {d}", hour: "{HH}:{mm}", minute: "{HH}:{mm}", second: "{HH}:{mm}:{ss}" };
   function get(path, extra) {
     var url = api + path + "?" + windowQuery + "&job=" + encodeURIComponent(job) + (extra || "");
     return fetch(url, { headers: { Accept: "application/json" } }).then(function (r) {
@@ -48,7 +50,7 @@
       grid: { left: 8, right: 16, top: 36, bottom: 28, containLabel: true },
       legend: { top: 0, textStyle: { color: fg } },
       tooltip: { trigger: "axis", confine: true, backgroundColor: cssVar("--surface"), borderColor: border, textStyle: { color: fg } },
-      xAxis: { type: "time", min: +page.dataset.since, max: +page.dataset.until, axisLabel: { color: muted, hideOverlap: true }, axisLine: { lineStyle: { color: border } } },
+      xAxis: { type: "time", min: +page.dataset.since, max: +page.dataset.until, axisLabel: { color: muted, hideOverlap: true, formatter: TIME_LABELS }, axisLine: { lineStyle: { color: border } } },
       yAxis: { type: "value", axisLabel: { color: muted }, splitLine: { lineStyle: { color: border, opacity: 0.6 } } },
     };
   }

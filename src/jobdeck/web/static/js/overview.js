@@ -13,7 +13,12 @@
   var info = document.getElementById("jd-timeline-info");
   var tlError = document.getElementById("jd-timeline-error");
   var view = page.querySelector('[data-view="simple"]').getAttribute("aria-pressed") === "true" ? "simple" : "advanced";
-  var sort = { key: "job", dir: "ascending" };
+  // The summary's sort is part of the view: `sort=runs` ascending, `sort=-runs` descending.
+  var sort = (function () {
+    var s = new URLSearchParams(window.location.search).get("sort");
+    if (!s || !/^-?[a-z_0-9]{1,30}$/.test(s)) return { key: "job", dir: "ascending" };
+    return s.charAt(0) === "-" ? { key: s.slice(1), dir: "descending" } : { key: s, dir: "ascending" };
+  })();
   var timer = null, inFlight = 0, pending = false, pendingForce = false;
 
   var timeline = new window.JobdeckTimeline(document.getElementById("jd-timeline"), {
@@ -35,6 +40,7 @@
     if (form.elements.job.value) p.set("job", form.elements.job.value);
     if (refreshSelect.value !== "30") p.set("refresh", refreshSelect.value);
     if (view === "simple") p.set("view", "simple");
+    if (sort.key !== "job" || sort.dir !== "ascending") p.set("sort", (sort.dir === "descending" ? "-" : "") + sort.key);
     return p;
   }
   function apiParams() {
@@ -110,10 +116,13 @@
   // timeline alone while the pointer is on it, since redrawing takes away the tooltip being read;
   // it catches up as soon as the pointer leaves.
   var timelineEl = document.getElementById("jd-timeline"), timelineStale = false;
-  function refresh(force) {
+  function refresh(force, timed) {
     force = force === true;
+    timed = timed === true;
     if (inFlight > 0) { pending = true; pendingForce = pendingForce || force; return; }
     loadBody();
+    // The health panels (panels.js) redraw from the API for the same window and job.
+    document.dispatchEvent(new CustomEvent("jobdeck:refresh", { detail: { query: apiParams().toString(), force: force || timed } }));
     if (!force && timelineEl.matches(":hover")) { timelineStale = true; return; }
     timelineStale = false;
     loadTimeline();
@@ -128,7 +137,7 @@
   function schedule() {
     clearInterval(timer);
     var seconds = parseInt(refreshSelect.value, 10);
-    if (seconds > 0) timer = setInterval(refresh, seconds * 1000);
+    if (seconds > 0) timer = setInterval(function () { refresh(false, true); }, seconds * 1000);
   }
 
   function onFilter(e) {
@@ -168,6 +177,7 @@
     if (sorter) {
       sort = { key: sorter.dataset.key, dir: sort.key === sorter.dataset.key && sort.dir === "ascending" ? "descending" : "ascending" };
       applySort();
+      syncUrl();
       return;
     }
     // Only the layout buttons: <body> carries data-view too, and would match every click.
@@ -218,6 +228,7 @@
 
   window.jobdeckTimeline = timeline;
   document.body.dataset.view = view;
+  applySort();
   schedule();
   loadTimeline();
 })();

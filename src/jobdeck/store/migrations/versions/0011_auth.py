@@ -1,7 +1,7 @@
 """auth: users, API tokens, sessions and the audit trail
 
-Revision ID: 0010
-Revises: 0006
+Revision ID: 0011
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op
 
 from jobdeck.store.types import UTCDateTime
 
-revision = "0010"
-down_revision = "0006"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

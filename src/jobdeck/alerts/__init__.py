@@ -1,0 +1,1 @@
+"""Alert rules over the store, their evaluator, state and history, silences and notification channels."""
