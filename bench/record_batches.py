@@ -76,7 +76,7 @@ def main() -> None:
     parse, record = [], []
     for index, body in enumerate(bodies):
         began = time.perf_counter()
-        events = decode_events(body, 50_000)
+        events = decode_events(body, 50_000).events
         parsed = time.perf_counter()
         recorder.record(events)
         done = time.perf_counter()

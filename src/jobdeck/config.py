@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AwareDatetime, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./jobdeck.db"
@@ -58,6 +59,10 @@ class Settings(BaseSettings):
             "session",
         ]
     )
+    # Event times the HTTP ingest accepts: none before this, none more than this far ahead of the
+    # server's clock (a clock or a parser gone wrong; each such run would sit far from every other).
+    earliest_event_at: AwareDatetime = datetime(2000, 1, 1, tzinfo=UTC)
+    max_event_ahead_s: float = Field(default=86400.0, ge=0)
     # The scheduler loop (schedules, and the safety sweep for stuck runs): `jobdeck serve` runs it
     # unless told --no-scheduler; an app built without it still fires "run now".
     scheduler: bool = False

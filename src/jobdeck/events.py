@@ -37,6 +37,7 @@ from pydantic import (
     ConfigDict,
     Field,
     JsonValue,
+    StringConstraints,
     TypeAdapter,
     field_validator,
 )
@@ -59,7 +60,13 @@ LATEST_TIME = datetime(2500, 1, 1, tzinfo=UTC)
 _OUT_OF_RANGE = f"event time must lie between the years {EARLIEST_TIME.year} and {LATEST_TIME.year}"
 _EARLIEST_MICROS = int((EARLIEST_TIME - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()) * 1_000_000
 _LATEST_MICROS = int((LATEST_TIME - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()) * 1_000_000
-ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+# A name or an id (run, job, queue, worker …): trimmed, then 1 to 200 characters and no control
+# character (each can be a path or query parameter of the pages and the API, which refuse them).
+# A NUL passes here only to be replaced by U+FFFD like everywhere else (`without_nul`).
+_NO_CONTROL = r"^[^\x01-\x1f\x7f]*$"
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_NO_CONTROL)
+]
 Count = Annotated[int, Field(ge=0, le=2**53)]
 _SIZE_ENCODER = json.JSONEncoder(default=str, allow_nan=False)
 _NOT_FINITE = "NaN and Infinity are not JSON numbers"

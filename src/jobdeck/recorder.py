@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from jobdeck import gcpause
 from jobdeck.events import Event, RunState, apply_event, join
 from jobdeck.store import Store, change_counter, rollups, run_writes
 from jobdeck.store.write_lock import for_database as write_lock_for
 
+# Deadlock and serialization failure: the only errors worth trying the same write again for. An
+# exhausted retry leaves the OperationalError, which the app answers with 503 and Retry-After.
 RETRYABLE = frozenset({"40P01", "40001"})
 
 
@@ -151,13 +155,17 @@ class Recorder:
             try:
                 with self.write_lock, self.store.write() as conn:
                     return record_events(conn, prepared)
-            except IntegrityError:
-                # Another writer created one of these runs or events first: their rows are
-                # there now, so a second pass folds onto them.
-                if attempt == self.attempts - 1:
-                    raise
             except OperationalError as exc:
-                # PostgreSQL chose this transaction as a deadlock or serialization victim.
+                # PostgreSQL chose this transaction as a deadlock or serialization victim (runs and
+                # rollup cells are locked in one order, so this is rare): pause a little, a random
+                # share of a doubling step, so the writers that collided do not collide again.
                 if getattr(exc.orig, "sqlstate", None) not in RETRYABLE or attempt == self.attempts - 1:
                     raise
+                time.sleep(backoff_s(attempt))
         raise AssertionError("unreachable")
+
+
+def backoff_s(attempt: int, base_s: float = 0.01, cap_s: float = 0.5) -> float:
+    """The pause before retry `attempt + 1`: full jitter over a step that doubles each attempt."""
+    # Jitter, not a secret: `random` is the right tool (S311).
+    return random.uniform(0, min(cap_s, base_s * 2**attempt))  # noqa: S311

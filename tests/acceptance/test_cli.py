@@ -357,3 +357,38 @@ def test_demo_backfills_then_serves_live_runs_and_stops_on_ctrl_c(tmp_path: Path
     assert "outcome=accepted" in err
     assert "Traceback" not in err
     assert code == 0
+
+
+def test_spool_shows_resends_and_clears_what_the_sdk_kept(tmp_path: Path) -> None:
+    from jobdeck.sdk.settings import SdkSettings
+    from jobdeck.sdk.spool import Spool
+
+    db = f"sqlite:///{tmp_path / 'spooled.db'}"
+    assert jobdeck("migrate", "--db", db, cwd=tmp_path).returncode == 0
+    spool = Spool(SdkSettings(database_url=db, spool_dir=tmp_path / "spool").spool_path, 10_000_000)
+    at = datetime.now(UTC).isoformat()
+    spool.append([{"run_id": "s-1", "event": "started", "job": "j", "at": at}])
+    spool.hold([{"run_id": "s-2", "event": "started", "job": "j", "at": at}])
+    spool.set_aside([{"run_id": "s-3", "event": "started", "job": " ", "at": at}])
+    env = {**_env(), "JOBDECK_SPOOL_DIR": str(tmp_path / "spool")}
+
+    def spool_cmd(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [JOBDECK, "spool", *args, "--db", db]
+        return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+
+    shown = spool_cmd("show")
+    assert shown.returncode == 0, shown.stderr
+    assert "spooled: 1 events" in shown.stdout
+    assert "held: 1 events" in shown.stdout
+    assert "set aside: 1 events" in shown.stdout
+    assert "run 's-3'" in shown.stdout
+    resent = spool_cmd("resend")
+    assert resent.returncode == 0, resent.stderr
+    assert "sent 2 events" in resent.stdout
+    assert spool.files() == []
+    assert spool.held() == []
+    assert len(spool.rejected()) == 1
+    cleared = spool_cmd("clear", "--only", "set-aside", "--yes")
+    assert cleared.returncode == 0
+    assert "deleted 1 events" in cleared.stdout
+    assert spool.rejected() == []

@@ -134,3 +134,63 @@ def test_nul_characters_are_replaced_alike_on_both_backends(client: TestClient) 
     assert (run["job"], run["error_message"]) == ("j\ufffdb", "a\ufffdb")
     assert run["args"] == [{"k\ufffd": "v\ufffd"}]
     assert run["labels"] == {"env": "p\ufffd"}
+
+
+def test_event_times_far_from_now_are_refused_naming_at(store: Store) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from jobdeck.config import Settings
+    from jobdeck.web.app import create_app
+
+    now = datetime.now(UTC)
+    with TestClient(create_app(Settings(database_url=store.url), store)) as client:
+        for at in ("1999-12-31T23:59:59Z", (now + timedelta(days=2)).isoformat()):
+            answer = client.post("/api/v1/events", json={**GOOD, "at": at})
+            assert answer.status_code == 422, at
+            assert "event 0: field 'at'" in answer.json()["detail"], at
+        assert (
+            client.post(
+                "/api/v1/events", json={**GOOD, "at": (now + timedelta(hours=1)).isoformat()}
+            ).status_code
+            == 202
+        )
+    later = Settings(database_url=store.url, earliest_event_at="1990-01-01T00:00:00Z", max_event_ahead_s=0)
+    with TestClient(create_app(later, store)) as client:
+        assert client.post("/api/v1/events", json={**GOOD, "at": "1999-12-31T23:59:59Z"}).status_code == 202
+        answer = client.post("/api/v1/events", json={**GOOD, "at": (now + timedelta(minutes=5)).isoformat()})
+        assert answer.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("priority", "1"),
+        ("priority", True),
+        ("priority", 1.5),
+        ("at", 1),
+        ("at", "2026-11-22"),
+        ("job", " "),
+        ("job", ""),
+        ("job", "tab\there"),
+        ("run_id", "  "),
+        ("pid", "3"),
+        ("items_succeeded", "2"),
+        ("attempt", False),
+        ("cpu_s", "1.5"),
+        ("eta", 1764000000),
+    ],
+)
+def test_loose_values_are_refused_naming_the_field(
+    client: TestClient, store: Store, field: str, value: Any
+) -> None:
+    r = client.post("/api/v1/events", json=[GOOD, {**GOOD, "run_id": "loose", field: value}])
+    assert r.status_code == 422, r.text
+    assert f"event 1: field '{field}'" in r.json()["detail"]
+    assert counts(store) == (0, 0)
+
+
+def test_names_are_trimmed(client: TestClient) -> None:
+    event = {**GOOD, "run_id": "  trimmed-1 ", "job": "\u00a0etl daily  ", "queue": " q "}
+    assert client.post("/api/v1/events", json=event).status_code == 202
+    run = client.get("/api/v1/runs/trimmed-1").json()
+    assert (run["run_id"], run["job"], run["queue"]) == ("trimmed-1", "etl daily", "q")

@@ -6,11 +6,12 @@ import random
 import threading
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from jobdeck.events import fold, make_event
 from jobdeck.recorder import Recorder
-from jobdeck.store import Store, run_writes, verify
+from jobdeck.store import Store, key_locks, run_writes, verify
 from jobdeck.store.schema import runs
 from tests.strategies import BASE
 
@@ -34,7 +35,7 @@ def test_concurrent_writers_agree_with_the_fold(store: Store) -> None:
     errors: list[BaseException] = []
 
     def write(stream: list) -> None:  # type: ignore[type-arg]
-        recorder = Recorder(store, attempts=20)
+        recorder = Recorder(store)  # no retries needed: creating the same run twice is locked out
         try:
             for start in range(0, len(stream), 25):
                 recorder.record(stream[start : start + 25])
@@ -54,3 +55,16 @@ def test_concurrent_writers_agree_with_the_fold(store: Store) -> None:
             row = conn.execute(select(runs).where(runs.c.run_id == rid)).one()._mapping
             assert {k: row[k] for k in expected} == expected
         assert verify.differences(conn) == []
+
+
+@pytest.mark.postgres
+def test_a_batch_of_fifty_thousand_runs_takes_a_bounded_number_of_locks(pg_url: str) -> None:
+    """A lock per run id would overflow PostgreSQL's shared lock table ("out of shared memory")."""
+    store = Store(pg_url)
+    try:
+        with store.write() as conn:
+            key_locks.lock(conn, key_locks.RUNS, [f"run-{i}" for i in range(50_000)])
+            held = conn.exec_driver_sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").scalar()
+        assert held == key_locks.SLOTS
+    finally:
+        store.close()

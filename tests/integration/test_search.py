@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -86,7 +87,7 @@ def test_search_index_follows_updates_and_deletes(store: Store, recorder: Record
     _index_is_sound(store)
 
 
-@pytest.mark.parametrize("bad", ["", "ab", "  x  ", "x" * 201])
+@pytest.mark.parametrize("bad", ["", "ab", "  x  ", "x" * 201, "disk\x00full", "tab\there"])
 def test_search_text_too_short_or_long_is_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="search"):
         RunFilter(text=bad)
@@ -119,3 +120,16 @@ def test_search_uses_the_index(store: Store, recorder: Recorder) -> None:
             conn.execute(text("SET LOCAL enable_indexscan = off"))
             plan = _plan(conn, plain)
             assert "ix_runs_search" in plan, plan
+
+
+def test_an_sqlite_error_about_the_query_is_no_outage(sqlite_store: Store) -> None:
+    """What SQLite's search parser says of a text it cannot read is a client error, not a 503."""
+    from sqlalchemy.exc import OperationalError
+
+    from jobdeck.web.api.errors import is_about_the_statement
+
+    with sqlite_store.read() as conn, pytest.raises(OperationalError) as raised:
+        conn.exec_driver_sql("SELECT rowid FROM runs_fts WHERE runs_fts MATCH ?", ('"unterminated',))
+    assert is_about_the_statement(raised.value)
+    locked = OperationalError("SELECT 1", None, sqlite3.OperationalError("database is locked"))
+    assert not is_about_the_statement(locked)

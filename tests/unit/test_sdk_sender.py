@@ -32,8 +32,9 @@ class Destination:
             self.hang.wait(10)
         if self.down:
             raise Unavailable("connection refused")
-        if any(e["run_id"] in self.refused for e in events):
-            raise Rejected("HTTP 422: event 0: field 'job'")
+        bad = [i for i, e in enumerate(events) if e["run_id"] in self.refused]
+        if bad:
+            raise Rejected(f"HTTP 422: event {bad[0]}: field 'job'")
         self.received.extend(events)
 
     def close(self) -> None:
@@ -98,7 +99,7 @@ def test_an_unreachable_destination_spools_then_replays_before_newer_events(
     assert sender.spool.files() == []
 
 
-def test_a_refused_event_is_dropped_alone_with_a_warning(
+def test_a_refused_event_is_set_aside_alone_with_a_warning(
     sender: Sender, destination: Destination, caplog: pytest.LogCaptureFixture
 ) -> None:
     destination.refused = {"r1"}
@@ -107,7 +108,26 @@ def test_a_refused_event_is_dropped_alone_with_a_warning(
             sender.put(event(n))
         assert sender.flush(5)
     assert destination.ids() == ["r0", "r2"]
-    assert "dropped 1 events the destination refused" in caplog.text
+    assert "set aside 1 event(s), the first a started event of run 'r1'" in caplog.text
+    (aside,) = sender.spool.rejected()
+    assert [e["run_id"] for e in sender.spool.read(aside)] == ["r1"]
+    assert sender.set_aside_count == 1
+
+
+def test_the_event_a_refusal_names_is_set_aside_without_sending_each_event_alone(
+    destination: Destination, tmp_path: Path
+) -> None:
+    destination.refused = {"r0"}  # the destination names the index of the event it refuses
+    sender = Sender(destination, Spool(tmp_path / "spool", 10_000_000), flush_interval_s=0.05)
+    try:
+        for n in range(200):
+            sender.put(event(n))
+        assert sender.flush(5)
+    finally:
+        sender.close(1)
+    assert destination.ids() == [f"r{n}" for n in range(1, 200)]
+    assert destination.sends == 2
+    assert sender.set_aside_count == 1
 
 
 def test_what_an_earlier_process_spooled_is_sent_first(destination: Destination, tmp_path: Path) -> None:
@@ -189,7 +209,7 @@ class FailingServer(Destination):
         return self.is_healthy
 
 
-def test_an_event_a_healthy_server_fails_on_is_held_and_the_others_arrive(
+def test_a_batch_a_healthy_server_fails_on_is_held_retried_and_split_until_one_event_is_set_aside(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     server = FailingServer()
@@ -201,14 +221,22 @@ def test_an_event_a_healthy_server_fails_on_is_held_and_the_others_arrive(
         with caplog.at_level(logging.WARNING, "jobdeck.sdk"):
             for n in range(10, 20):
                 sender.put(event(n))
-            assert sender.flush(5)  # nothing waits behind the bad event
+            assert sender.flush(5)  # nothing waits behind the held batch
+            assert server.ids()[-10:] == [f"r{n}" for n in range(10, 20)]
+            assert spool.held() != []
+            for _ in range(20):  # each flush tries the held batches at once (else: after their back-off)
+                if not spool.held():
+                    break
+                sender.flush(5)
     finally:
         sender.close(1)
-    assert server.ids() == [f"r{n}" for n in range(5, 20) if n != 7]
-    (held,) = spool.held()
-    assert [e["run_id"] for e in spool.read(held)] == ["r7"]
+    assert sorted(server.ids()) == sorted(f"r{n}" for n in range(5, 20) if n != 7)
+    (aside,) = spool.rejected()
+    assert [e["run_id"] for e in spool.read(aside)] == ["r7"]
     assert spool.files() == []
+    assert spool.held() == []
     assert "held in" in caplog.text
+    assert "set aside 1 event(s), the first a started event of run 'r7'" in caplog.text
 
 
 def test_server_errors_while_it_is_unhealthy_keep_every_event_for_later(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ RULES: dict[tuple[str, str], Need] = {
     # Reads: the JSON API, downloads, the live stream and the pages.
     ("GET", "/api/v1/runs"): V,
     ("GET", "/api/v1/runs/{run_id}"): V,
+    ("GET", "/api/v1/runs/{run_id:path}"): V,
     ("GET", "/api/v1/jobs"): V,
     ("GET", "/api/v1/stats"): V,
     ("GET", "/api/v1/timeseries"): V,
@@ -49,6 +50,7 @@ RULES: dict[tuple[str, str], Need] = {
     ("GET", "/runs"): V,
     ("GET", "/runs/{run_id:path}"): V,
     ("GET", "/jobs/{job_name}"): V,
+    ("GET", "/jobs/{job_name:path}"): V,
     ("GET", "/failures"): V,
     ("GET", "/control"): V,
     # Actions on runs.

@@ -8,6 +8,8 @@ import logging
 import threading
 from collections.abc import Callable
 
+from jobdeck.store.reachability import short_reason
+
 log = logging.getLogger(__name__)
 
 STOP_WAIT_S = 10.0
@@ -40,11 +42,22 @@ class Periodic:
         return threading.Thread(target=self._run, name=f"jobdeck-{self.name}", daemon=True)
 
     def _run(self) -> None:
+        failing = ""  # the last failure's reason while passes keep failing
         while not self._stop.is_set():
             try:
                 result = self.run_once()
                 if result:  # something done worth a line (None or an empty list is not)
                     log.info("%s: %s", self.name, result)
-            except Exception:  # the loop must outlive one failed pass; the next one retries
-                log.exception("%s failed", self.name)
+                if failing:
+                    log.warning("%s works again", self.name)
+                failing = ""
+            except Exception as exc:  # the loop must outlive one failed pass; the next one retries
+                reason = f"{type(exc).__name__}: {short_reason(exc)}"
+                if not failing:
+                    # The traceback once; while the same cause lasts (a store that is down), one line
+                    # when it changes and nothing per pass.
+                    log.exception("%s failed; it runs again every %.0f s", self.name, self.every_s)
+                elif reason != failing:
+                    log.warning("%s still fails, now with %s", self.name, reason)
+                failing = reason
             self._stop.wait(self.every_s)

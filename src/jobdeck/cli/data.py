@@ -92,8 +92,8 @@ def verify_rollups(
     try:
         with store.read() as conn:
             checked = verify.days_to_check(conn)
-        if days is not None:
-            checked = checked[-days:]
+        if days is not None and checked:
+            checked = [day for day in checked if day > checked[-1] - days * verify.DAY]
         for day in checked:
             with store.read() as conn:
                 problems += verify.differences(conn, limit=20, since=day, until=day + verify.DAY)

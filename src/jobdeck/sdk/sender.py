@@ -7,6 +7,8 @@ events once the destination answers again. Nothing here raises into the caller.
 from __future__ import annotations
 
 import logging
+import random
+import re
 import threading
 import time
 from collections import deque
@@ -19,6 +21,14 @@ from jobdeck.sdk.transport import EventDict, Rejected, ServerError, Transport, U
 log = logging.getLogger("jobdeck.sdk")
 BATCH_SIZE = 500
 MAX_BACKOFF_S = 60.0
+HOLD_ATTEMPTS = 8  # tries of one held event (some minutes of back-off) while the server is healthy
+_INDEX = re.compile(r"\bevent (\d+):")  # how the server's 422 names the event it refuses
+
+
+def jittered(backoff_s: float) -> float:
+    """A pause of between half and all of `backoff_s`, so senders that failed together spread out."""
+    # Jitter, not a secret: `random` is the right tool (S311).
+    return backoff_s * random.uniform(0.5, 1.0)  # noqa: S311
 
 
 class _Flush:
@@ -60,6 +70,11 @@ class Sender:
         self._backoff_s = 0.0
         self._retry_at = 0.0
         self._spool_pending = True  # an earlier process may have left events there
+        self._held_backoff_s = 0.0
+        self._held_retry_at = 0.0  # an earlier process's held batches are tried at once
+        self._held_pending = True
+        self._held_tries: dict[str, int] = {}  # by held file name
+        self.set_aside_count = 0  # events the destination refused, kept in the spool's set-aside files
 
     # The caller's side.
 
@@ -82,7 +97,8 @@ class Sender:
         self._ensure_thread()
 
     def flush(self, timeout: float) -> bool:
-        """Deliver what is queued now (and the spool); True if nothing is left waiting anywhere."""
+        """Deliver what is queued now (and the spool, and held batches that go through now); True if
+        nothing is left waiting in the queue or the spool (held batches keep their back-off)."""
         token = _Flush()
         with self._cond:
             if self._closed:
@@ -179,7 +195,8 @@ class Sender:
 
     def _round(self, events: list[EventDict], force: bool) -> bool:
         """Replay the spool then send `events`; return False if the destination was unavailable."""
-        if not events and not self._spool_pending:
+        held_due = self._held_pending and (force or time.monotonic() >= self._held_retry_at)
+        if not events and not self._spool_pending and not held_due:
             return True
         if not force and time.monotonic() < self._retry_at:
             self._spool(events)
@@ -188,6 +205,7 @@ class Sender:
         try:
             if self._spool_pending:
                 self._replay()
+            self._retry_held(force)
             for start in range(0, len(events), BATCH_SIZE):
                 self._deliver(events[start : start + BATCH_SIZE])
                 with self._cond:
@@ -213,58 +231,127 @@ class Sender:
             self.spool.remove(file)
         self._spool_pending = False
 
+    def _retry_held(self, force: bool) -> None:
+        """Send the held batches again once their back-off has passed (at once on a flush).
+
+        A held batch that fails again waits longer, and is halved so an event that trips the
+        server ends up alone; one event that still fails after HOLD_ATTEMPTS tries is set aside.
+        """
+        if not self._held_pending or (not force and time.monotonic() < self._held_retry_at):
+            return
+        failed = False
+        healthy = getattr(self.transport, "healthy", None)
+        files = self.spool.held()
+        for file in files:
+            try:
+                events = self.spool.read(file)
+            except OSError:
+                continue
+            try:
+                self.transport.send(events)
+            except Rejected as exc:
+                self._refused(events, exc)
+            except ServerError as exc:
+                failed = True
+                if healthy is None or not healthy():
+                    break  # the server is unwell: every held batch waits for the next try as it is
+                tries = self._held_tries.pop(file.name, 0) + 1
+                if len(events) > 1:
+                    middle = len(events) // 2
+                    for half in (events[:middle], events[middle:]):
+                        held = self.spool.hold(half)
+                        if held is not None:
+                            self._held_tries[held.name] = tries
+                elif tries >= HOLD_ATTEMPTS:
+                    self._set_aside(events, f"the server failed on it {tries} times: {exc}")
+                else:
+                    self._held_tries[file.name] = tries
+                    continue
+            except Unavailable:
+                raise
+            except Exception as exc:
+                raise Unavailable(f"{type(exc).__name__}: {exc}") from exc
+            self._held_tries.pop(file.name, None)
+            self.spool.remove(file)
+        if failed:
+            self._held_backoff_s = min(max(1.0, self._held_backoff_s * 2), MAX_BACKOFF_S)
+            self._held_retry_at = time.monotonic() + jittered(self._held_backoff_s)
+        else:
+            self._held_backoff_s = 0.0
+            self._held_pending = False
+            if files:
+                log.info("jobdeck: held events were sent")
+
     def _deliver(self, events: Sequence[EventDict]) -> None:
-        """Send a batch; when it is refused, send its events one by one so only the bad ones are lost."""
+        """Send a batch; what the destination refuses is set aside, what it fails on is held."""
         try:
             self.transport.send(events)
         except Rejected as exc:
-            if len(events) > 1 and exc.per_event:
-                for event in events:
-                    self._deliver([event])
-                return
-            log.warning("jobdeck: dropped %d events the destination refused: %s", len(events), exc)
+            self._refused(events, exc)
         except ServerError as exc:
-            self._isolate(events, exc)
+            self._hold(events, exc)
         except Unavailable:
             raise
         except Exception as exc:
             raise Unavailable(f"{type(exc).__name__}: {exc}") from exc
 
-    def _isolate(self, events: Sequence[EventDict], error: ServerError) -> None:
-        """After a server error, find the events that cause it by halving the batch, and hold those.
-
-        An event is held (kept in the spool as a `.held` file, not replayed) when it fails twice on its
-        own while the server says it is healthy, so it cannot hold back every later event; when the
-        server is in trouble, the error goes up and everything waits in the spool as usual.
-        """
-        if len(events) > 1:
-            middle = len(events) // 2
-            self._deliver(events[:middle])
-            self._deliver(events[middle:])
+    def _refused(self, events: Sequence[EventDict], error: Rejected) -> None:
+        """Find the events the destination refuses and set those alone aside: the one the refusal
+        names by index (`event 3: …`), or by halving the batch when it names none."""
+        if len(events) == 1 or not error.per_event:
+            self._set_aside(events, str(error))
             return
+        named = _INDEX.search(str(error))
+        index = int(named.group(1)) if named else -1
+        if 0 <= index < len(events):
+            self._set_aside([events[index]], str(error))
+            rest = [*events[:index], *events[index + 1 :]]
+            if rest:
+                self._deliver(rest)
+            return
+        middle = len(events) // 2
+        self._deliver(events[:middle])
+        self._deliver(events[middle:])
+
+    def _hold(self, events: Sequence[EventDict], error: ServerError) -> None:
+        """After a server error, keep the batch apart (a `.held` file, retried with back-off) so it
+        does not hold back later events — unless the server says it is unwell: then the error
+        goes up and everything waits in the spool, in order, as when it is unreachable."""
         healthy = getattr(self.transport, "healthy", None)
         if healthy is None or not healthy():
             raise error
         try:
-            self.transport.send(events)  # once more: the error may have been passing
-            return
-        except ServerError as again:
-            error = again
-        except Rejected as exc:
-            log.warning("jobdeck: dropped 1 event the destination refused: %s", exc)
-            return
-        if not healthy():
-            raise error
-        try:
             where: object = self.spool.hold(events)
         except OSError as exc:
-            where = f"nowhere ({exc}), so it is lost"
+            where = f"nowhere ({exc}), so they are lost"
+        self._held_pending = True
+        if not self._held_backoff_s:
+            self._held_backoff_s = 1.0
+            self._held_retry_at = time.monotonic() + jittered(self._held_backoff_s)
         log.warning(
-            "jobdeck: the destination fails on a %s event of run %s while healthy (%s); it is held in %s",
-            events[0].get("event"),
-            events[0].get("run_id"),
+            "jobdeck: the destination failed on %d events while healthy (%s); held in %s and retried "
+            "with back-off",
+            len(events),
             error,
             where,
+        )
+
+    def _set_aside(self, events: Sequence[EventDict], reason: str) -> None:
+        """Keep events the destination will not take in the spool's set-aside file, and say which."""
+        try:
+            self.spool.set_aside(events)
+        except OSError as exc:
+            log.warning("jobdeck: could not set aside %d events, so they are lost: %s", len(events), exc)
+        self.set_aside_count += len(events)
+        first = events[0] if events else {}
+        log.warning(
+            "jobdeck: set aside %d event(s), the first a %s event of run %r: %s "
+            "(%d set aside so far; `jobdeck spool show` lists them)",
+            len(events),
+            first.get("event"),
+            first.get("run_id"),
+            reason,
+            self.set_aside_count,
         )
 
     def _unavailable(self, exc: Exception) -> None:
@@ -273,7 +360,7 @@ class Sender:
         else:
             log.debug("jobdeck: destination still unavailable: %s", exc)
         self._backoff_s = min(max(1.0, self._backoff_s * 2), MAX_BACKOFF_S)
-        self._retry_at = time.monotonic() + self._backoff_s
+        self._retry_at = time.monotonic() + jittered(self._backoff_s)
 
     def _spool(self, events: list[Any]) -> None:
         try:

@@ -33,11 +33,14 @@ class Spool:
         self._write(events, ".jsonl")
 
     def hold(self, events: Sequence[dict[str, Any]]) -> Path | None:
-        """Keep events the destination fails on apart, as a `.held` file that is not replayed.
-
-        Renaming it to `.jsonl` sends it again (once the destination is fixed).
-        """
+        """Keep events the destination failed on apart, as a `.held` file: the sender tries it
+        again with back-off, apart from the replay, so it does not hold back later events."""
         return self._write(events, ".held")
+
+    def set_aside(self, events: Sequence[dict[str, Any]]) -> Path | None:
+        """Keep events the destination refused (a `.rejected` file): never sent again by itself,
+        listed by `jobdeck spool show`, sent again by `jobdeck spool resend --rejected`."""
+        return self._write(events, ".rejected")
 
     def _write(self, events: Sequence[dict[str, Any]], suffix: str) -> Path | None:
         if not events:
@@ -59,6 +62,10 @@ class Spool:
     def held(self) -> list[Path]:
         """The held batches, oldest first."""
         return self._listed("*.held")
+
+    def rejected(self) -> list[Path]:
+        """The set-aside batches, oldest first."""
+        return self._listed("*.rejected")
 
     def _listed(self, pattern: str) -> list[Path]:
         try:
@@ -84,12 +91,12 @@ class Spool:
         file.unlink(missing_ok=True)
 
     def size(self) -> int:
-        """Bytes on disk, held batches included."""
+        """Bytes on disk, held and set-aside batches included."""
         return sum(_size(file) for file in self._stored())
 
     def _stored(self) -> list[Path]:
-        """Spooled and held batches together, oldest first."""
-        return sorted([*self.files(), *self.held()], key=lambda file: file.name)
+        """Spooled, held and set-aside batches together, oldest first."""
+        return sorted([*self.files(), *self.held(), *self.rejected()], key=lambda file: file.name)
 
     def _enforce_cap(self) -> None:
         now = time.time()

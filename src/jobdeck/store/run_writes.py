@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 from jobdeck.analytics.fingerprints import fingerprint
 from jobdeck.domain import CARRIED_FIELDS, DURATION_STATUSES
 from jobdeck.events import RunState, from_micros, to_micros
-from jobdeck.store import bulk
+from jobdeck.store import bulk, key_locks
 from jobdeck.store.rollups import Contribution
 from jobdeck.store.schema import runs
 from jobdeck.store.types import JSONValue, UTCDateTime
@@ -259,8 +259,11 @@ _SELECT = ", ".join(WRITE_COLUMNS)
 
 
 def load(conn: Connection, run_ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
-    """The stored values of these runs by run id (locked for update on PostgreSQL)."""
+    """The stored values of these runs by run id. On PostgreSQL every run id is locked first,
+    found or not, so no other writer creates or changes one of these runs until this transaction
+    ends: what is read here is the state the batch's changes (and rollup deltas) build on."""
     if conn.dialect.name == "postgresql":
+        key_locks.lock(conn, key_locks.RUNS, run_ids)
         # One statement with an array parameter: a plan that does not depend on the batch size.
         statement = f"SELECT {_SELECT} FROM runs WHERE run_id = ANY(%s) ORDER BY run_id FOR UPDATE"
         return {row[0]: _from_postgres(row) for row in conn.exec_driver_sql(statement, (list(run_ids),))}

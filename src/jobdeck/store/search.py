@@ -67,6 +67,10 @@ def check_search_text(text: str) -> None:
         raise ValueError(f"search needs at least {MIN_SEARCH_CHARS} characters")
     if len(text) > MAX_SEARCH_CHARS:
         raise ValueError(f"search takes at most {MAX_SEARCH_CHARS} characters")
+    if any(ord(char) < 32 or char == "\x7f" for char in text):
+        # SQLite's query parser ends a phrase at a NUL ("unterminated string"), PostgreSQL refuses
+        # it in text: bad input, not a store that is unavailable.
+        raise ValueError("search must not contain control characters")
 
 
 def _like_pattern(text: str) -> str:

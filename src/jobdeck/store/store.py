@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, text
 
 from jobdeck.store.engine import is_current, make_engine, migrate, normalize_url
+from jobdeck.store.reachability import Reachability, watch
 
 
 class Store:
@@ -16,6 +17,8 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url)
+        self.reachability = Reachability()
+        watch(self.engine, self.reachability)
 
     @property
     def backend(self) -> str:

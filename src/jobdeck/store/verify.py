@@ -117,18 +117,45 @@ def _failure_differences(
 
 
 def days_to_check(conn: Connection) -> list[int]:
-    """Whole UTC days (epoch seconds) from the oldest run or rollup to the newest, past the horizon."""
-    low, high = conn.execute(select(func.min(runs.c.run_at), func.max(runs.c.run_at))).one()
-    bounds = [int(t.timestamp()) for t in (low, high) if t is not None]
-    bounds += [
-        b
-        for b in conn.execute(select(func.min(cells.c.bucket), func.max(cells.c.bucket))).one()
-        if b is not None
-    ]
-    if not bounds:
-        return []
-    first = max(min(bounds) // DAY * DAY, retention.horizon(conn) or 0)
-    return list(range(first, max(bounds) // DAY * DAY + DAY, DAY))
+    """The whole UTC days (epoch seconds) that hold a run or a rollup cell, past the horizon.
+
+    Found by skipping from one such day to the next through the indexes (one query per day and
+    kind of row), so the cost follows the days that hold data, not the span between the oldest and
+    the newest (a run dated 1900 beside one dated 2499 adds two days, not two hundred thousand).
+    """
+    floor = retention.horizon(conn) or None
+    days = set(_days_of_runs(conn, floor))
+    for granularity in rollups.GRANULARITIES:
+        days.update(_days_of_cells(conn, granularity, floor))
+    return sorted(days)
+
+
+def _days_of_runs(conn: Connection, floor: int | None) -> Iterator[int]:
+    since = rollups.epoch(floor) if floor is not None else None
+    while True:
+        query = select(func.min(runs.c.run_at))
+        if since is not None:
+            query = query.where(runs.c.run_at >= since)
+        found = conn.execute(query).scalar()
+        if found is None:
+            return
+        day = int(found.timestamp()) // DAY * DAY
+        yield day
+        since = rollups.epoch(day + DAY)
+
+
+def _days_of_cells(conn: Connection, granularity: int, floor: int | None) -> Iterator[int]:
+    since = floor
+    while True:
+        query = select(func.min(cells.c.bucket)).where(cells.c.granularity == granularity)
+        if since is not None:
+            query = query.where(cells.c.bucket >= since)
+        found = conn.execute(query).scalar()
+        if found is None:
+            return
+        day = int(found) // DAY * DAY
+        yield day
+        since = day + DAY
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -23,7 +23,7 @@ from jobdeck.recorder import Recorder
 from jobdeck.scheduler.loop import Scheduler
 from jobdeck.services import OnStop, Service, Services
 from jobdeck.store import Store
-from jobdeck.web import live
+from jobdeck.web import live, params
 from jobdeck.web.api import alerts as alerts_api
 from jobdeck.web.api import audit as audit_api
 from jobdeck.web.api import channels as channels_api
@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         title="jobdeck",
         version=jobdeck.__version__,
         summary="One dashboard and control plane for background jobs.",
-        dependencies=[Depends(reject_unknown_query)],
+        dependencies=[Depends(params.no_control_characters), Depends(reject_unknown_query)],
         # /docs is served from the package's own Swagger UI (web/pages/docs.py); ReDoc needs a CDN.
         docs_url=None,
         redoc_url=None,

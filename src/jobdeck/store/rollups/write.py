@@ -15,7 +15,7 @@ from sqlalchemy import Connection, func, select, update
 
 from jobdeck.analytics import sketch
 from jobdeck.domain import DURATION_STATUSES
-from jobdeck.store import bulk
+from jobdeck.store import bulk, key_locks
 from jobdeck.store.rollups.cache import new_version
 from jobdeck.store.rollups.cells import COUNTERS, HISTOGRAMS, Cell, epoch
 from jobdeck.store.rollups.contributions import RUNS, Changes, Delta
@@ -99,15 +99,15 @@ def _merged(stored: Stored | None, delta: Delta) -> list[Any]:
 def apply_changes(conn: Connection, changes: Changes) -> None:
     """Merge accumulated deltas into the stored cells; drop emptied cells, recompute lost extremes.
 
-    Cells are read and written in key order so concurrent writers lock them in the same order;
-    two writers creating the same cell at once make one of them fail with an integrity error,
-    which the recorder retries.
+    Cells are locked (`key_locks`, found or not: two writers may create the same cell), read and
+    written in key order, so concurrent writers take turns on a cell and never deadlock.
     """
     cells = changes.cells
     _apply_failures(conn, changes.failures)
     keys = sorted(key for key, d in cells.items() if any(d.counters) or d.recompute or any(d.sketches))
     if not keys:
         return
+    key_locks.lock(conn, key_locks.ROLLUP_CELLS, [f"{g}:{bucket}:{job}" for g, bucket, job in keys])
     stored = _load_cells(conn, keys)
     stamp = new_version()
     inserts: list[tuple[Any, ...]] = []

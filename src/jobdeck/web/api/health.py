@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 import jobdeck
+from jobdeck.web.api.errors import RETRY_AFTER_S
 from jobdeck.web.api.models import Health, Unhealthy
 from jobdeck.web.deps import StoreDep
 
@@ -32,9 +33,19 @@ async def health(store: StoreDep) -> JSONResponse:
     try:
         state = await run_in_threadpool(_check, store)
     except (SQLAlchemyError, OSError) as exc:
-        # The kind of failure only: a driver message may name hosts, users or paths.
-        body = {"status": "unhealthy", "store": {"backend": store.backend, "error": type(exc).__name__}}
-        return JSONResponse(body, status_code=503)
+        store.reachability.failed(exc)
+        since = store.reachability.since
+        body = {
+            "status": "unhealthy",
+            "store": {
+                "backend": store.backend,
+                "reachable": False,
+                "error": str(exc).splitlines()[0],
+                "unreachable_since": since.isoformat() if since else None,
+                "detail": store.reachability.describe(),
+            },
+        }
+        return JSONResponse(body, status_code=503, headers={"Retry-After": RETRY_AFTER_S})
     status = "healthy" if state["migrated"] else "degraded"
     return JSONResponse(
         {"status": status, "version": jobdeck.__version__, "store": state},

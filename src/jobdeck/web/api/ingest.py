@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from fastapi import APIRouter, HTTPException, Request
@@ -14,6 +15,7 @@ from jobdeck import gcpause
 from jobdeck.alerts import expectations
 from jobdeck.auth import sealed
 from jobdeck.auth.masking import mask_events
+from jobdeck.config import Settings
 from jobdeck.events import WIRE_BATCH, WIRE_EVENT, Event, event_from_wire, without_nul
 from jobdeck.recorder import MissingJob
 from jobdeck.store import alerts as store_alerts
@@ -72,7 +74,21 @@ class Decoded(NamedTuple):
     expectations: dict[str, dict[str, Any]]
 
 
-def _events(items: list[dict[str, Any]], max_events: int, now: datetime) -> Decoded:
+@dataclass(frozen=True)
+class TimeBounds:
+    """The event times a server accepts: from `earliest`, up to `ahead` past its clock."""
+
+    earliest: datetime
+    ahead: timedelta
+
+    @classmethod
+    def of(cls, settings: Settings) -> TimeBounds:
+        return cls(settings.earliest_event_at, timedelta(seconds=settings.max_event_ahead_s))
+
+
+def _events(
+    items: list[dict[str, Any]], max_events: int, now: datetime, bounds: TimeBounds | None
+) -> Decoded:
     if len(items) > max_events:
         raise HTTPException(413, f"a batch holds at most {max_events} events; this one has {len(items)}")
     events, declared = [], {}
@@ -83,6 +99,15 @@ def _events(items: list[dict[str, Any]], max_events: int, now: datetime) -> Deco
             events.append(event_from_wire(fields, now))
         except ValueError as exc:  # only an event time out of range gets this far
             raise HTTPException(422, f"event {index}: field 'at': {exc}") from None
+    if bounds is not None:
+        latest = now + bounds.ahead
+        for index, event in enumerate(events):
+            if not bounds.earliest <= event.at <= latest:
+                raise HTTPException(
+                    422,
+                    f"event {index}: field 'at': {event.at.isoformat()} is outside the times this server "
+                    f"accepts ({bounds.earliest.isoformat()} to {bounds.ahead} past its clock)",
+                )
     return Decoded(events, declared)
 
 
@@ -102,13 +127,14 @@ def _declared(index: int, fields: dict[str, Any], now: datetime) -> dict[str, di
         raise HTTPException(422, f"event {index}: field '{exc.field}': {exc}") from None
 
 
-def decode_events(body: bytes, max_events: int) -> Decoded:
-    """Parse and validate a request body in one pass (422/413 on bad input)."""
+def decode_events(body: bytes, max_events: int, bounds: TimeBounds | None = None) -> Decoded:
+    """Parse and validate a request body in one pass (422/413 on bad input); with `bounds`, event
+    times outside them are refused too."""
     with gcpause.paused():
-        return _decode_events(body, max_events, datetime.now(UTC))
+        return _decode_events(body, max_events, datetime.now(UTC), bounds)
 
 
-def _decode_events(body: bytes, max_events: int, now: datetime) -> Decoded:
+def _decode_events(body: bytes, max_events: int, now: datetime, bounds: TimeBounds | None) -> Decoded:
     start = body.lstrip()[:1]
     if start not in (b"[", b"{"):
         try:
@@ -118,12 +144,17 @@ def _decode_events(body: bytes, max_events: int, now: datetime) -> Decoded:
         raise HTTPException(422, "body must be an event object or a JSON list of event objects")
     single = start == b"{"
     try:
-        items = [WIRE_EVENT.validate_json(body)] if single else WIRE_BATCH.validate_json(body)
+        # Strict: numbers must be JSON numbers ("1" and true are not a priority), times ISO 8601
+        # strings (1 is not a time), as docs/events.md lists.
+        if single:
+            items = [WIRE_EVENT.validate_json(body, strict=True)]
+        else:
+            items = WIRE_BATCH.validate_json(body, strict=True)
     except ValidationError as exc:
         raise _describe(exc, single) from None
     if b"\\u0000" in body:  # JSON can carry a NUL only escaped; the rare batch that does is walked
         items = without_nul(items)
-    return _events(items, max_events, now)
+    return _events(items, max_events, now, bounds)
 
 
 @router.post(
@@ -142,7 +173,8 @@ async def post_events(request: Request, recorder: RecorderDep, settings: Setting
     check_json(request.headers.get("content-type"))
     body = await read_body(request, settings.max_request_bytes)
     # Decoding and validating a large batch takes a while: off the event loop, like the write.
-    events, declared = await run_in_threadpool(decode_events, body, settings.max_batch_events)
+    bounds = TimeBounds.of(settings)
+    events, declared = await run_in_threadpool(decode_events, body, settings.max_batch_events, bounds)
     events = mask_events(events, settings.mask_keys)
     try:
         await run_in_threadpool(sealed.check, recorder.store, events)

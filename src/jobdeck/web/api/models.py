@@ -299,7 +299,10 @@ class Health(Answer):
 
 class StoreError(Answer):
     backend: Literal["sqlite", "postgresql"]
+    reachable: bool
     error: str
+    unreachable_since: datetime | None = Field(description="When this server first failed to reach it")
+    detail: str | None = Field(description="'unreachable since … (… s ago): reason', as the pages say it")
 
 
 class Unhealthy(Answer):

@@ -51,7 +51,7 @@ def list_runs(
     return {"runs": rows, "next_cursor": next_cursor}
 
 
-@router.get("/runs/{run_id}", response_model=Run, summary="One run, whole")
+@router.get("/runs/{run_id:path}", response_model=Run, summary="One run, whole")
 def get_run(store: StoreDep, run_id: str) -> dict[str, Any]:
     """Every field of a run, with the runs that retried it."""
     with store.read() as conn:

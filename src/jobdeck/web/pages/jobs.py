@@ -87,12 +87,12 @@ def _page_context(
             "summary": None,
             "last_error": None,
             "resources": None,
-            "error": type(exc).__name__,
+            "error": store.reachability.describe() or type(exc).__name__,
         }
     return context | _runs_context(store, job, query, status, cursor)
 
 
-@router.get("/jobs/{job_name}", response_class=HTMLResponse, name="job_page")
+@router.get("/jobs/{job_name:path}", response_class=HTMLResponse, name="job_page")
 def job_page(
     request: Request,
     store: StoreDep,
@@ -112,7 +112,7 @@ def job_page(
     return render(request, "job.html", context, status_code=503 if context["error"] else 200)
 
 
-@router.get("/fragments/jobs/{job_name}/runs", response_class=HTMLResponse, name="job_runs_fragment")
+@router.get("/fragments/jobs/{job_name:path}/runs", response_class=HTMLResponse, name="job_runs_fragment")
 def job_runs_fragment(
     request: Request,
     store: StoreDep,

@@ -151,7 +151,8 @@ def body_context(store: Any, query: ViewQuery, slow_job_seconds: float) -> dict[
                 "error": None,
             }
     except SQLAlchemyError as exc:
-        return {"cards": None, "rows": [], "recent": [], "jobs": [], "error": type(exc).__name__}
+        error = store.reachability.describe() or type(exc).__name__
+        return {"cards": None, "rows": [], "recent": [], "jobs": [], "error": error}
 
 
 def _context(request: Request, store: Any, query: ViewQuery, slow_job_seconds: float) -> dict[str, Any]:

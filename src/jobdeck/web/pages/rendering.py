@@ -18,6 +18,15 @@ templates = Jinja2Templates(directory=TEMPLATES)
 templates.env.globals["fmt"] = formatting
 
 
+def path_part(value: str) -> str:
+    """A value quoted whole for one part of a URL path: `/`, `%`, `?`, `#`, spaces and the rest
+    (Jinja's `urlencode` keeps `/`, which a path part must not)."""
+    return quote(value, safe="")
+
+
+templates.env.filters["path_part"] = path_part
+
+
 def prefixed(request: Request, path: str) -> str:
     """A link to a path of this app (e.g. another page) under the root path it is served at."""
     return str(request.scope.get("root_path", "")).rstrip("/") + path
@@ -56,7 +65,7 @@ def run_url(request: Request, run_id: str) -> str:
 
 def job_url(request: Request, job: str) -> str:
     """The job's page (any character in the name quoted)."""
-    return prefixed(request, "/jobs/" + quote(job, safe=""))
+    return prefixed(request, "/jobs/" + path_part(job))
 
 
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
