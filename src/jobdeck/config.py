@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./jobdeck.db"
@@ -30,6 +30,35 @@ class Settings(BaseSettings):
     retention_days: float | None = Field(default=None, gt=0)
     cleanup_interval_s: float = Field(default=86400.0, gt=0)
     keep_minute_rollups: bool = False
+    # Security (auth/). Sign-in and tokens are required with `auth`; without it jobdeck runs open, which
+    # `jobdeck serve` allows only on a loopback address unless `insecure_open` insists.
+    auth: bool = False
+    insecure_open: bool = False
+    # Signs session cookies; a random one per process when unset (sessions then end on a restart).
+    secret_key: SecretStr | None = None
+    # Host names the server answers to (besides loopback names); the public name behind a proxy.
+    allowed_hosts: list[str] = Field(default_factory=list)
+    # Session cookies are marked Secure when the request came over HTTPS, or always with this.
+    cookie_secure: bool = False
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 90)
+    # `/metrics` without a token.
+    metrics_open: bool = False
+    # Keys of run args/kwargs whose values are masked before they are stored (case-insensitive parts).
+    mask_keys: list[str] = Field(
+        default_factory=lambda: [
+            "password",
+            "passwd",
+            "token",
+            "secret",
+            "authorization",
+            "api_key",
+            "apikey",
+            "credential",
+            "private_key",
+            "cookie",
+            "session",
+        ]
+    )
     # Event times the HTTP ingest accepts: none before this, none more than this far ahead of the
     # server's clock (a clock or a parser gone wrong; each such run would sit far from every other).
     earliest_event_at: AwareDatetime = datetime(2000, 1, 1, tzinfo=UTC)

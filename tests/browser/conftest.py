@@ -39,6 +39,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 DESKTOP = {"width": 1440, "height": 900}
+# Playwright's wait_for_function runs its predicate through eval, which jobdeck's Content-Security-Policy
+# forbids; the tests that use it bypass the CSP. The pages under the CSP as served are checked by
+# tests/browser/test_attacks.py (every page, no CSP violation) and tests/integration/test_hardening.py.
+BYPASS_CSP = True
 PHONE = {"width": 390, "height": 844}
 SLOW_JOB = "reputation_tasks"
 
@@ -164,7 +168,7 @@ def watch_errors(page: Any) -> list[str]:
 @pytest.fixture(scope="module")
 def context(browser: Any) -> Iterator[Any]:
     """A desktop-sized browser context (light colour scheme) for one module."""
-    context = browser.new_context(viewport=DESKTOP, color_scheme="light")
+    context = browser.new_context(viewport=DESKTOP, color_scheme="light", bypass_csp=BYPASS_CSP)
     context.set_default_timeout(10_000)
     yield context
     context.close()

@@ -115,7 +115,7 @@ def test_a_failed_action_says_so_and_can_be_tried_again(live_server: LiveServer,
     expect(page.locator("header .jd-status")).to_have_text("cancelled", timeout=5000)
     expect(page.get_by_role("button", name="Retry")).to_be_visible()
     assert page.jd_errors
-    assert all("503" in error for error in page.jd_errors)
+    assert all("503" in error for error in page.jd_errors), page.jd_errors
     page.jd_errors.clear()
 
 

@@ -10,7 +10,7 @@ import httpx2 as httpx
 import pytest
 
 from jobdeck.events import make_event
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import BYPASS_CSP, LiveServer
 from tests.run_data import NOW
 
 pytestmark = pytest.mark.browser
@@ -46,7 +46,7 @@ def test_an_existing_job_without_runs_in_the_range_is_not_a_404(live_server: Liv
 
 
 def test_docs_work_offline_and_there_is_a_favicon(live_server: LiveServer, browser: Any) -> None:
-    context = browser.new_context()
+    context = browser.new_context(bypass_csp=BYPASS_CSP)
     asked: list[str] = []
 
     origin = "/".join(live_server.url.split("/")[:3])  # http://127.0.0.1:PORT

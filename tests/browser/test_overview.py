@@ -9,7 +9,7 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
-from tests.browser.conftest import PHONE, SLOW_JOB, LiveServer
+from tests.browser.conftest import BYPASS_CSP, PHONE, SLOW_JOB, LiveServer
 
 pytestmark = pytest.mark.browser
 
@@ -103,7 +103,7 @@ def test_timeline_draws_and_shows_a_run(live_server: LiveServer, page: Any) -> N
 
 
 def test_phone_width_and_dark_mode(live_server: LiveServer, browser: Any) -> None:
-    context = browser.new_context(viewport=PHONE, color_scheme="dark")
+    context = browser.new_context(viewport=PHONE, color_scheme="dark", bypass_csp=BYPASS_CSP)
     phone = context.new_page()
     try:
         for path in ("/", "/jobs/clip_sync"):

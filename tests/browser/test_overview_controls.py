@@ -13,7 +13,7 @@ import httpx2 as httpx
 import pytest
 
 from jobdeck.config import Settings
-from tests.browser.conftest import PHONE, SLOW_JOB, LiveServer, filled_store, serve, watch_errors
+from tests.browser.conftest import BYPASS_CSP, PHONE, SLOW_JOB, LiveServer, filled_store, serve, watch_errors
 
 pytestmark = pytest.mark.browser
 
@@ -69,7 +69,7 @@ def test_a_zoom_survives_refreshes_and_a_new_range_resets_it(live_server: LiveSe
 
 
 def test_the_wall_screen_hides_the_tables_without_script(live_server: LiveServer, browser: Any) -> None:
-    context = browser.new_context(java_script_enabled=False)
+    context = browser.new_context(java_script_enabled=False, bypass_csp=BYPASS_CSP)
     try:
         plain = context.new_page()
         plain.goto(live_server.path("/?view=simple"))
@@ -83,7 +83,7 @@ def test_the_wall_screen_hides_the_tables_without_script(live_server: LiveServer
 
 
 def test_phone_tables_are_cards_not_sideways_scrollers(live_server: LiveServer, browser: Any) -> None:
-    context = browser.new_context(viewport=PHONE)
+    context = browser.new_context(viewport=PHONE, bypass_csp=BYPASS_CSP)
     try:
         phone = context.new_page()
         errors = watch_errors(phone)
@@ -144,7 +144,7 @@ def test_every_page_works_under_a_root_path(tmp_path: Path, browser: Any) -> Non
     settings = Settings(database_url=store.url, root_path="/jobs")
     try:
         with serve(store, settings=settings) as server:
-            context = browser.new_context()
+            context = browser.new_context(bypass_csp=BYPASS_CSP)
             page = context.new_page()
             errors = watch_errors(page)
             failed: list[str] = []

@@ -7,7 +7,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE, LiveServer, watch_errors
+from tests.browser.conftest import BYPASS_CSP, PHONE, LiveServer, watch_errors
 
 ROWS = "table.jd-runs tbody tr"
 
@@ -42,7 +42,7 @@ def test_search_finds_an_old_run(live_server: LiveServer, page: Any) -> None:
 
 
 def test_phone_width_has_no_horizontal_scroll(live_server: LiveServer, browser: Any) -> None:
-    context = browser.new_context(viewport=PHONE)
+    context = browser.new_context(viewport=PHONE, bypass_csp=BYPASS_CSP)
     phone = context.new_page()
     errors = watch_errors(phone)
     try:

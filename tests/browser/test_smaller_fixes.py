@@ -10,7 +10,7 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
-from tests.browser.conftest import PHONE, SLOW_JOB, LiveServer, watch_errors
+from tests.browser.conftest import BYPASS_CSP, PHONE, SLOW_JOB, LiveServer, watch_errors
 
 pytestmark = pytest.mark.browser
 
@@ -65,7 +65,7 @@ def test_more_than_the_cap_is_said_so(store: Any) -> None:
 
 
 def test_the_phone_overview_starts_collapsed(live_server: LiveServer, browser: Any) -> None:
-    context = browser.new_context(viewport=PHONE)
+    context = browser.new_context(viewport=PHONE, bypass_csp=BYPASS_CSP)
     try:
         phone = context.new_page()
         errors = watch_errors(phone)
@@ -88,7 +88,7 @@ def test_the_phone_overview_starts_collapsed(live_server: LiveServer, browser: A
     finally:
         context.close()
     # On a desktop nothing is collapsed and there is no toggle.
-    desktop = browser.new_context()
+    desktop = browser.new_context(bypass_csp=BYPASS_CSP)
     try:
         page = desktop.new_page()
         page.goto(live_server.path("/"))

@@ -11,7 +11,7 @@ import httpx2 as httpx
 import pytest
 
 from jobdeck.events import Event, make_event
-from tests.browser.conftest import DESKTOP, LiveServer, filled_store, serve
+from tests.browser.conftest import BYPASS_CSP, DESKTOP, LiveServer, filled_store, serve
 from tests.run_data import NOW
 
 pytestmark = pytest.mark.browser
@@ -43,7 +43,7 @@ def crowded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 def test_the_wall_screen_fits_and_has_a_tile_per_job(live_server: LiveServer, browser: Any) -> None:
-    context = browser.new_context(viewport=DESKTOP)
+    context = browser.new_context(viewport=DESKTOP, bypass_csp=BYPASS_CSP)
     try:
         page = context.new_page()
         page.goto(live_server.path("/?view=simple"))
@@ -73,7 +73,7 @@ def test_the_wall_screen_fits_and_has_a_tile_per_job(live_server: LiveServer, br
 
 
 def test_thirty_jobs_still_fit(crowded: LiveServer, browser: Any) -> None:
-    context = browser.new_context(viewport=DESKTOP, color_scheme="dark")
+    context = browser.new_context(viewport=DESKTOP, color_scheme="dark", bypass_csp=BYPASS_CSP)
     try:
         page = context.new_page()
         page.goto(crowded.path("/?view=simple"))

@@ -197,7 +197,9 @@ def test_every_action_writes_an_audit_line(
     assert len(lines) == 3
     assert f"stop run='{run_id}' by=testclient/api outcome=accepted SIGTERM sent" in lines[0]
     assert "retry run='celery-task' by=testclient/api outcome=refused-422" in lines[1]
-    assert "stop run='celery-task' by=testclient/browser outcome=refused-403" in lines[2]
+    assert (
+        "request run='POST /api/v1/runs/celery-task/stop' by=testclient/http outcome=refused-403" in lines[2]
+    )
     wait_for_status(client, run_id, {"cancelled"})
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from typing import Annotated
 
 import typer
+from pydantic import SecretStr
 
-from jobdeck.cli.common import DbOption, check_can_listen, console, open_store, settings_for
+from jobdeck.cli.common import DbOption, check_can_listen, console, fail, open_store, settings_for
 from jobdeck.cli.scheduler import StaleAfter, parse_duration
+from jobdeck.config import Settings
 
 
 def migrate(db: DbOption = None) -> None:
@@ -34,6 +37,16 @@ def serve(
         bool, typer.Option("--no-scheduler", help="Do not fire schedules or sweep for stuck runs here")
     ] = False,
     stale_after: StaleAfter = None,
+    auth: Annotated[
+        bool | None,
+        typer.Option("--auth", help="Require sign-in or an API token (anywhere)", show_default=False),
+    ] = None,
+    insecure_open: Annotated[
+        bool | None,
+        typer.Option(
+            "--insecure-open", help="Serve without sign-in on a non-loopback address", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """Serve the dashboard and API (migrating the store first), with the scheduler loop."""
     import uvicorn
@@ -49,10 +62,17 @@ def serve(
         scheduler=not no_scheduler,
         stale_after_s=stale_after_s,
         alert_interval_s=alert_interval,
+        auth=auth,
+        insecure_open=insecure_open,
     )
+    check_safe_default(settings)
     check_can_listen(settings.host, settings.port)
     store = open_store(settings)
     console.print(f"jobdeck serving on http://{settings.host}:{settings.port}{settings.root_path}/")
+    if not settings.auth:
+        console.print(
+            "open: no sign-in (anyone who can reach this address may read and act; --auth to require it)"
+        )
     if workers == 1:
         uvicorn.run(create_app(settings, store), host=settings.host, port=settings.port, log_level="warning")
         return
@@ -60,7 +80,10 @@ def serve(
     # the way every jobdeck process reads them); live views reach across them as across machines.
     store.close()
     for name, value in settings.model_dump(exclude_none=True).items():
-        os.environ[f"JOBDECK_{name.upper()}"] = json.dumps(value) if isinstance(value, dict) else str(value)
+        os.environ[f"JOBDECK_{name.upper()}"] = as_variable(value)
+    if settings.secret_key is None:
+        # One key for every worker, so a session signed by one is good in all of them.
+        os.environ["JOBDECK_SECRET_KEY"] = secrets.token_urlsafe(32)
     uvicorn.run(
         "jobdeck.web.app:create_app",
         factory=True,
@@ -68,6 +91,39 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_level="warning",
+    )
+
+
+def as_variable(value: object) -> str:
+    """A setting's value as the JOBDECK_* variable that reads back the same (lists as JSON)."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, list | dict):
+        return json.dumps(value)
+    return str(value)
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine reaches (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_safe_default(settings: Settings) -> None:
+    """Refuse to serve open (no sign-in) on an address other machines reach, unless insisted on."""
+    if settings.auth or settings.insecure_open or is_loopback(settings.host):
+        return
+    fail(
+        f"refusing to serve {settings.host} without sign-in: "
+        "anyone who reaches it could read runs and stop them. "
+        "Add users (`jobdeck users add NAME --role admin`) and start with --auth (JOBDECK_AUTH=1), "
+        "or pass --insecure-open to serve it open anyway."
     )
 
 

@@ -90,25 +90,27 @@ class ControlPlane:
 
     def stop(self, run_id: str, by: str) -> Stopped:
         """Ask the run's executor to stop it (SIGTERM, then SIGKILL after a grace period, for a process)."""
-        with _audited("stop", run_id, by):
+        with _audited("stop", run_id, by, self.store):
             info = self._run(run_id)
             if info.status not in LIVE_STATUSES:
                 raise ActionRefused(
                     409, f"run {run_id} is {info.status.value}: only a pending or running run can be stopped"
                 )
             detail = self._act(info, lambda executor: executor.cancel(info), "stopped")
-        audit.record("stop", run_id, by, "accepted", detail)
+        audit.record("stop", run_id, by, "accepted", detail, store=self.store, address=_address(by))
         return Stopped(run_id, detail)
 
     def retry(self, run_id: str, by: str) -> Retried:
         """Start a new run of the same work, linked to this one, through the executor that can run it."""
-        with _audited("retry", run_id, by):
+        with _audited("retry", run_id, by, self.store):
             info = self._run(run_id)
             if info.status in NOT_RETRIED:
                 raise ActionRefused(409, f"run {run_id} succeeded: there is nothing to retry")
             submission = Submission.retrying(info)
             new_run_id = self._act(info, lambda executor: executor.submit(submission), "retried")
-        audit.record("retry", run_id, by, "accepted", f"new run {new_run_id}")
+        audit.record(
+            "retry", run_id, by, "accepted", f"new run {new_run_id}", store=self.store, address=_address(by)
+        )
         return Retried(run_id, new_run_id)
 
     def close(self) -> None:
@@ -133,16 +135,30 @@ class ControlPlane:
 
 
 @contextmanager
-def _audited(action: str, run_id: str, by: str) -> Iterator[None]:
+def _audited(action: str, run_id: str, by: str, store: Store) -> Iterator[None]:
     """Put an action that is refused or fails on the audit record (and let the exception go on)."""
     try:
         yield
     except ActionRefused as refused:
-        audit.record(action, run_id, by, f"refused-{refused.status}", refused.message)
+        audit.record(
+            action,
+            run_id,
+            by,
+            f"refused-{refused.status}",
+            refused.message,
+            store=store,
+            address=_address(by),
+        )
         raise
     except Exception as exc:  # the store or the system failed it: still on the record
-        audit.record(action, run_id, by, "error", f"{type(exc).__name__}: {exc}")
+        detail = f"{type(exc).__name__}: {exc}"
+        audit.record(action, run_id, by, "error", detail, store=store, address=_address(by))
         raise
+
+
+def _address(by: str) -> str:
+    """The address in an actor as the web layer writes it ("[name@]address/way")."""
+    return by.rsplit("/", 1)[0].rsplit("@", 1)[-1]
 
 
 def _status(refusal: Refusal) -> int:

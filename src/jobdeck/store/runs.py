@@ -240,6 +240,21 @@ def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
         yield items[start : start + size]
 
 
+def sealed_fields(conn: Connection, run_ids: Sequence[str], label: str) -> dict[str, dict[str, Any]]:
+    """The stored runs among `run_ids` whose labels carry `label` (an executor's seal), with the
+    fields the seal covers, read a few hundred ids a statement."""
+    found: dict[str, dict[str, Any]] = {}
+    ids = sorted(set(run_ids))
+    columns = (runs.c.run_id, runs.c.job, runs.c.host, runs.c.args, runs.c.kwargs, runs.c.labels)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for row in conn.execute(select(*columns).where(runs.c.run_id.in_(chunk), runs.c.labels.is_not(None))):
+            values = dict(row._mapping)
+            if isinstance(values["labels"], dict) and label in values["labels"]:
+                found[values["run_id"]] = values
+    return found
+
+
 def job_exists(conn: Connection, job: str) -> bool:
     """Whether any run of the job is stored (one seek on the (job, run_at) index)."""
     return conn.execute(select(runs.c.id).where(runs.c.job == job).limit(1)).first() is not None

@@ -178,6 +178,58 @@ counters = Table(
     Column("value", BigInteger, nullable=False),
 )
 
+# Who may sign in: a name, an argon2 hash of the password and a role (viewer, operator, admin).
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# API tokens: shown once, kept as a SHA-256 of the secret (a token is long and random, so a fast hash
+# is enough); `prefix` names one in lists without revealing it.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_used_at", UTCDateTime()),
+    Column("revoked_at", UTCDateTime()),
+)
+
+# Signed-in sessions: the cookie carries a random id (signed), the store keeps its SHA-256, the user,
+# the CSRF token its forms must send back, and when it ends.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", Integer, nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+)
+
+# The audit trail: who did what, when, from where, and with what result.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False, index=True),
+    Column("actor", String(200), nullable=False),
+    Column("address", String(100), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(400), nullable=False),
+    Column("result", String(64), nullable=False),
+    Column("detail", Text, nullable=False),
+)
+
 # What and when to run (scheduler.spec.ScheduleSpec as JSON in `definition`); the columns beside it
 # are what the loop asks for: the next due time, whether it is paused, how often it has fired, and
 # for a schedule that follows another job, that job and the end of the last success it acted on.

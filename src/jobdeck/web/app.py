@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,6 +12,10 @@ from fastapi.staticfiles import StaticFiles
 
 import jobdeck
 from jobdeck.alerts import service as alert_service
+from jobdeck.auth.guard import AuthGuard
+from jobdeck.auth.headers import AllowedHosts, SecurityHeaders
+from jobdeck.auth.sessions import SessionCookies
+from jobdeck.auth.throttle import LoginThrottle
 from jobdeck.background import checkpoint, retention
 from jobdeck.config import Settings
 from jobdeck.control import ControlPlane
@@ -20,6 +25,7 @@ from jobdeck.services import OnStop, Service, Services
 from jobdeck.store import Store
 from jobdeck.web import live, params
 from jobdeck.web.api import alerts as alerts_api
+from jobdeck.web.api import audit as audit_api
 from jobdeck.web.api import channels as channels_api
 from jobdeck.web.api import control as control_api
 from jobdeck.web.api import errors, health, ingest, reads, seed
@@ -30,11 +36,13 @@ from jobdeck.web.api import safety as safety_api
 from jobdeck.web.api import schedules as schedules_api
 from jobdeck.web.api import timeseries as timeseries_api
 from jobdeck.web.pages import alerts as alerts_page
+from jobdeck.web.pages import audit as audit_page
 from jobdeck.web.pages import control as control_page
 from jobdeck.web.pages import docs as docs_page
 from jobdeck.web.pages import error_pages
 from jobdeck.web.pages import failures as failures_page
 from jobdeck.web.pages import jobs as jobs_page
+from jobdeck.web.pages import login as login_page
 from jobdeck.web.pages import overview as overview_page
 from jobdeck.web.pages import run_detail as run_detail_page
 from jobdeck.web.pages import runs as runs_page
@@ -88,14 +96,37 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(live.router)
     app.include_router(overview_page.router)
     app.include_router(jobs_page.router)
+    app.include_router(audit_api.router)
+    app.include_router(audit_page.router)
+    app.include_router(login_page.router)
     app.include_router(prometheus_api.router)
     app.include_router(alerts_api.router)
     app.include_router(channels_api.router)
     app.include_router(alerts_page.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    install_security(app, settings, store)
     if settings.root_path:
         app.add_middleware(RootPath, root_path=settings.root_path, routes=app.router.routes)
     return app
+
+
+def install_security(app: FastAPI, settings: Settings, store: Store) -> None:
+    """The guard of every route (auth/rules.py), sessions, login throttling, allowed hosts and security
+    headers. Middleware added later runs first: headers go on every answer, even a refused host's."""
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else secrets.token_urlsafe(32)
+    app.state.session_cookies = cookies = SessionCookies(secret, settings.session_hours)
+    app.state.login_throttle = LoginThrottle()
+    app.add_middleware(
+        AuthGuard,
+        routes=app.routes,
+        store=store,
+        cookies=cookies,
+        enabled=settings.auth,
+        metrics_open=settings.metrics_open,
+    )
+    public = [settings.host] if settings.host not in ("0.0.0.0", "::", "") else []  # noqa: S104
+    app.add_middleware(AllowedHosts, allowed=[*public, *settings.allowed_hosts])
+    app.add_middleware(SecurityHeaders)
 
 
 def background_services(

@@ -72,6 +72,19 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> str:
+    """A CSV cell: text that a spreadsheet would run as a formula gets a leading apostrophe, which
+    spreadsheets show as text (numbers, including negative ones, stay as they are)."""
+    text = _cell(value)
+    if isinstance(value, str) and text.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
 def encode(rows: Iterable[dict[str, Any]], fmt: Format, columns: Sequence[str]) -> Iterator[str]:
     """Text chunks of the rows in a format, ROWS_PER_CHUNK rows at a time."""
     buffer = io.StringIO()
@@ -84,7 +97,7 @@ def encode(rows: Iterable[dict[str, Any]], fmt: Format, columns: Sequence[str]) 
     first = True
     for row in rows:
         if fmt is Format.CSV:
-            writer.writerow([_cell(row.get(name)) for name in columns])
+            writer.writerow([_csv_cell(row.get(name)) for name in columns])
         else:
             text = json.dumps({name: row.get(name) for name in columns}, default=_plain)
             if fmt is Format.JSON:

@@ -13,6 +13,8 @@ from pydantic import ValidationError
 
 from jobdeck import gcpause
 from jobdeck.alerts import expectations
+from jobdeck.auth import sealed
+from jobdeck.auth.masking import mask_events
 from jobdeck.config import Settings
 from jobdeck.events import WIRE_BATCH, WIRE_EVENT, Event, event_from_wire, without_nul
 from jobdeck.recorder import MissingJob
@@ -35,6 +37,16 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise HTTPException(413, f"request body is larger than the limit of {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def check_json(content_type: str | None) -> None:
+    """415 unless the body is declared JSON: a web page can post text/plain or a form to any site
+    without asking, but not JSON, so this keeps other sites from inventing runs."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+        raise HTTPException(
+            415, f"events are JSON: send Content-Type: application/json (got {media or 'none'!r})"
+        )
 
 
 def _describe(error: ValidationError, single: bool) -> HTTPException:
@@ -149,15 +161,25 @@ def _decode_events(body: bytes, max_events: int, now: datetime, bounds: TimeBoun
     "/events",
     status_code=202,
     response_model=Accepted,
+    responses={
+        409: {"description": "An event would change a field the run's executor sealed"},
+        415: {"description": "The body is not declared as JSON"},
+    },
     summary="Record one event or a batch of events",
     openapi_extra=events_request_body(),
 )
 async def post_events(request: Request, recorder: RecorderDep, settings: SettingsDep) -> dict[str, int]:
     """Record events; the batch is stored whole or, if any event is invalid, not at all."""
+    check_json(request.headers.get("content-type"))
     body = await read_body(request, settings.max_request_bytes)
     # Decoding and validating a large batch takes a while: off the event loop, like the write.
     bounds = TimeBounds.of(settings)
     events, declared = await run_in_threadpool(decode_events, body, settings.max_batch_events, bounds)
+    events = mask_events(events, settings.mask_keys)
+    try:
+        await run_in_threadpool(sealed.check, recorder.store, events)
+    except sealed.SealBroken as exc:
+        raise HTTPException(409, str(exc)) from None
     try:
         await run_in_threadpool(recorder.record, events)
     except MissingJob as exc:

@@ -450,3 +450,25 @@ def json_rows(model: type[BaseModel], formats: str) -> dict[int | str, dict[str,
             },
         }
     }
+
+
+# --- audit -------------------------------------------------------------------------------------
+
+
+class AuditEntry(Answer):
+    """One action, login or refusal: who, from where, what, when and the result."""
+
+    id: int
+    at: datetime
+    actor: str
+    address: str
+    action: str
+    target: str
+    result: str
+    detail: str
+
+
+class AuditLog(Answer):
+    """GET /api/v1/audit: entries matching the filters, newest first."""
+
+    entries: list[AuditEntry]

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from jobdeck.control import ActionRefused, ControlPlane
 from jobdeck.store import reports
 from jobdeck.store.control import pending_runs, running_runs
-from jobdeck.web.api.control import ControlDep, Guard, actor
+from jobdeck.web.api.control import ControlDep, actor
 from jobdeck.web.deps import StoreDep
 from jobdeck.web.pages.rendering import render, run_url
 
@@ -89,7 +89,7 @@ def control_fragment(request: Request, store: StoreDep, control: ControlDep) -> 
     return render(request, "fragments/control_runs.html", context)
 
 
-@router.post("/fragments/runs/{run_id:path}/stop", name="stop_fragment", dependencies=Guard)
+@router.post("/fragments/runs/{run_id:path}/stop", name="stop_fragment")
 def stop_fragment(request: Request, control: ControlDep, run_id: str) -> HTMLResponse:
     """Stop a run; what happened, as a notice for the page."""
     context = with_actions(request, {"action": "stop", "run_id": run_id})
@@ -100,7 +100,7 @@ def stop_fragment(request: Request, control: ControlDep, run_id: str) -> HTMLRes
     return render(request, RESULT, {**context, "detail": stopped.detail}, status_code=202)
 
 
-@router.post("/fragments/runs/{run_id:path}/retry", name="retry_fragment", dependencies=Guard)
+@router.post("/fragments/runs/{run_id:path}/retry", name="retry_fragment")
 def retry_fragment(
     request: Request,
     control: ControlDep,

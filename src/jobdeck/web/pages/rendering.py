@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from jobdeck.auth.principal import principal_of
 from jobdeck.web.pages import formatting
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
@@ -74,6 +75,8 @@ def render(request: Request, name: str, context: dict[str, Any], status_code: in
         "page_url": lambda route, params=None, **kw: page_url(request, route, params, **kw),
         "run_url": lambda run_id: run_url(request, run_id),
         "job_url": lambda job: job_url(request, job),
+        "principal": principal_of(request),
+        "open_mode": not request.app.state.settings.auth,
         **context,
     }
     return templates.TemplateResponse(request, name, context, status_code=status_code)

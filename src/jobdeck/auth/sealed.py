@@ -1,0 +1,51 @@
+"""Fields an executor sealed stay as it recorded them: an event (from anyone) that would change a
+sealed run's job, host, args, kwargs or seal is refused with 409 naming the field, so nobody can
+rewrite the command a later Retry would run, or break its seal so that Retry is refused for good."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from jobdeck.events import Event
+from jobdeck.executors.seal import LABEL
+from jobdeck.store import runs as run_rows
+from jobdeck.store.store import Store
+
+SEALED = ("job", "host", "args", "kwargs")
+
+
+class SealBroken(ValueError):
+    """An event would change a field its run's executor sealed."""
+
+    def __init__(self, index: int, run_id: str, field: str) -> None:
+        super().__init__(
+            f"event {index}: field '{field}': run {run_id!r} was sealed by its executor, "
+            f"and its {field} cannot be changed by later events"
+        )
+        self.field = field
+
+
+def _differs(stored: Any, sent: Any) -> bool:
+    return stored is not None and sent != stored
+
+
+def check(store: Store, events: Sequence[Event]) -> None:
+    """Raise SealBroken for the first event that would change a sealed field of a stored run."""
+    touching = [e.run_id for e in events if any(f in e.data for f in (*SEALED, "labels"))]
+    if not touching:
+        return
+    with store.read() as conn:
+        sealed = run_rows.sealed_fields(conn, touching, LABEL)
+    if not sealed:
+        return
+    for index, event in enumerate(events):
+        stored = sealed.get(event.run_id)
+        if stored is None:
+            continue
+        for field in SEALED:
+            if field in event.data and _differs(stored[field], event.data[field]):
+                raise SealBroken(index, event.run_id, field)
+        labels = event.data.get("labels") or {}
+        if LABEL in labels and labels[LABEL] != stored["labels"][LABEL]:
+            raise SealBroken(index, event.run_id, f"labels.{LABEL}")
