@@ -19,6 +19,7 @@ from jobdeck.auth.throttle import LoginThrottle
 from jobdeck.background import checkpoint, retention
 from jobdeck.config import Settings
 from jobdeck.control import ControlPlane
+from jobdeck.integrations.queues import QueueSources
 from jobdeck.recorder import Recorder
 from jobdeck.scheduler.loop import Scheduler
 from jobdeck.services import OnStop, Service, Services
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.settings = settings
     app.state.store = store
     app.state.recorder = Recorder(store)
+    app.state.queue_sources = QueueSources()  # integrations add theirs (integrations/queues.py)
     updates = live.LiveUpdates(store, app.state.recorder)
     app.state.live = updates.broadcaster
     control = control_api.install(app, store, app.state.recorder)
