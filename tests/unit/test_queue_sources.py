@@ -1,4 +1,4 @@
-from jobdeck.integrations.queues import QueueSources, QueueState, redact_url
+from jobdeck.integrations.queues import BrokerHealth, QueueSource, QueueSources, QueueState, redact_url
 
 
 def test_redact_url_drops_credentials_and_keeps_host_port_and_db() -> None:
@@ -17,4 +17,22 @@ def test_queue_state_json_shape_and_sources_keep_order() -> None:
         "paused": False,
     }
     sources = QueueSources()
-    assert len(sources) == 0 and list(sources) == []
+    assert list(sources) == []
+    first, second = _Source("redis://a"), _Source("redis://b")
+    sources.add(first)
+    sources.add(second)
+    assert [source.broker for source in sources] == ["redis://a", "redis://b"]
+    assert isinstance(first, QueueSource)
+
+
+class _Source:
+    system = "rq"
+
+    def __init__(self, broker: str) -> None:
+        self.broker = broker
+
+    def queues(self) -> list[QueueState]:
+        return []
+
+    def health(self) -> BrokerHealth:
+        return BrokerHealth(self.system, self.broker, reachable=True, rtt_ms=0.1)
