@@ -12,6 +12,8 @@ from jobdeck.alerts import rules
 from jobdeck.alerts.evaluator import Evaluator
 from jobdeck.events import Event, make_event
 from jobdeck.recorder import Recorder
+from jobdeck.scheduler import book
+from jobdeck.scheduler.spec import ScheduleSpec
 from jobdeck.store import Store
 from jobdeck.store import alerts as store_alerts
 from jobdeck.store import channels as store_channels
@@ -98,6 +100,30 @@ def test_a_six_hourly_job_is_late_after_its_interval_plus_grace_not_after_two_ho
     recorder.record(run("report", last + timedelta(hours=6, minutes=38), 30))
     clock.at(last + timedelta(hours=6, minutes=40))
     assert state(store, "BackgroundJobNotRunning", "report") == "resolved"
+
+
+def test_a_job_with_a_jobdeck_schedule_is_late_by_its_schedule(store: Store, recorder: Recorder) -> None:
+    """No history to learn from, no declaration: its jobdeck schedule (every 6 h, and a cron one that
+    is paused) gives the interval; a declaration from code would win over it."""
+
+    def schedule(name: str, **fields: Any) -> ScheduleSpec:
+        target = {"type": "command", "command": ["true"]}
+        return ScheduleSpec.model_validate({"name": name, "job": "export", "target": target, **fields})
+
+    made = NOW - timedelta(days=1)
+    book.create(store, schedule("export every 6h", kind="interval", every_s=6 * 3600), made)
+    book.create(store, schedule("paused", kind="cron", cron="* * * * *", paused=True), made)
+    recorder.record(run("export", NOW - timedelta(hours=1), 30))
+    clock = Clock(store)
+    clock.at(NOW + timedelta(hours=2))
+    assert state(store, "BackgroundJobNotRunning", "export") == "ok"  # not the fixed 2 h
+    clock.at(NOW + timedelta(hours=5, minutes=30))  # 6 h 30 min after: within 6 h + grace (36 min)
+    assert state(store, "BackgroundJobNotRunning", "export") == "ok"
+    clock.at(NOW + timedelta(hours=5, minutes=37))
+    assert state(store, "BackgroundJobNotRunning", "export") == "firing"
+    with store.read() as conn:
+        detail = store_alerts.states(conn)[("BackgroundJobNotRunning", "export")]
+    assert "scheduled interval 6" in detail["message"], detail["message"]
 
 
 def test_critically_stale_fires_at_once(store: Store, recorder: Recorder) -> None:

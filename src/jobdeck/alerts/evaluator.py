@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from sqlalchemy import Connection
 
+from jobdeck.alerts import expectations as declared
 from jobdeck.alerts import rules, silences, states
 from jobdeck.alerts.catalog import BY_NAME, CRITICAL
 from jobdeck.alerts.rules import Check, JobFigures, Limit
@@ -23,6 +24,7 @@ from jobdeck.store import Store
 from jobdeck.store import alerts as store_alerts
 from jobdeck.store import channels as store_channels
 from jobdeck.store import metrics as store_metrics
+from jobdeck.store import schedules as store_schedules
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,10 @@ def read_snapshot(conn: Connection, now: datetime) -> Snapshot:
     durations_day = store_alerts.duration_bins(conn, at - DAY_S, at + 1)
     success = store_alerts.last_success(conn, jobs)
     recent = store_alerts.recent_runs(conn, jobs, rules.RECENT_RUNS)
-    expectations = store_alerts.expectations(conn)
+    expectations = {
+        **declared.from_schedules(store_schedules.list_all(conn), now),
+        **store_alerts.expectations(conn),
+    }
     running: dict[str, list[dict[str, Any]]] = {}
     for run in store_alerts.running_runs(conn):
         running.setdefault(run["job"], []).append(run)

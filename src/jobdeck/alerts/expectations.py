@@ -1,5 +1,6 @@
 """Expectations declared from code: `@track("nightly", schedule="0 2 * * *", timezone="Europe/Berlin",
-grace="10m", max_runtime="1h")`, the same fields on an event, or a Celery beat schedule.
+grace="10m", max_runtime="1h")`, the same fields on an event, or a Celery beat schedule; for a job that
+declares none, its own jobdeck schedules (`from_schedules`).
 
 The first declaration creates a job's expectation and later ones replace it; the evaluator reads it
 for BackgroundJobMissed, the job's interval (BackgroundJobNotRunning, BackgroundJobTooFrequent) and
@@ -9,12 +10,14 @@ its longest run (BackgroundJobOverrunning).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
+
+from jobdeck.alerts import intervals
 
 # The event fields that declare an expectation (they describe the job, not the run).
 FIELDS = ("schedule", "timezone", "grace", "max_runtime")
@@ -88,3 +91,39 @@ def declaration(
     if fields.get("max_runtime") is not None:
         row["max_runtime_s"] = seconds_of(fields["max_runtime"], "max_runtime")
     return row
+
+
+def from_schedules(schedules: Iterable[Mapping[str, Any]], now: datetime) -> dict[str, dict[str, Any]]:
+    """The expectation each job's own jobdeck schedules imply (source "schedule"): the cron schedule or
+    interval of its active schedule that fires most often. One that is paused, fires once, follows
+    another job or has ended implies nothing. Declarations from code or events take precedence over
+    these (the evaluator lays them over)."""
+    found: dict[str, tuple[float, dict[str, Any]]] = {}
+    for schedule in schedules:
+        definition = schedule.get("definition") or {}
+        end_at = definition.get("end_at")
+        if schedule.get("paused") or (end_at and datetime.fromisoformat(end_at) <= now):
+            continue
+        row: dict[str, Any] = {
+            "job": schedule["job"],
+            "schedule": None,
+            "timezone": None,
+            "interval_s": None,
+            "grace_s": 0.0,
+            "max_runtime_s": None,
+            "source": "schedule",
+            "updated_at": schedule.get("updated_at"),
+        }
+        if definition.get("kind") == "interval" and definition.get("every_s"):
+            row["interval_s"] = float(definition["every_s"])
+        elif definition.get("kind") == "cron" and definition.get("cron"):
+            row["schedule"], row["timezone"] = definition["cron"], definition.get("timezone") or "UTC"
+        else:
+            continue
+        try:
+            interval = intervals.declared_interval(row, now)
+        except (CronSimError, ValueError, StopIteration):
+            continue
+        if interval and (row["job"] not in found or interval < found[row["job"]][0]):
+            found[row["job"]] = (interval, row)
+    return {job: row for job, (_, row) in found.items()}

@@ -128,10 +128,12 @@ def duration_p95(name: str) -> Callable[[JobFigures, Limit, datetime], Check]:
 
 
 def expected_interval(f: JobFigures, now: datetime) -> tuple[float | None, str]:
-    """The job's expected interval and where it comes from ("declared", "learned" or "")."""
+    """The job's expected interval and where it comes from ("declared", "scheduled" (its jobdeck
+    schedule), "learned" or "")."""
     declared = intervals.declared_interval(f.expectation, now)
     if declared:
-        return declared, "declared"
+        scheduled = f.expectation is not None and f.expectation.get("source") == "schedule"
+        return declared, "scheduled" if scheduled else "declared"
     learned = intervals.learned_interval([run["run_at"] for run in f.recent])
     return (learned, "learned") if learned else (None, "")
 
