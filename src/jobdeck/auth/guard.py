@@ -5,6 +5,11 @@ state-changing request made with a session cookie must carry the session's CSRF 
 X-CSRF-Token header, which the pages' htmx sends, or a `csrf_token` form field); token calls need none.
 When jobdeck runs open (no `--auth`, on loopback) everyone is an admin, and state-changing requests a
 browser sends from a page of another site are refused (Sec-Fetch-Site), since there is no session.
+
+Every change an operator or admin makes (schedules, channels, alert rules, silences, anything a later
+route adds) goes on the audit trail with its result, here in one place, so that no new route can
+forget it; the routes that audit themselves in more detail (actions on runs, sign-in) are named in
+SELF_AUDITED so that they are not written twice.
 """
 
 from __future__ import annotations
@@ -29,6 +34,18 @@ from jobdeck.store.store import Store
 
 MAX_FORM_BYTES = 64 * 1024
 UNMATCHED = ""
+# Routes whose handlers write their own audit entries (the control plane's, sign-in and sign-out).
+SELF_AUDITED = frozenset(
+    {
+        "/login",
+        "/logout",
+        "/api/v1/runs/{run_id:path}/stop",
+        "/api/v1/runs/{run_id:path}/retry",
+        "/fragments/runs/{run_id:path}/stop",
+        "/fragments/runs/{run_id:path}/retry",
+    }
+)
+AUDITED_NEEDS = frozenset({Need.OPERATOR, Need.ADMIN})
 
 
 class AuthGuard:
@@ -72,6 +89,7 @@ class AuthGuard:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         unsafe = method not in SAFE_METHODS
 
+        audited = unsafe and bool(template) and need in AUDITED_NEEDS and template not in SELF_AUDITED
         if not self.enabled:
             scope["jobdeck.principal"] = ANYONE
             site = headers.get("sec-fetch-site")
@@ -79,7 +97,7 @@ class AuthGuard:
                 detail = f"requests from pages of other sites are refused (Sec-Fetch-Site: {site})"
                 await self.refuse(scope, send, 403, detail, ANYONE)
                 return
-            await self.app(scope, receive, send)
+            await self.forward(scope, receive, send, ANYONE if audited else None, str(template))
             return
 
         principal, problem = self.principal(headers)
@@ -107,22 +125,49 @@ class AuthGuard:
                 scope, send, 403, f"{principal.role.value} may not do this: it needs {need.value}", principal
             )
             return
-        await self.app(scope, receive, send)
+        await self.forward(scope, receive, send, principal if audited else None, str(template))
+
+    async def forward(
+        self, scope: Scope, receive: Receive, send: Send, audited: Principal | None, template: str
+    ) -> None:
+        """Pass the request on; when `audited` (who made a change), the change and its result go on
+        the audit trail: done, refused with the status, or failed."""
+        if audited is None:
+            await self.app(scope, receive, send)
+            return
+        status = 0
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        outcome = "error"
+        try:
+            await self.app(scope, receive, sending)
+            outcome = "done" if status < 400 else f"refused-{status}"
+        finally:
+            await self.audit(scope, audited, "change", outcome, f"{scope['method']} {template}")
 
     async def refuse(
         self, scope: Scope, send: Send, status: int, detail: str, principal: Principal | None = None
     ) -> None:
         """Answer a refusal; a refused state-changing request goes on the audit trail too."""
         if scope["method"] not in SAFE_METHODS:
-            client = scope.get("client")
-            address = str(client[0]) if client else "unknown"
-            who = f"{principal.name}@" if principal is not None and principal.via != "open" else ""
-            target = f"{scope['method']} {scope['path']}"
-            record = partial(audit.record, store=self.store, address=address)
-            await to_thread.run_sync(
-                record, "request", target, f"{who}{address}/http", f"refused-{status}", detail
-            )
+            await self.audit(scope, principal, "request", f"refused-{status}", detail)
         await deny(send, status, detail)
+
+    async def audit(
+        self, scope: Scope, principal: Principal | None, action: str, outcome: str, detail: str
+    ) -> None:
+        """One audit entry for this request: by whom (user or token, and address), its method and path."""
+        client = scope.get("client")
+        address = str(client[0]) if client else "unknown"
+        who = f"{principal.name}@" if principal is not None and principal.via != "open" else ""
+        target = f"{scope['method']} {scope['path']}"
+        record = partial(audit.record, store=self.store, address=address)
+        await to_thread.run_sync(record, action, target, f"{who}{address}/http", outcome, detail)
 
     def principal(self, headers: dict[str, str]) -> tuple[Principal | None, str | None]:
         """The principal of a request's credentials, or why they were refused."""
