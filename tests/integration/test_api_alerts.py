@@ -101,9 +101,11 @@ def test_bad_silences_are_refused(client: TestClient, body: dict[str, Any], fiel
 
 
 def test_a_recurring_maintenance_window(client: TestClient) -> None:
-    # Every day at the current hour, for an hour: active now; one at the next hour is not.
-    hour = NOW.hour
-    now_window = {"cron": f"0 {hour} * * *", "duration_s": 3600, "timezone": "UTC"}
+    # Every day from this minute, for an hour: active now; one two hours on is not. (The clock is read
+    # here, not at import: a suite that crosses an hour would otherwise test a window gone by.)
+    now = datetime.now(UTC)
+    hour = now.hour
+    now_window = {"cron": f"{now.minute} {hour} * * *", "duration_s": 3600, "timezone": "UTC"}
     later = {"cron": f"0 {(hour + 2) % 24} * * *", "duration_s": 3600, "timezone": "UTC"}
     assert client.post("/api/v1/alerts/silences", json=now_window).json()["active"] is True
     assert client.post("/api/v1/alerts/silences", json=later).json()["active"] is False

@@ -24,7 +24,7 @@ from jobdeck.recorder import Recorder
 from jobdeck.scheduler.loop import Scheduler
 from jobdeck.services import OnStop, Service, Services
 from jobdeck.store import Store
-from jobdeck.web import live, params
+from jobdeck.web import live, openapi, params
 from jobdeck.web.api import alerts as alerts_api
 from jobdeck.web.api import audit as audit_api
 from jobdeck.web.api import channels as channels_api
@@ -106,6 +106,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(channels_api.router)
     app.include_router(alerts_page.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    openapi.install(app)
     install_security(app, settings, store)
     if settings.root_path:
         app.add_middleware(RootPath, root_path=settings.root_path, routes=app.router.routes)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Query, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 
 from jobdeck.config import Settings
 from jobdeck.events import EARLIEST_TIME, LATEST_TIME
@@ -34,6 +34,8 @@ def get_settings(request: Request) -> Settings:
 StoreDep = Annotated[Store, Depends(get_store)]
 RecorderDep = Annotated[Recorder, Depends(get_recorder)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+# A stored row's number in a path (a channel, a silence): 422 beyond what the stores can hold.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The row's number")]
 
 
 @dataclass(frozen=True)

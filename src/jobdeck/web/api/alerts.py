@@ -16,7 +16,7 @@ from jobdeck.alerts import silences as silence_rules
 from jobdeck.alerts.catalog import BY_NAME, RULES
 from jobdeck.store import Store
 from jobdeck.store import alerts as store_alerts
-from jobdeck.web.deps import StoreDep
+from jobdeck.web.deps import RowId, StoreDep
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 RESOLVED_SHOWN = timedelta(hours=24)
@@ -261,7 +261,7 @@ def add_silence(body: SilenceIn, store: StoreDep) -> SilenceOut:
 
 
 @router.delete("/silences/{silence_id}", status_code=204, summary="Remove a silence")
-def remove_silence(silence_id: int, store: StoreDep) -> Response:
+def remove_silence(silence_id: RowId, store: StoreDep) -> Response:
     with store.write() as conn:
         if not store_alerts.remove_silence(conn, silence_id):
             raise HTTPException(404, "no such silence")

@@ -13,7 +13,7 @@ from jobdeck.alerts.delivery import Sender
 from jobdeck.config import Settings
 from jobdeck.store import Store
 from jobdeck.store import channels as store_channels
-from jobdeck.web.deps import SettingsDep, StoreDep
+from jobdeck.web.deps import RowId, SettingsDep, StoreDep
 
 router = APIRouter(prefix="/api/v1", tags=["channels"])
 
@@ -110,7 +110,7 @@ def add_channel(body: ChannelIn, store: StoreDep) -> ChannelOut:
 
 
 @router.delete("/channels/{channel_id}", status_code=204, summary="Remove a channel and its deliveries")
-def remove_channel(channel_id: int, store: StoreDep) -> Response:
+def remove_channel(channel_id: RowId, store: StoreDep) -> Response:
     with store.write() as conn:
         if not store_channels.remove_channel(conn, channel_id):
             raise HTTPException(404, "no such channel")
@@ -151,7 +151,7 @@ def send_test(store: Store, settings: Settings, channel_id: int) -> dict[str, An
 
 
 @router.post("/channels/{channel_id}/test", summary="Send a test message now")
-async def test_channel(channel_id: int, store: StoreDep, settings: SettingsDep) -> DeliveryOut:
+async def test_channel(channel_id: RowId, store: StoreDep, settings: SettingsDep) -> DeliveryOut:
     """The delivery: `sent`, or `pending` with the error and its retry time."""
     found = await run_in_threadpool(send_test, store, settings, channel_id)
     return DeliveryOut(**found)

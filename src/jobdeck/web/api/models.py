@@ -8,7 +8,7 @@ ISO 8601 with "Z"); the seed endpoints keep the seed's strings ("+00:00").
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
@@ -225,8 +225,13 @@ class Heatmap(Answer):
 
     job: str | None
     step_s: int
-    rows: list[tuple[float, float]] = Field(description="[low, high] seconds a row covers")
-    cells: list[tuple[int, int, int]] = Field(description="[epoch seconds, row, runs]")
+    rows: list[Annotated[list[float], Field(min_length=2, max_length=2)]] = Field(
+        description="[low, high] seconds a row covers"
+    )
+    # Lists of two and three, not tuples: schemathesis reads their prefixItems here as invalid schemas.
+    cells: list[Annotated[list[int], Field(min_length=3, max_length=3)]] = Field(
+        description="[epoch seconds, row, runs]"
+    )
 
 
 class Overlap(Answer):

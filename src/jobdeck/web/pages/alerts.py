@@ -18,7 +18,7 @@ from jobdeck.store import alerts as store_alerts
 from jobdeck.store import channels as store_channels
 from jobdeck.web.api.alerts import alerts_view, rules_view
 from jobdeck.web.api.channels import ChannelIn, list_channels, send_test
-from jobdeck.web.deps import SettingsDep, StoreDep
+from jobdeck.web.deps import RowId, SettingsDep, StoreDep
 from jobdeck.web.pages.rendering import page_url, render
 
 router = APIRouter(include_in_schema=False)
@@ -103,7 +103,7 @@ def _add_silence(store: Any, values: dict[str, Any]) -> None:
 
 
 @router.post("/alerts/silences/{silence_id}/delete", name="alerts_silence_delete")
-def delete_silence(request: Request, store: StoreDep, silence_id: int) -> Response:
+def delete_silence(request: Request, store: StoreDep, silence_id: RowId) -> Response:
     same_site(request)
     with store.write() as conn:
         store_alerts.remove_silence(conn, silence_id)
@@ -153,7 +153,7 @@ def _add_channel(request: Request, store: Any, form: dict[str, str]) -> Response
 
 
 @router.post("/alerts/channels/{channel_id}/delete", name="channels_delete")
-def delete_channel(request: Request, store: StoreDep, channel_id: int) -> Response:
+def delete_channel(request: Request, store: StoreDep, channel_id: RowId) -> Response:
     same_site(request)
     with store.write() as conn:
         store_channels.remove_channel(conn, channel_id)
@@ -161,7 +161,9 @@ def delete_channel(request: Request, store: StoreDep, channel_id: int) -> Respon
 
 
 @router.post("/alerts/channels/{channel_id}/test", name="channels_test")
-async def test_channel(request: Request, store: StoreDep, settings: SettingsDep, channel_id: int) -> Response:
+async def test_channel(
+    request: Request, store: StoreDep, settings: SettingsDep, channel_id: RowId
+) -> Response:
     """Send a test message now; htmx gets the result in place, a plain form the page again."""
     same_site(request)
     delivery = await run_in_threadpool(send_test, store, settings, channel_id)
