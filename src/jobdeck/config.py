@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import AwareDatetime, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from jobdeck.auth.masking import DEFAULT_KEYS
+
 DEFAULT_DATABASE_URL = "sqlite:///./jobdeck.db"
 
 
@@ -44,21 +46,7 @@ class Settings(BaseSettings):
     # `/metrics` without a token.
     metrics_open: bool = False
     # Keys of run args/kwargs whose values are masked before they are stored (case-insensitive parts).
-    mask_keys: list[str] = Field(
-        default_factory=lambda: [
-            "password",
-            "passwd",
-            "token",
-            "secret",
-            "authorization",
-            "api_key",
-            "apikey",
-            "credential",
-            "private_key",
-            "cookie",
-            "session",
-        ]
-    )
+    mask_keys: list[str] = Field(default_factory=lambda: list(DEFAULT_KEYS))
     # Event times the HTTP ingest accepts: none before this, none more than this far ahead of the
     # server's clock (a clock or a parser gone wrong; each such run would sit far from every other).
     earliest_event_at: AwareDatetime = datetime(2000, 1, 1, tzinfo=UTC)

@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError
 
 from jobdeck import gcpause
+from jobdeck.auth.masking import DEFAULT_KEYS, mask_events, mask_folded
 from jobdeck.events import Event, RunState, apply_event, join
 from jobdeck.store import Store, change_counter, rollups, run_writes
 from jobdeck.store.write_lock import for_database as write_lock_for
@@ -125,9 +126,11 @@ def record_events(conn: Connection, batch: Sequence[Event] | Prepared) -> Record
 class Recorder:
     """Records batches of events into a store, one transaction per batch."""
 
-    def __init__(self, store: Store, attempts: int = 5) -> None:
+    def __init__(self, store: Store, attempts: int = 5, mask_keys: Sequence[str] = DEFAULT_KEYS) -> None:
         self.store = store
         self.attempts = attempts
+        # Values under secret-looking keys of args and kwargs are masked before anything is stored.
+        self.mask_keys = tuple(mask_keys)
         # Held around each write transaction: writers of one SQLite store take turns on it and
         # wake at once, where SQLite's busy handler sleeps in growing steps (store/write_lock.py).
         # (A store in memory has no file to put the lock beside, and no other process to share it.)
@@ -142,6 +145,9 @@ class Recorder:
     ) -> Recorded:
         """Record a batch in one transaction, then tell the listeners. `folded`: runs folded
         already (with the number of events each stands for), recorded with the batch."""
+        batch = mask_events(list(batch), self.mask_keys)
+        if folded:
+            folded = mask_folded(folded, self.mask_keys)
         with gcpause.paused():
             recorded = self._record(batch, folded)
         if recorded.runs_changed:

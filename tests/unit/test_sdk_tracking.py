@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -199,8 +200,12 @@ def test_quiet_runs_send_heartbeats_and_held_back_progress(tmp_path: Path) -> No
         with track.run("long") as run:
             run.progress(succeeded=1)
             run.progress(succeeded=1)
-            deadline = threading.Event()
-            deadline.wait(0.3)
+            # At least two heartbeats, however slowly a loaded machine runs the sender (at most 10 s).
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                if [e["event"] for e in collector.events].count("heartbeat") >= 2:
+                    break
+                time.sleep(0.05)
         assert jobdeck.flush(5)
     finally:
         shutdown(timeout=2)

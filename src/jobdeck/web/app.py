@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     )
     app.state.settings = settings
     app.state.store = store
-    app.state.recorder = Recorder(store)
+    app.state.recorder = Recorder(store, mask_keys=settings.mask_keys)
     app.state.queue_sources = QueueSources()  # integrations add theirs (integrations/queues.py)
     updates = live.LiveUpdates(store, app.state.recorder)
     app.state.live = updates.broadcaster
