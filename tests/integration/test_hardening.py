@@ -131,3 +131,20 @@ def test_fields_an_executor_sealed_cannot_be_changed(client: TestClient) -> None
     other = {"run_id": "plain", "job": "j", "event": "started", "args": [1]}
     assert client.post("/api/v1/events", json=other).status_code == 202
     assert client.post("/api/v1/events", json={**other, "args": [2]}).status_code == 202
+
+
+def test_a_sealed_runs_outcome_is_its_executors_alone(client: TestClient) -> None:
+    """A command jobdeck started cannot be marked succeeded, failed or lost from outside; its own
+    outcome stands. An unsealed run's outcome is anybody's to report, as before."""
+    from tests.integration.test_api_control import start
+
+    run_id = start(client, "import time; time.sleep(30)")
+    for outcome in ("succeeded", "failed", "lost", "cancelled"):
+        answer = client.post("/api/v1/events", json={"run_id": run_id, "event": outcome})
+        assert answer.status_code == 409, answer.text
+        assert "field 'event'" in answer.json()["detail"]
+    assert client.get(f"/api/v1/runs/{run_id}").json()["status"] == "running"
+    assert client.post(f"/api/v1/runs/{run_id}/stop").status_code == 202  # an operator's action ends it
+    plain = {"run_id": "plain-outcome", "job": "j", "event": "started"}
+    assert client.post("/api/v1/events", json=plain).status_code == 202
+    assert client.post("/api/v1/events", json={**plain, "event": "failed"}).status_code == 202

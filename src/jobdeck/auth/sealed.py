@@ -1,26 +1,35 @@
 """Fields an executor sealed stay as it recorded them: an event (from anyone) that would change a
 sealed run's job, host, args, kwargs or seal is refused with 409 naming the field, so nobody can
-rewrite the command a later Retry would run, or break its seal so that Retry is refused for good."""
+rewrite the command a later Retry would run, or break its seal so that Retry is refused for good.
+
+A sealed run's outcome is its executor's to record (or an operator's, through a stop, which goes
+through the executor too): an outcome event for it from outside (the HTTP ingest) is refused the
+same way, so nobody can mark a command that is still running as succeeded, failed or lost."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+from jobdeck.domain import EventKind
 from jobdeck.events import Event
 from jobdeck.executors.seal import LABEL
 from jobdeck.store import runs as run_rows
 from jobdeck.store.store import Store
 
 SEALED = ("job", "host", "args", "kwargs")
+OUTCOMES = frozenset(
+    {EventKind.SUCCEEDED, EventKind.FAILED, EventKind.CANCELLED, EventKind.LOST, EventKind.RETRYING}
+)
 
 
 class SealBroken(ValueError):
-    """An event would change a field its run's executor sealed."""
+    """An event would change a field its run's executor sealed, or record its outcome."""
 
-    def __init__(self, index: int, run_id: str, field: str) -> None:
+    def __init__(self, index: int, run_id: str, field: str, message: str | None = None) -> None:
         super().__init__(
-            f"event {index}: field '{field}': run {run_id!r} was sealed by its executor, "
+            message
+            or f"event {index}: field '{field}': run {run_id!r} was sealed by its executor, "
             f"and its {field} cannot be changed by later events"
         )
         self.field = field
@@ -32,7 +41,9 @@ def _differs(stored: Any, sent: Any) -> bool:
 
 def check(store: Store, events: Sequence[Event]) -> None:
     """Raise SealBroken for the first event that would change a sealed field of a stored run."""
-    touching = [e.run_id for e in events if any(f in e.data for f in (*SEALED, "labels"))]
+    touching = [
+        e.run_id for e in events if e.kind in OUTCOMES or any(f in e.data for f in (*SEALED, "labels"))
+    ]
     if not touching:
         return
     with store.read() as conn:
@@ -43,6 +54,15 @@ def check(store: Store, events: Sequence[Event]) -> None:
         stored = sealed.get(event.run_id)
         if stored is None:
             continue
+        if event.kind in OUTCOMES:
+            raise SealBroken(
+                index,
+                event.run_id,
+                "event",
+                f"event {index}: field 'event': run {event.run_id!r} was started by jobdeck's executor, "
+                f"which records its outcome; '{event.kind.value}' from outside is refused "
+                "(stop it from jobdeck to end it)",
+            )
         for field in SEALED:
             if field in event.data and _differs(stored[field], event.data[field]):
                 raise SealBroken(index, event.run_id, field)
