@@ -184,3 +184,23 @@ def test_metrics_take_a_token_or_are_open_by_a_setting(store: Store) -> None:
         create_app(Settings(database_url=store.url, auth=True, metrics_open=True), store)
     ) as client:
         assert client.get("/metrics").status_code == 200
+
+
+def test_the_throttle_counts_across_processes_and_restarts(secured: TestClient, store: Store) -> None:
+    """Failures are counted in the store: a second server on it (another worker, a replica, or the
+    same one restarted) sees them, and a successful login clears the user's count."""
+    wrong = {"username": "Otto", "password": "wrong wrong"}
+    for _ in range(3):
+        assert secured.post("/login", data=wrong).status_code == 401
+    with TestClient(create_app(Settings(database_url=store.url, auth=True), store)) as other:
+        for _ in range(2):
+            assert other.post("/login", data={**wrong, "username": "otto"}).status_code == 401
+        assert other.post("/login", data={"username": "otto", "password": PASSWORD}).status_code == 429
+    assert secured.post("/login", data={"username": "otto", "password": PASSWORD}).status_code == 429
+    # Another user's count starts clean, and their success clears it.
+    for _ in range(4):
+        assert secured.post("/login", data={"username": "ada", "password": "nope nope"}).status_code == 401
+    ok = secured.post("/login", data={"username": "ada", "password": PASSWORD}, follow_redirects=False)
+    assert ok.status_code == 303
+    for _ in range(4):
+        assert secured.post("/login", data={"username": "ada", "password": "nope nope"}).status_code == 401

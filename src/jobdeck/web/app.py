@@ -118,7 +118,7 @@ def install_security(app: FastAPI, settings: Settings, store: Store) -> None:
     headers. Middleware added later runs first: headers go on every answer, even a refused host's."""
     secret = settings.secret_key.get_secret_value() if settings.secret_key else secrets.token_urlsafe(32)
     app.state.session_cookies = cookies = SessionCookies(secret, settings.session_hours)
-    app.state.login_throttle = LoginThrottle()
+    app.state.login_throttle = LoginThrottle(store)
     app.add_middleware(
         AuthGuard,
         routes=app.routes,

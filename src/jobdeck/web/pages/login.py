@@ -59,12 +59,10 @@ def login(
         return refused
     user = rows.user_named(store, username)
     if not passwords.verify(user.password_hash if user else None, password) or user is None:
-        throttle.failed(username, address)
         audit.record(
             "login", username, username, "failed", "wrong name or password", store=store, address=address
         )
         return render(request, "login.html", {**context, "error": "Wrong name or password."}, 401)
-    throttle.succeeded(username)
     started = cookies.start(store, user.id)
     audit.record("login", username, username, "ok", "", store=store, address=address)
     response = RedirectResponse(prefixed(request, safe_next(next)), status_code=303)
