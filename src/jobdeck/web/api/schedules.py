@@ -9,6 +9,8 @@ from fastapi import APIRouter, Body, FastAPI, HTTPException, Query, Request, Res
 from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime, BaseModel, ValidationError
 
+from jobdeck.auth.principal import principal_of
+from jobdeck.auth.roles import Need, allows
 from jobdeck.config import Settings
 from jobdeck.control import ControlPlane
 from jobdeck.executors import Refused
@@ -162,11 +164,27 @@ def replace_schedule(request: Request, store: StoreDep, schedule_id: str, spec: 
     return _one(store, schedule_id)
 
 
+# What an operator may change in a PATCH: whether the schedule is paused.
+OPERATOR_FIELDS = frozenset({"paused"})
+
+
 @router.patch("/schedules/{schedule_id}", responses=NOT_FOUND, response_model=ScheduleOut)
 def change_schedule(
     request: Request, store: StoreDep, schedule_id: str, patch: Annotated[dict[str, Any], Body()]
 ) -> ScheduleOut:
-    """Change some fields (e.g. {"paused": true} to pause, false to resume); the rest stay."""
+    """Change some fields (e.g. {"paused": true} to pause, false to resume); the rest stay.
+
+    An operator may pause and resume; changing what runs or when needs an admin (403 naming the
+    fields), as creating and replacing a schedule does."""
+    principal = principal_of(request)
+    if principal is not None and not allows(principal.role, Need.ADMIN):
+        beyond = sorted(set(patch) - OPERATOR_FIELDS)
+        if beyond:
+            named = ", ".join(f"'{field}'" for field in beyond)
+            raise HTTPException(
+                403,
+                f"{principal.role.value} may only pause or resume a schedule; changing {named} needs admin",
+            )
     old = book.get(store, schedule_id)
     if old is None:
         raise HTTPException(404, f"no schedule with id {schedule_id!r}")
