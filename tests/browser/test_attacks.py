@@ -204,3 +204,25 @@ def test_payloads_render_inert_on_every_page(signed_in: Any, secured: LiveServer
     # Under the CSP as served: no page needed an inline script or eval.
     assert [m for m in console if "Content Security Policy" in m] == []
     page.close()
+
+
+def test_dns_rebinding_reads_nothing(browser: Any, secured: LiveServer) -> None:
+    """A Chromium whose DNS says the attacker's name is 127.0.0.1 (what a rebinding attack arranges)
+    loads the attacker's origin from jobdeck's own port: jobdeck refuses the unknown host name, so
+    the attacker's page reads neither runs nor pages — with or without a session."""
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    port = secured.url.split(":")[2].split("/")[0]
+    rules = "--host-resolver-rules=MAP rebind.test 127.0.0.1"
+    rebinding = browser.browser_type.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, rules])
+    try:
+        page = rebinding.new_page()
+        for path in ("/api/v1/runs", "/api/health", "/login", "/"):
+            answer = page.goto(f"http://rebind.test:{port}{path}")
+            assert answer is not None
+            assert answer.status == 400, (path, answer.status)
+            assert XSS_RUN not in page.content()
+        # The same browser reaching jobdeck by its own address is answered as usual.
+        assert page.goto(secured.path("/api/health")).status == 200
+    finally:
+        rebinding.close()
