@@ -79,6 +79,9 @@
     text += " · " + plural(marks, "overlap region", "overlap regions") + " shaded";
     if (data.range) text += " · zoomed in: " + plural(data.rangeRuns || 0, "run", "runs") + " in the range";
     if (data.truncated) text += " · showing the newest " + data.runs.length.toLocaleString("en") + " runs";
+    if (data.ghosts && data.ghosts.length) {
+      text += " · " + plural(data.ghosts.length, "scheduled firing", "scheduled firings") + " ahead, dashed (p50 bar, p95 whisker)";
+    }
     return text;
   }
 
@@ -140,10 +143,32 @@
     target.appendChild(again);
   }
 
+  // A window that ends now also shows what is to come: the schedules' next firings as ghost bars,
+  // a quarter of the window ahead (15 minutes at least, a day at most). A past window shows none.
+  function aheadHours() {
+    if (range.value === "custom") return 0;
+    return Math.min(24, Math.max(0.25, Number(range.value || "24") / 4));
+  }
+  function loadPredicted() {
+    var hours = aheadHours();
+    if (!hours || !page.dataset.predictedUrl) return Promise.resolve(null);
+    return fetch(page.dataset.predictedUrl + "?hours=" + hours, { headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (p) {
+        if (!p) return null;
+        var job = form.elements.job.value;
+        var firings = job ? p.firings.filter(function (f) { return f.job === job; }) : p.firings;
+        return { firings: firings, until: Date.parse(p.until) };
+      })
+      .catch(function () { return null; }); // the timeline of what ran still draws
+  }
+
   function loadTimeline() {
     busy(true);
-    return fetchJson(apiParams())
-      .then(function (data) {
+    return Promise.all([fetchJson(apiParams()), loadPredicted()])
+      .then(function (answers) {
+        var data = answers[0];
+        if (answers[1]) { data.predicted = answers[1].firings; data.predicted_until = answers[1].until; }
         tlError.hidden = true;
         timeline.render(data);
         info.textContent = describe(data);

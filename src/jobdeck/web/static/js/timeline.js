@@ -3,6 +3,9 @@
 // runs than fit comes from the server in time buckets and is drawn as one shape: the height of each
 // bucket is its runs (square root, scaled to the lane's busiest bucket), its red part the failures.
 // Zooming into such a lane fetches the zoomed range (options.fetchRange) for single bars.
+// A window that ends now may carry `predicted` firings of the schedules (GET /api/v1/overlaps/predicted):
+// they are drawn ahead of now as ghost bars — dashed outlines as long as the job's p50, a whisker to
+// its p95 — in the job's lane (a lane is added for a scheduled job with no runs in the window).
 (function () {
   "use strict";
   var STATUS_VAR = { succeeded: "--run-succeeded", failed: "--run-failed", running: "--run-running", lost: "--run-failed" };
@@ -17,7 +20,7 @@
       running: cssVar("--run-running", "#2f7de1"), other: cssVar("--run-other", "#8a94a3"),
       overlap: cssVar("--overlap", "rgba(255,166,0,.18)"), mark: cssVar("--overlap-mark", "rgba(230,140,0,.55)"),
       fg: cssVar("--fg", "#1b2230"), muted: cssVar("--muted", "#556070"), border: cssVar("--border", "#d6dbe3"),
-      surface: cssVar("--surface", "#fff"),
+      surface: cssVar("--surface", "#fff"), ghost: cssVar("--ghost", "rgba(47,125,225,.22)"),
     };
   }
   function fmtDuration(s) {
@@ -61,8 +64,28 @@
   // Forget the zoom (a new time range or job was picked): the next render shows the whole window.
   Timeline.prototype.resetZoom = function () { this.kept = null; this.reset = true; };
 
-  // The axis spans the window; a window ending now reaches to the present (running bars end there).
-  function axisEnd(data) { return data.until < data.now - 120000 ? data.until : Math.max(data.until, data.now); }
+  // The axis spans the window; a window ending now reaches to the present (running bars end there),
+  // and on to the end of the predicted firings when there are some.
+  function axisEnd(data) {
+    if (data.until < data.now - 120000) return data.until;
+    var end = Math.max(data.until, data.now);
+    return data.ghosts && data.ghosts.length && data.predicted_until ? Math.max(end, data.predicted_until) : end;
+  }
+
+  // Ghost bars of the predicted firings: [jobIndex, start ms, p50 end ms, p95 end ms, name, estimated].
+  function addGhosts(data) {
+    if (!data.predicted || !data.predicted.length || data.until < data.now - 120000) { data.ghosts = []; return; }
+    var index = {};
+    data.jobs.forEach(function (j, i) { index[j.job] = i; });
+    data.ghosts = data.predicted.map(function (f) {
+      if (index[f.job] === undefined) {
+        index[f.job] = data.jobs.length;
+        data.jobs.push({ job: f.job, lanes: 1, runs: 0, detail: "runs", scheduled_only: true });
+      }
+      var at = Date.parse(f.at);
+      return [index[f.job], at, at + Math.max(f.p50_s, 1) * 1000, at + Math.max(f.p95_s, f.p50_s, 1) * 1000, f.name, f.estimated];
+    });
+  }
 
   function zoomFor(kept, data) {
     if (!kept) return null;
@@ -80,11 +103,12 @@
     this.kept = kept;
     if (!data.buckets) data.buckets = [];
     if (!data.bucket_overlaps) data.bucket_overlaps = [];
+    addGhosts(data);
     this.base = data;
     this.data = data;
     var el = this.el;
     if (!window.echarts) { el.textContent = "The chart library did not load."; return; }
-    if (!data.runs.length && !data.buckets.length) {
+    if (!data.runs.length && !data.buckets.length && !data.ghosts.length) {
       if (this.chart) { this.chart.dispose(); this.chart = null; }
       el.dataset.state = "empty";
       el.innerHTML = '<p class="jd-muted">No runs started in this time range — nothing to draw. Pick a longer range, or instrument a job with <code>@jobdeck.track</code>.</p>';
@@ -251,6 +275,12 @@
             return "<b>Overlap</b> · " + escapeHtml(jobs[o[0]].job) + "<br>" + o[3] + " runs at once at the peak<br>" +
               fmtTime(o[1]) + " → " + fmtTime(o[2]) + "<br>" + fmtDuration((o[2] - o[1]) / 1000);
           }
+          if (p.seriesId === "predicted") {
+            var g = data.ghosts[p.dataIndex];
+            return '<div class="jd-tip"><b>Scheduled</b> · ' + escapeHtml(g[4]) + "<br>" + escapeHtml(jobs[g[0]].job) +
+              "<br>Fires: " + fmtTime(g[1]) + "<br>Expected: " + fmtDuration((g[2] - g[1]) / 1000) + " (p50), up to " +
+              fmtDuration((g[3] - g[1]) / 1000) + " (p95)" + (g[5] ? "<br><i>estimated: the job has too few runs</i>" : "") + "</div>";
+          }
           var r = data.runs[p.dataIndex];
           var running = r[4] === "running";
           return '<div class="jd-tip"><b>' + escapeHtml(r[5]) + "</b><br>" + escapeHtml(jobs[r[0]].job) + " · " + escapeHtml(r[4]) +
@@ -318,6 +348,32 @@
           data: laneItems,
           encode: { x: [0, 1], y: 2 },
           renderItem: function (params, api) { return lanePolygons(params, api, api.value(2)); },
+        },
+        {
+          id: "predicted", type: "custom", z: 2,
+          data: (data.ghosts || []).map(function (g) { return [g[1], g[3], g[0]]; }),
+          encode: { x: [0, 1], y: 2 },
+          renderItem: function (params, api) {
+            var g = data.ghosts[params.dataIndex];
+            var box = { x: params.coordSys.x, y: params.coordSys.y, width: params.coordSys.width, height: params.coordSys.height };
+            // The whole lane's height: a firing to come has no sub-lane yet.
+            var a = api.coord([g[1], g[0]]), b = api.coord([g[2], g[0]]), band = api.size([0, 1])[1] * 0.84;
+            var bar = { x: a[0], y: a[1] - band / 2 + 3, width: Math.max(b[0] - a[0], 6), height: Math.max(band - 6, 2) };
+            var clipped = window.echarts.graphic.clipRectByRect(bar, box);
+            if (!clipped) return null;
+            var children = [{ type: "rect", shape: clipped, style: { fill: c.ghost, stroke: c.running, lineWidth: 1.5, lineDash: [4, 3] } }];
+            var p95 = api.coord([g[3], g[0]])[0], mid = clipped.y + clipped.height / 2;
+            var x1 = Math.min(p95, box.x + box.width), x0 = clipped.x + clipped.width;
+            if (x1 - x0 > 1) children.push({ type: "line", shape: { x1: x0, y1: mid, x2: x1, y2: mid }, style: { stroke: c.running, lineWidth: 1.5, lineDash: [2, 2] } });
+            return { type: "group", children: children };
+          },
+          // Where the past ends: what ran is left of the line, what is scheduled right of it.
+          markLine: data.ghosts && data.ghosts.length ? {
+            silent: true, symbol: "none", animation: false,
+            lineStyle: { color: c.muted, type: "solid", width: 1 },
+            label: { formatter: "now", color: c.muted, position: "insideEndTop" },
+            data: [{ xAxis: data.now }],
+          } : undefined,
         },
         {
           id: "runs", type: "custom", z: 2,
