@@ -19,6 +19,7 @@ from jobdeck.auth.throttle import LoginThrottle
 from jobdeck.background import checkpoint, retention
 from jobdeck.config import Settings
 from jobdeck.control import ControlPlane
+from jobdeck.integrations.pings import routes as pings
 from jobdeck.integrations.queues import QueueSources
 from jobdeck.recorder import Recorder
 from jobdeck.scheduler.loop import Scheduler
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(alerts_api.router)
     app.include_router(channels_api.router)
     app.include_router(alerts_page.router)
+    app.include_router(pings.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_security(app, settings, store)
     if settings.root_path:
