@@ -118,6 +118,12 @@ def test_a_command_that_succeeds_exits_0_and_options_after_it_are_its_own(
         (("--job", "", "true"), "--job must be 1 to 200 characters"),
         (("--job", "x", "--timeout", "soon", "true"), "--timeout must be a duration such as 30s"),
         (("--job", "x", "--timeout", "0s", "true"), "--timeout must be longer than 0 s"),
+        (
+            ("--job", "x", "--schedule", "61 * * * *", "true"),
+            "--schedule: 'schedule' is not a cron expression",
+        ),
+        (("--job", "x", "--timezone", "UTC", "true"), "--timezone and --expect-grace go with --schedule"),
+        (("--job", "x", "--schedule", "@daily", "--timezone", "Nowhere/Land", "true"), "unknown timezone"),
     ],
 )
 def test_what_cannot_work_is_refused_before_the_command_runs(

@@ -23,8 +23,9 @@ from typing import Annotated, Any
 
 import typer
 
-from jobdeck.alerts.expectations import BadExpectation, seconds_of
+from jobdeck.alerts.expectations import BadExpectation, declaration, seconds_of
 from jobdeck.cli.common import DbOption, check_store_url, console, fail
+from jobdeck.domain import EventKind
 from jobdeck.events import Event
 from jobdeck.executors import Submission
 from jobdeck.executors.local import LocalExecutor
@@ -34,9 +35,13 @@ FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 MAX_JOB_CHARS = 200
 
 
-def wire(event: Event) -> dict[str, Any]:
-    """An event as the SDK sends it (JSON-ready)."""
-    return {"run_id": event.run_id, "event": event.kind.value, "at": event.at.isoformat(), **event.data}
+def wire(event: Event, expects: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An event as the SDK sends it (JSON-ready); `expects` (the job's declared schedule, time zone,
+    grace) goes with the run's first event."""
+    found = {"run_id": event.run_id, "event": event.kind.value, "at": event.at.isoformat(), **event.data}
+    if expects and event.kind is EventKind.ENQUEUED:
+        found.update(expects)
+    return found
 
 
 class SignalForwarder:
@@ -79,6 +84,20 @@ def run(
     grace: Annotated[
         float, typer.Option(min=0, help="Seconds between a forwarded signal and SIGKILL")
     ] = 10.0,
+    schedule: Annotated[
+        str | None,
+        typer.Option(
+            help="The job's schedule, declared as its expectation for the lateness alerts: "
+            "a cron expression, or 'every 10m'"
+        ),
+    ] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="The schedule's time zone (IANA name, e.g. Europe/Berlin)")
+    ] = None,
+    expect_grace: Annotated[
+        str | None,
+        typer.Option("--expect-grace", help="How late a run may start before it counts as missed (10m)"),
+    ] = None,
     timeout: Annotated[
         str | None,
         typer.Option(help="Stop the command after this long (30s, 5m, 1h): a failed run, error type Timeout"),
@@ -90,6 +109,7 @@ def run(
     if not job.strip() or len(job) > MAX_JOB_CHARS:
         fail(f"--job must be 1 to {MAX_JOB_CHARS} characters")
     limit_s = _timeout_of(timeout)
+    expects = _expects(job, schedule, timezone, expect_grace)
     if db is not None:
         check_store_url(db)
         client = jobdeck.sdk.configure(database_url=db)
@@ -98,7 +118,7 @@ def run(
 
     def record(events: Sequence[Event]) -> None:
         for event in events:
-            client.emit(wire(event))
+            client.emit(wire(event, expects))
 
     executor = LocalExecutor(
         record, grace_s=grace, wrapper=True, stderr_echo=sys.stderr.buffer, stdout_echo=sys.stdout.buffer
@@ -119,6 +139,20 @@ def run(
         console.print(f"[red]error:[/red] {process.start_error}", soft_wrap=True)
     jobdeck.sdk.shutdown()  # deliver the events (or spool them) before going
     raise typer.Exit(outcome.exit_status if outcome is not None else 1)
+
+
+def _expects(job: str, schedule: str | None, timezone: str | None, grace: str | None) -> dict[str, Any]:
+    """The expectation fields the run declares, checked before the command runs."""
+    fields = {"schedule": schedule, "timezone": timezone, "grace": grace}
+    fields = {name: value for name, value in fields.items() if value is not None}
+    if fields and schedule is None:
+        fail("--timezone and --expect-grace go with --schedule")
+    try:
+        declaration(fields, job, "run")
+    except BadExpectation as exc:
+        option = {"grace": "--expect-grace"}.get(exc.field, f"--{exc.field}")
+        fail(f"{option}: {exc}")
+    return fields
 
 
 def _timeout_of(value: str | None) -> float | None:
