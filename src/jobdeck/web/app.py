@@ -21,6 +21,7 @@ from jobdeck.config import Settings
 from jobdeck.control import ControlPlane
 from jobdeck.integrations.pings import routes as pings
 from jobdeck.integrations.queues import QueueSources
+from jobdeck.integrations.table import source as table_source
 from jobdeck.recorder import Recorder
 from jobdeck.scheduler.loop import Scheduler
 from jobdeck.services import OnStop, Service, Services
@@ -78,6 +79,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     control = control_api.install(app, store, app.state.recorder)
     scheduler = schedules_api.install(app, store, settings, app.state.recorder, control)
     app.state.services = background_services(store, settings, updates, control, scheduler)
+    for source in table_source.loops(app.state.recorder, settings):  # foreign jobs tables, polled
+        app.state.services.add(source)
     errors.install(app)
     error_pages.install(app)
     app.include_router(docs_page.router)
