@@ -47,6 +47,9 @@ def test_start_then_end_without_rid_pairs_with_the_latest_open_start(client: Tes
     assert first["status"] == "running"  # the older start is left open
     assert second["status"] == "succeeded"
     assert second["traceback"] == "rows: 12\n"
+    page = client.get(f"/runs/{second['run_id']}")
+    assert '<h2 id="output-title">Output</h2>' in page.text  # a run that succeeded shows its output too
+    assert "rows: 12" in page.text
     assert second["duration_s"] >= 0
     assert client.get("/ping/nightly/fail").text == "OK"  # now ends the older one
     first, second = runs_of(client, "nightly")
