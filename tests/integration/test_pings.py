@@ -103,6 +103,7 @@ def test_exit_codes(client: TestClient) -> None:
         ("/ping/cmd", {"schedule": "61 * * * *"}, "not a cron expression"),
         ("/ping/cmd", {"schedule": "*/5 * * * *", "tz": "Mars/Olympus"}, "unknown timezone"),
         ("/ping/cmd", {"schedule": "-5"}, "schedule"),
+        ("/ping/cmd", {"tz": "UTC"}, "tz and grace go with schedule"),
     ],
 )
 def test_bad_pings_are_a_422_with_a_message(

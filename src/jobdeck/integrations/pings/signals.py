@@ -167,6 +167,9 @@ def schedule_fields(schedule: str | None, tz: str | None, grace: str | None) -> 
     """A ping's `?schedule=` (a cron expression, or an interval in seconds), `?tz=` and `?grace=` as
     the fields of an expectation (alerts.expectations.declaration); empty when none is given."""
     fields: dict[str, Any] = {}
+    if schedule is None and (tz is not None or grace is not None):
+        # Alone they would replace the job's expectation with one that expects nothing.
+        raise BadPing("tz and grace go with schedule (a cron expression or an interval in seconds)")
     if schedule is not None:
         text = schedule.strip()
         if not text:
