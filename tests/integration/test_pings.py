@@ -104,6 +104,8 @@ def test_exit_codes(client: TestClient) -> None:
         ("/ping/cmd", {"schedule": "*/5 * * * *", "tz": "Mars/Olympus"}, "unknown timezone"),
         ("/ping/cmd", {"schedule": "-5"}, "schedule"),
         ("/ping/cmd", {"tz": "UTC"}, "tz and grace go with schedule"),
+        ("/ping/cmd", {"schedule": "@reboot"}, "not a cron expression"),
+        ("/ping/cmd", {"schedule": "0 3 * * *", "tz": "Europe"}, "unknown timezone 'Europe'"),
     ],
 )
 def test_bad_pings_are_a_422_with_a_message(
@@ -152,6 +154,7 @@ def test_a_cut_that_falls_inside_a_character_keeps_the_text_whole() -> None:
 def test_a_schedule_declares_the_jobs_expectation(client: TestClient, store: Store) -> None:
     assert client.get("/ping/report", params={"schedule": "*/5 * * * *", "tz": "Europe/Berlin"}).text == "OK"
     assert client.get("/ping/every", params={"schedule": "300", "grace": "2m"}).text == "OK"
+    assert client.get("/ping/nightly", params={"schedule": "@daily"}).text == "OK"
     with store.read() as conn:
         declared = store_alerts.expectations(conn)
     assert declared["report"]["schedule"] == "*/5 * * * *"
@@ -159,6 +162,7 @@ def test_a_schedule_declares_the_jobs_expectation(client: TestClient, store: Sto
     assert declared["report"]["source"] == "ping"
     assert declared["every"]["interval_s"] == 300
     assert declared["every"]["grace_s"] == 120
+    assert declared["nightly"]["schedule"] == "0 0 * * *"
 
 
 def test_a_job_known_only_from_pings_learns_its_interval_and_is_late_after_it(

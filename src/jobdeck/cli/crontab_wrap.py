@@ -16,15 +16,8 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-NICKNAMES = {
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-    "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@hourly": "0 * * * *",
-}
+from jobdeck.alerts.expectations import NICKNAMES
+
 _VARIABLE = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*=")
 _FIVE_FIELDS = re.compile(r"^\s*((?:\S+\s+){4}\S+)\s+(\S.*)$")
 _NICKNAME = re.compile(r"^\s*(@[a-z]+)\s+(\S.*)$")

@@ -47,7 +47,7 @@ GraceQuery = Annotated[
 ]
 ANSWERS: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/plain": {"example": "OK"}}, "description": "Recorded"},
-    422: {"description": "A bad exit code, job name, rid or schedule"},
+    413: {"description": "The body is larger than the server takes (max_request_bytes)"},
 }
 
 
