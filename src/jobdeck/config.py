@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Literal
 
 from pydantic import AwareDatetime, Field, SecretStr
@@ -71,6 +72,11 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_from: str = "jobdeck@localhost"
     smtp_timeout_s: float = Field(default=10.0, gt=0)
+    # Foreign jobs tables read as runs (integrations/table): "URL#TABLE" each, their columns and status
+    # words mapped by a TOML file (the seed schema without one), polled this often.
+    source_tables: list[str] = Field(default_factory=list)
+    source_map: Path | None = None
+    source_poll_s: float = Field(default=5.0, gt=0)
 
     @property
     def base_url(self) -> str:

@@ -73,7 +73,7 @@ def stored(url: str, job: str, timeout: float = 15, status: str | None = None) -
 def test_a_failing_command_is_recorded_into_the_store_and_exits_as_it_did(
     tmp_path: Path, env: dict[str, str], db: str
 ) -> None:
-    code = "import sys; print('rows: 12'); print('disk full', file=sys.stderr); sys.exit(3)"
+    code = "import sys; print('rows: 12', flush=True); print('disk full', file=sys.stderr); sys.exit(3)"
     args = ("--db", db, "--job", "nightly_backup", "--queue", "ops", "--", sys.executable, "-c", code)
     done = run(*args, env=env, cwd=tmp_path)
     assert done.returncode == 3
@@ -88,7 +88,8 @@ def test_a_failing_command_is_recorded_into_the_store_and_exits_as_it_did(
     assert found["result"] == {"exit_code": 3}
     assert found["error_type"] == "NonZeroExit"
     assert found["error_message"] == "exit code 3: disk full"
-    assert found["traceback"] == "disk full\n"
+    # stdout and stderr, as they were read (two pipes: their order is the order the reads came in)
+    assert sorted(found["traceback"].splitlines()) == ["disk full", "rows: 12"]
     assert found["cpu_s"] > 0
     assert found["duration_s"] > 0
     assert found["worker"].startswith("local@")
@@ -115,6 +116,14 @@ def test_a_command_that_succeeds_exits_0_and_options_after_it_are_its_own(
         (("--db", "", "--job", "x", "true"), "--db is empty"),
         (("--db", "sqlite://", "--job", "x", "true"), "in-memory SQLite store"),
         (("--job", "", "true"), "--job must be 1 to 200 characters"),
+        (("--job", "x", "--timeout", "soon", "true"), "--timeout must be a duration such as 30s"),
+        (("--job", "x", "--timeout", "0s", "true"), "--timeout must be longer than 0 s"),
+        (
+            ("--job", "x", "--schedule", "61 * * * *", "true"),
+            "--schedule: 'schedule' is not a cron expression",
+        ),
+        (("--job", "x", "--timezone", "UTC", "true"), "--timezone and --expect-grace go with --schedule"),
+        (("--job", "x", "--schedule", "@daily", "--timezone", "Nowhere/Land", "true"), "unknown timezone"),
     ],
 )
 def test_what_cannot_work_is_refused_before_the_command_runs(
@@ -255,3 +264,75 @@ def test_the_key_is_made_private_on_first_use(tmp_path: Path, env: dict[str, str
     key = Path(env["JOBDECK_CONTROL_KEY_FILE"])
     assert key.exists()
     assert os.stat(key).st_mode & 0o077 == 0
+
+
+def test_stdout_and_stderr_are_both_passed_through_and_their_tail_recorded_as_written(
+    tmp_path: Path, env: dict[str, str], db: str
+) -> None:
+    code = (
+        "import os\n"
+        "for i in range(3):\n"  # whole lines in one write each: what is recorded is as written
+        "    os.write(1, f'out {i}\\n'.encode())\n"
+        "    os.write(2, f'err {i}\\n'.encode())\n"
+    )
+    done = run("--db", db, "--job", "chatty", "--", sys.executable, "-c", code, env=env, cwd=tmp_path)
+    assert done.returncode == 0
+    assert done.stdout == "out 0\nout 1\nout 2\n"
+    assert done.stderr == "err 0\nerr 1\nerr 2\n"
+    found = stored(db, "chatty", status="succeeded")
+    lines = found["traceback"].splitlines()
+    assert sorted(lines) == sorted(["out 0", "err 0", "out 1", "err 1", "out 2", "err 2"])
+    assert lines.index("out 0") < lines.index("out 1") < lines.index("out 2")
+
+
+@pytest.mark.parametrize(
+    ("code", "exit_status", "killed"),
+    [
+        (SLEEPER, 143, ""),
+        (
+            "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)",
+            137,
+            ", then SIGKILL after 1 s",
+        ),
+    ],
+)
+def test_a_command_that_runs_past_its_timeout_is_stopped_and_recorded_failed(
+    tmp_path: Path, env: dict[str, str], db: str, code: str, exit_status: int, killed: str
+) -> None:
+    began = time.monotonic()
+    args = ("--db", db, "--job", "slow", "--timeout", "1s", "--grace", "1", "--", sys.executable, "-c", code)
+    done = run(*args, env=env, cwd=tmp_path)
+    assert done.returncode == exit_status
+    assert 1 <= time.monotonic() - began < 10
+    found = stored(db, "slow", status="failed")
+    assert found["error_type"] == "Timeout"
+    assert found["error_message"].startswith(f"timed out after 1 s: stopped with SIGTERM{killed}")
+    assert found["result"] == {"exit_code": 128 - exit_status}
+
+
+def test_a_command_a_signal_kills_is_failed_with_the_signal_named_and_exits_128_plus_n(
+    tmp_path: Path, env: dict[str, str], db: str
+) -> None:
+    done = run(
+        "--db", db, "--job", "doomed", "--", "sh", "-c", "echo bye; kill -KILL $$", env=env, cwd=tmp_path
+    )
+    assert done.returncode == 137
+    assert done.stdout == "bye\n"
+    found = stored(db, "doomed", status="failed")
+    assert found["error_type"] == "KilledBySignal"
+    assert found["error_message"] == "killed by SIGKILL: bye"
+    assert found["result"] == {"exit_code": -9}
+
+
+def test_with_jobdeck_unreachable_it_exits_with_the_commands_code_and_keeps_the_events(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    down = {**env, "JOBDECK_URL": f"http://127.0.0.1:{free_port()}"}  # nothing listens there
+    code = "import sys; print('done'); sys.exit(4)"
+    began = time.monotonic()
+    done = run("--job", "offline", "--", sys.executable, "-c", code, env=down, cwd=tmp_path)
+    assert done.returncode == 4
+    assert done.stdout == "done\n"
+    assert "Traceback" not in done.stderr
+    assert time.monotonic() - began < 30
+    assert any(Path(env["JOBDECK_SPOOL_DIR"]).rglob("*")), "the events wait in the spool"

@@ -19,6 +19,8 @@ from tests.integration.test_api_reads import NOW, known_runs
 # Answers that are not JSON: the event stream, Prometheus' text format, and a deleted schedule's 204
 # (no content).
 NOT_JSON = {("get", "/api/v1/stream"), ("get", "/metrics"), ("delete", "/api/v1/schedules/{schedule_id}")}
+# Pings answer "OK" as text, like Healthchecks.
+NOT_JSON |= {(m, p) for m in ("get", "post") for p in ("/ping/{job}", "/ping/{job}/{action}")}
 WINDOW = "hours=24"
 
 

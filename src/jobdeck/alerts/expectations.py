@@ -23,6 +23,16 @@ from jobdeck.alerts import intervals
 FIELDS = ("schedule", "timezone", "grace", "max_runtime")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _EVERY = re.compile(r"\s*@?every\s+(.+)", re.IGNORECASE)
+# cron's nicknames, as the expressions they stand for (@reboot has none).
+NICKNAMES = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
 
 
 class BadExpectation(ValueError):
@@ -55,7 +65,7 @@ def declaration(
 ) -> dict[str, Any]:
     """The expectation row these fields declare for `job`; BadExpectation names a bad field.
 
-    `schedule` is a cron expression or "every <duration>" (an interval)."""
+    `schedule` is a cron expression (or a nickname such as @daily) or "every <duration>" (an interval)."""
     row: dict[str, Any] = {
         "job": job,
         "schedule": None,
@@ -70,7 +80,7 @@ def declaration(
     if timezone is not None:
         try:
             ZoneInfo(str(timezone))
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of zones ("Europe")
             raise BadExpectation("timezone", f"unknown timezone {timezone!r}") from None
         row["timezone"] = str(timezone)
     schedule = fields.get("schedule")
@@ -81,6 +91,7 @@ def declaration(
             if row["interval_s"] <= 0:
                 raise BadExpectation("schedule", "an interval must be longer than 0 s")
         else:
+            schedule = NICKNAMES.get(str(schedule).strip().lower(), schedule)
             try:
                 CronSim(str(schedule), datetime.now(UTC))
             except CronSimError as exc:

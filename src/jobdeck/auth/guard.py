@@ -232,7 +232,7 @@ def _cookie(header: str, name: str) -> str | None:
 
 def _api_prefixes(scope: Scope) -> tuple[str, ...]:
     root = str(scope.get("root_path", "")).rstrip("/")
-    return tuple(root + p for p in ("/api/", "/metrics", "/fragments/", "/openapi.json"))
+    return tuple(root + p for p in ("/api/", "/metrics", "/fragments/", "/openapi.json", "/ping/"))
 
 
 async def deny(send: Send, status: int, detail: str) -> None:

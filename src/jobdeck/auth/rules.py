@@ -105,6 +105,11 @@ RULES: dict[tuple[str, str], Need] = {
     # The audit trail.
     ("GET", "/api/v1/audit"): A,
     ("GET", "/audit"): A,
+    # Pings (integrations/pings): anything that can make an HTTP call reports a run, as ingest does.
+    ("GET", "/ping/{job}"): INGEST,
+    ("POST", "/ping/{job}"): INGEST,
+    ("GET", "/ping/{job}/{action}"): INGEST,
+    ("POST", "/ping/{job}/{action}"): INGEST,
 }
 
 # Fragments a page loads are reads like the page.

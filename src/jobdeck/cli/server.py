@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -47,6 +48,18 @@ def serve(
             "--insecure-open", help="Serve without sign-in on a non-loopback address", show_default=False
         ),
     ] = None,
+    source_table: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source-table",
+            help="Read an existing jobs table as runs: URL#TABLE, e.g. "
+            "postgresql://app@db/app#background_jobs (repeatable; read-only)",
+        ),
+    ] = None,
+    source_map: Annotated[
+        Path | None,
+        typer.Option("--source-map", help="A TOML file mapping the tables' columns and status words"),
+    ] = None,
 ) -> None:
     """Serve the dashboard and API (migrating the store first), with the scheduler loop."""
     import uvicorn
@@ -64,8 +77,11 @@ def serve(
         alert_interval_s=alert_interval,
         auth=auth,
         insecure_open=insecure_open,
+        source_tables=source_table or None,
+        source_map=source_map,
     )
     check_safe_default(settings)
+    check_source_tables(settings)
     check_can_listen(settings.host, settings.port)
     store = open_store(settings)
     console.print(f"jobdeck serving on http://{settings.host}:{settings.port}{settings.root_path}/")
@@ -92,6 +108,21 @@ def serve(
         port=settings.port,
         log_level="warning",
     )
+
+
+def check_source_tables(settings: Settings) -> None:
+    """Exit with the message naming the column or status word when a source table does not fit."""
+    if not settings.source_tables:
+        return
+    from jobdeck.integrations.table.mapping import BadMapping
+    from jobdeck.integrations.table.source import check_targets
+
+    try:
+        notes = check_targets(settings)
+    except BadMapping as exc:
+        fail(str(exc))
+    for note in notes:
+        console.print(f"[yellow]warning:[/yellow] {note}", soft_wrap=True)
 
 
 def as_variable(value: object) -> str:

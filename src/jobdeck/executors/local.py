@@ -52,9 +52,10 @@ def _now() -> datetime:
 class LocalExecutor:
     """Runs commands as subprocesses on this machine, recording each as a run with source "local".
 
-    `wrapper=True` is for `jobdeck run`: the command shares this process's stdin and stdout, its
-    stderr is echoed to `stderr_echo`, and a SIGTERM to this process stops it (its environment says
-    so). A server's executor (the default) gives its commands no stdin and no stdout.
+    `wrapper=True` is for `jobdeck run`: the command shares this process's stdin, its stderr is
+    echoed to `stderr_echo` and its stdout to `stdout_echo` (read, so that the run's output holds
+    both; without one it shares this process's stdout), and a SIGTERM to this process stops it (its
+    environment says so). A server's executor (the default) gives its commands no stdin and no stdout.
     """
 
     source = SOURCE
@@ -69,13 +70,14 @@ class LocalExecutor:
         heartbeat_s: float = 60.0,
         wrapper: bool = False,
         stderr_echo: IO[bytes] | None = None,
+        stdout_echo: IO[bytes] | None = None,
         key_file: Path | None = None,
     ) -> None:
         self.record = record
         self.host = host or socket.gethostname() or "localhost"
         self.worker = worker or f"local@{self.host}"
         self.grace_s, self.heartbeat_s = grace_s, heartbeat_s
-        self.wrapper, self.stderr_echo = wrapper, stderr_echo
+        self.wrapper, self.stderr_echo, self.stdout_echo = wrapper, stderr_echo, stdout_echo
         self.key_file = key_file
         self._key: bytes | None = None
         self._key_problem: str | None = None
@@ -142,6 +144,7 @@ class LocalExecutor:
         if self.wrapper:
             env[WRAPPER_ENV] = str(os.getpid())
         quiet = None if self.wrapper else subprocess.DEVNULL
+        out = subprocess.PIPE if self.wrapper and self.stdout_echo is not None else quiet
         try:
             # Starting the submitted command is this executor's job: an argument list, no shell.
             popen = subprocess.Popen(  # noqa: S603
@@ -149,7 +152,7 @@ class LocalExecutor:
                 cwd=cwd,
                 env=env,
                 stdin=quiet,
-                stdout=quiet,
+                stdout=out,
                 stderr=subprocess.PIPE,
                 start_new_session=True,
             )
@@ -166,8 +169,19 @@ class LocalExecutor:
         )
         reader.daemon = True
         reader.start()
+        readers = [reader]
+        if popen.stdout is not None:
+            readers.append(
+                threading.Thread(
+                    target=self._read_stdout,
+                    args=(process, popen.stdout),
+                    name=f"jobdeck-stdout-{popen.pid}",
+                    daemon=True,
+                )
+            )
+            readers[-1].start()
         waiter = threading.Thread(
-            target=self._wait, args=(process, reader), name=f"jobdeck-wait-{popen.pid}", daemon=True
+            target=self._wait, args=(process, readers), name=f"jobdeck-wait-{popen.pid}", daemon=True
         )
         waiter.start()
         self._start_heartbeats()
@@ -270,21 +284,28 @@ class LocalExecutor:
     # --- the life of a process -------------------------------------------------------------------
 
     def _read_stderr(self, process: LocalProcess, stream: IO[bytes]) -> None:
-        echo = self.stderr_echo
+        self._read(stream, process.add_stderr, self.stderr_echo)
+
+    def _read_stdout(self, process: LocalProcess, stream: IO[bytes]) -> None:
+        self._read(stream, process.add_stdout, self.stdout_echo)
+
+    @staticmethod
+    def _read(stream: IO[bytes], keep: Callable[[bytes], None], echo: IO[bytes] | None) -> None:
+        """Keep what comes from `stream` and echo it as it comes, until it closes."""
         fd = stream.fileno()
         try:
             while chunk := os.read(fd, 65536):
-                process.add_stderr(chunk)
+                keep(chunk)
                 if echo is not None:
                     try:
                         echo.write(chunk)
                         echo.flush()
                     except (OSError, ValueError):
-                        echo = None  # our own stderr is gone: keep the tail all the same
+                        echo = None  # where it was echoed is gone: keep the tail all the same
         finally:
             stream.close()
 
-    def _wait(self, process: LocalProcess, reader: threading.Thread) -> None:
+    def _wait(self, process: LocalProcess, readers: list[threading.Thread]) -> None:
         assert process.popen is not None
         assert process.pid is not None
         pid = process.pid
@@ -300,7 +321,8 @@ class LocalExecutor:
             process.mark_exited()
             code, usage = -1, None
         process.popen.returncode = code  # reaped here: Popen must not wait for it again
-        reader.join(timeout=2)  # a grandchild may hold stderr open: do not wait for it forever
+        for reader in readers:  # a grandchild may hold a pipe open: do not wait for it forever
+            reader.join(timeout=2)
         outcome, fields = self._outcome(process, code, usage)
         self._record_safely([make_event(process.run_id, _KIND[outcome.status], _now(), fields)])
         with self._lock:
@@ -314,7 +336,16 @@ class LocalExecutor:
                 cpu_s=round(usage.ru_utime + usage.ru_stime, 6),
                 max_rss_mb=process.peak_rss_mb(usage.ru_maxrss),
             )
-        tail = process.stderr_tail()
+        tail = process.output_tail()
+        last = _last_line(process.stderr_tail()) or _last_line(tail)
+        if process.timed_out_after_s is not None:
+            message = f"timed out after {_seconds(process.timed_out_after_s)}: stopped with SIGTERM"
+            if process.killed_after_s is not None:
+                message += f", then SIGKILL after {process.killed_after_s:g} s"
+            if last:
+                message += f"; last line: {last}"
+            fields.update(error_type="Timeout", error_message=message, traceback=tail or None)
+            return Outcome(Status.FAILED, code), fields
         if process.stop_signal is not None:
             message = f"stopped with {process.stop_signal.name}"
             if process.killed_after_s is not None:
@@ -324,14 +355,15 @@ class LocalExecutor:
             fields.update(error_message=message, traceback=tail or None)
             return Outcome(Status.CANCELLED, code), fields
         if code == 0:
+            if tail:
+                fields["traceback"] = tail  # its output, kept for a run that succeeded too
             return Outcome(Status.SUCCEEDED, code), fields
         if code < 0:
             kind, message = "KilledBySignal", f"killed by {_signal_name(-code)}"
         else:
             kind, message = "NonZeroExit", f"exit code {code}"
-        last = next((line.strip() for line in reversed(tail.splitlines()) if line.strip()), "")
         if last:
-            message += ": " + (last if len(last) <= MESSAGE_LINE_CHARS else last[:MESSAGE_LINE_CHARS] + "…")
+            message += ": " + last
         fields.update(error_type=kind, error_message=message, traceback=tail or None)
         return Outcome(Status.FAILED, code), fields
 
@@ -403,6 +435,20 @@ _KIND = {
     Status.FAILED: EventKind.FAILED,
     Status.CANCELLED: EventKind.CANCELLED,
 }
+
+
+def _last_line(text: str) -> str:
+    """The last line that is not blank, cut at MESSAGE_LINE_CHARS."""
+    last = next((line.strip() for line in reversed(text.splitlines()) if line.strip()), "")
+    return last if len(last) <= MESSAGE_LINE_CHARS else last[:MESSAGE_LINE_CHARS] + "…"
+
+
+def _seconds(value: float) -> str:
+    """A duration as people write it: 90 s, 5 min, 2 h."""
+    for unit, size in (("h", 3600), ("min", 60)):
+        if value >= size and value % size == 0:
+            return f"{value / size:g} {unit}"
+    return f"{value:g} s"
 
 
 def _cwd_of(kwargs: Any) -> str | None:

@@ -21,7 +21,7 @@ from jobdeck.executors import procfs
 
 log = logging.getLogger(__name__)
 
-STDERR_TAIL_BYTES = 64 * 1024
+STDERR_TAIL_BYTES = 64 * 1024  # the tail kept of its output (stdout and stderr as written), and of stderr
 
 
 @dataclass(frozen=True)
@@ -50,10 +50,12 @@ class LocalProcess:
         self.stop_signal: signal.Signals | None = None
         self.stop_cause: str | None = None  # who asked, in a few words
         self.killed_after_s: float | None = None
+        self.timed_out_after_s: float | None = None  # stopped because it ran longer than this
         self._lock = threading.Lock()
         self._exited = popen is None
         self._timer: threading.Timer | None = None
         self._stderr = bytearray()
+        self._output = bytearray()  # stdout and stderr together, in the order they were read
         self._done = threading.Event()
         # ru_maxrss of this process when the child was forked (what the child's inherits), and the
         # child's own peak as last sampled from /proc.
@@ -79,6 +81,15 @@ class LocalProcess:
                 self._timer.daemon = True
                 self._timer.start()
         return True
+
+    def time_out(self, after_s: float) -> bool:
+        """Stop it (SIGTERM, SIGKILL after the grace period) because it ran longer than `after_s`:
+        it ends as failed with error type Timeout. False when it has ended or is already stopping."""
+        with self._lock:
+            if self._exited or self.pid is None or self.stop_signal is not None:
+                return False
+            self.timed_out_after_s = after_s
+        return self.stop(signal.SIGTERM, f"timed out after {after_s:g} s")
 
     def kill(self, cause: str | None = None) -> bool:
         """SIGKILL the process group now; False when the process has already ended."""
@@ -120,20 +131,27 @@ class LocalProcess:
                 self._timer.cancel()
 
     def add_stderr(self, chunk: bytes) -> None:
-        """Keep what it wrote to stderr, the end of it."""
+        """Keep what it wrote to stderr, the end of it (in its output too)."""
         with self._lock:
-            self._stderr += chunk
-            if len(self._stderr) > 2 * STDERR_TAIL_BYTES:
-                del self._stderr[:-STDERR_TAIL_BYTES]
+            _keep(self._stderr, chunk)
+            _keep(self._output, chunk)
+
+    def add_stdout(self, chunk: bytes) -> None:
+        """Keep what it wrote to stdout in its output, the end of it."""
+        with self._lock:
+            _keep(self._output, chunk)
 
     def stderr_tail(self) -> str:
         """The end of what the command wrote to stderr, from the first whole line kept."""
         with self._lock:
             raw = bytes(self._stderr)
-        if len(raw) > STDERR_TAIL_BYTES:
-            raw = raw[-STDERR_TAIL_BYTES:]
-            raw = b"\xe2\x80\xa6" + raw[raw.find(b"\n") + 1 :]  # starts with "…"
-        return raw.decode("utf-8", errors="replace")
+        return _tail(raw)
+
+    def output_tail(self) -> str:
+        """The end of its output: stderr, and stdout when it was read (`jobdeck run`), as written."""
+        with self._lock:
+            raw = bytes(self._output)
+        return _tail(raw)
 
     def sample_memory(self) -> None:
         """Read its peak memory so far from /proc (Linux), while it runs."""
@@ -154,3 +172,17 @@ class LocalProcess:
         """Its end is recorded: `wait` returns the outcome from now on."""
         self.outcome = outcome
         self._done.set()
+
+
+def _keep(buffer: bytearray, chunk: bytes) -> None:
+    buffer += chunk
+    if len(buffer) > 2 * STDERR_TAIL_BYTES:
+        del buffer[:-STDERR_TAIL_BYTES]
+
+
+def _tail(raw: bytes) -> str:
+    """The last STDERR_TAIL_BYTES from the first whole line kept, as text."""
+    if len(raw) > STDERR_TAIL_BYTES:
+        raw = raw[-STDERR_TAIL_BYTES:]
+        raw = b"\xe2\x80\xa6" + raw[raw.find(b"\n") + 1 :]  # starts with "…"
+    return raw.decode("utf-8", errors="replace")

@@ -109,6 +109,21 @@ class HttpTransport:
         self._client.close()
 
 
+def _declared(events: Sequence[EventDict]) -> dict[str, dict[str, Any]]:
+    """The expectations the events declare by job, as the server's ingest takes them off."""
+    from jobdeck.alerts import expectations
+
+    found: dict[str, dict[str, Any]] = {}
+    for event in events:
+        fields = {name: event[name] for name in expectations.FIELDS if event.get(name) is not None}
+        if fields and event.get("job"):
+            try:
+                found[str(event["job"])] = expectations.declaration(fields, str(event["job"]), "event")
+            except expectations.BadExpectation as exc:
+                raise Rejected(f"field '{exc.field}': {exc}") from exc
+    return found
+
+
 class DirectTransport:
     """Validates events and records them straight into a store; migrates the store on first use."""
 
@@ -145,10 +160,17 @@ class DirectTransport:
             batch = [EventIn.model_validate(event).to_event() for event in events]
         except ValidationError as exc:
             raise Rejected(str(exc)) from exc
+        declared = _declared(events)
         try:
             if self._recorder is None:
                 self._recorder = self._open()
             self._recorder.record(batch)
+            if declared:
+                from jobdeck.store import alerts as store_alerts
+
+                with self._recorder.store.write() as conn:
+                    for row in declared.values():
+                        store_alerts.set_expectation(conn, row)
         except MissingJob as exc:
             raise Rejected(str(exc)) from exc
         except (OperationalError, IntegrityError, OSError) as exc:

@@ -19,7 +19,9 @@ from jobdeck.auth.throttle import LoginThrottle
 from jobdeck.background import checkpoint, retention
 from jobdeck.config import Settings
 from jobdeck.control import ControlPlane
+from jobdeck.integrations.pings import routes as pings
 from jobdeck.integrations.queues import QueueSources
+from jobdeck.integrations.table import source as table_source
 from jobdeck.recorder import Recorder
 from jobdeck.scheduler.loop import Scheduler
 from jobdeck.services import OnStop, Service, Services
@@ -77,6 +79,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     control = control_api.install(app, store, app.state.recorder)
     scheduler = schedules_api.install(app, store, settings, app.state.recorder, control)
     app.state.services = background_services(store, settings, updates, control, scheduler)
+    for source in table_source.loops(app.state.recorder, settings):  # foreign jobs tables, polled
+        app.state.services.add(source)
     errors.install(app)
     error_pages.install(app)
     app.include_router(docs_page.router)
@@ -105,6 +109,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(alerts_api.router)
     app.include_router(channels_api.router)
     app.include_router(alerts_page.router)
+    app.include_router(pings.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     openapi.install(app)
     install_security(app, settings, store)

@@ -21,7 +21,7 @@ def _wants_json(request: Request) -> bool:
     """The API, the htmx fragments (their callers read the JSON detail) and static files answer
     as before."""
     path = request.url.path[len(str(request.scope.get("root_path", "")).rstrip("/")) :]
-    return path.startswith(("/api/", "/fragments/", "/static/", "/openapi")) or path in (
+    return path.startswith(("/api/", "/fragments/", "/static/", "/openapi", "/ping/")) or path in (
         "/metrics",
         "/healthz",
     )
