@@ -2,13 +2,15 @@
 sealed run's job, host, args, kwargs or seal is refused with 409 naming the field, so nobody can
 rewrite the command a later Retry would run, or break its seal so that Retry is refused for good.
 
-A sealed run's outcome is its executor's to record (or an operator's, through a stop, which goes
-through the executor too): an outcome event for it from outside (the HTTP ingest) is refused the
-same way, so nobody can mark a command that is still running as succeeded, failed or lost."""
+A command the server's own executor is running records its outcome itself (an operator ends it
+through a stop, which goes through the executor too): an outcome event for it from outside (the
+HTTP ingest) is refused the same way, so nobody can mark it succeeded, failed or lost while it
+runs. (`jobdeck run` seals its commands too, but records their outcomes over HTTP: its runs are not
+the server's, so their outcomes are taken.)"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from typing import Any
 
 from jobdeck.domain import EventKind
@@ -39,11 +41,20 @@ def _differs(stored: Any, sent: Any) -> bool:
     return stored is not None and sent != stored
 
 
-def check(store: Store, events: Sequence[Event]) -> None:
-    """Raise SealBroken for the first event that would change a sealed field of a stored run."""
-    touching = [
-        e.run_id for e in events if e.kind in OUTCOMES or any(f in e.data for f in (*SEALED, "labels"))
-    ]
+def check(store: Store, events: Sequence[Event], running_here: Container[str] = ()) -> None:
+    """Raise SealBroken for the first event that would change a sealed field of a stored run, or
+    record an outcome of a run in `running_here` (the commands this server's executor runs now)."""
+    for index, event in enumerate(events):
+        if event.kind in OUTCOMES and event.run_id in running_here:
+            raise SealBroken(
+                index,
+                event.run_id,
+                "event",
+                f"event {index}: field 'event': run {event.run_id!r} is running under jobdeck's executor, "
+                f"which records its outcome; '{event.kind.value}' from outside is refused "
+                "(stop it from jobdeck to end it)",
+            )
+    touching = [e.run_id for e in events if any(f in e.data for f in (*SEALED, "labels"))]
     if not touching:
         return
     with store.read() as conn:
@@ -54,15 +65,6 @@ def check(store: Store, events: Sequence[Event]) -> None:
         stored = sealed.get(event.run_id)
         if stored is None:
             continue
-        if event.kind in OUTCOMES:
-            raise SealBroken(
-                index,
-                event.run_id,
-                "event",
-                f"event {index}: field 'event': run {event.run_id!r} was started by jobdeck's executor, "
-                f"which records its outcome; '{event.kind.value}' from outside is refused "
-                "(stop it from jobdeck to end it)",
-            )
         for field in SEALED:
             if field in event.data and _differs(stored[field], event.data[field]):
                 raise SealBroken(index, event.run_id, field)

@@ -17,6 +17,7 @@ from jobdeck.auth import sealed
 from jobdeck.auth.masking import mask_events
 from jobdeck.config import Settings
 from jobdeck.events import WIRE_BATCH, WIRE_EVENT, Event, event_from_wire, without_nul
+from jobdeck.executors.local import LocalExecutor
 from jobdeck.recorder import MissingJob
 from jobdeck.store import alerts as store_alerts
 from jobdeck.web.api.models import Accepted, events_request_body
@@ -157,6 +158,15 @@ def _decode_events(body: bytes, max_events: int, now: datetime, bounds: TimeBoun
     return _events(items, max_events, now, bounds)
 
 
+def running_here(request: Request) -> frozenset[str]:
+    """The run ids of the commands this server's own executor is running now (auth/sealed.py)."""
+    control = getattr(request.app.state, "control", None)
+    executor = control.executors.get("local") if control is not None else None
+    if not isinstance(executor, LocalExecutor):
+        return frozenset()
+    return frozenset(process.run_id for process in executor.running())
+
+
 @router.post(
     "/events",
     status_code=202,
@@ -177,7 +187,7 @@ async def post_events(request: Request, recorder: RecorderDep, settings: Setting
     events, declared = await run_in_threadpool(decode_events, body, settings.max_batch_events, bounds)
     events = mask_events(events, recorder.mask_keys)  # as the recorder will; see auth/masking.py
     try:
-        await run_in_threadpool(sealed.check, recorder.store, events)
+        await run_in_threadpool(sealed.check, recorder.store, events, running_here(request))
     except sealed.SealBroken as exc:
         raise HTTPException(409, str(exc)) from None
     try:
