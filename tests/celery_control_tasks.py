@@ -10,7 +10,7 @@ import os
 import signal
 import time
 
-from celery import Celery  # type: ignore[import-untyped]
+from celery import Celery
 
 BROKER = os.environ.get("JOBDECK_TEST_CELERY_BROKER", "redis://127.0.0.1:6379/6")
 

@@ -63,7 +63,7 @@ def redis_or_skip() -> None:
 
 
 def answers(broker: str, name: str, timeout: float = 1.0) -> bool:
-    from celery import Celery  # type: ignore[import-untyped]
+    from celery import Celery
 
     app = Celery("ping", broker=broker, set_as_current=False)
     try:

@@ -4,9 +4,12 @@ One Celery app per configured broker (no tasks of its own: it only sends). What 
 
 - **stop**, a pending task: `revoke` (every worker drops it when it comes to it; with terminate, so a
   task that started a moment ago is stopped too), recorded as cancelled at once.
-- **stop**, a running task: `revoke(terminate=True, signal=SIGTERM)` to its worker, then SIGKILL after
-  the grace period if its worker still runs it; recorded as cancelled once its worker no longer does.
-- **terminate**: the same with SIGKILL at once.
+- **stop**, a running task: `revoke(terminate=True, signal=SIGTERM)` to its worker; recorded as
+  cancelled once the pool process that ran it is gone, or after the grace period saying it was not.
+  Celery signals a task once: the worker lets go of it at the first signal (reports it revoked) and a
+  second revoke finds nothing, so no SIGKILL can follow through Celery. A task that ignores SIGTERM is
+  recorded as possibly still running, and Stop's answer says to use Terminate for such tasks.
+- **terminate**: `revoke(terminate=True, signal=SIGKILL)`: the pool process is killed at once.
 - **retry** (`submit` of a retry): the same task name with the same args, kwargs, queue and priority under
   a new task id, recorded at once as a pending run with `parent_run_id`. Only a failed, cancelled or lost
   task is retried, and only when its args are known (retry_args.py says which are).
@@ -34,15 +37,15 @@ from jobdeck.executors.base import Refusal, Refused, RunInfo, Submission
 from jobdeck.integrations.celery import retry_args
 
 if TYPE_CHECKING:
-    from celery import Celery  # type: ignore[import-untyped]
+    from celery import Celery
 
 log = logging.getLogger(__name__)
 
 SOURCE = "celery"
 BROKER_LABEL = "celery.broker"
 RETRYABLE = frozenset({Status.FAILED, Status.CANCELLED, Status.LOST})
-POLL_S = 0.25
-GONE_AFTER_KILL_S = 15.0  # how long a killed task may take to leave its worker before we stop watching
+POLL_S = 0.5
+GONE_AFTER_KILL_S = 15.0  # how long a killed pool process may take to be gone before we stop watching
 RECORD_ATTEMPTS = 4
 
 Sink = Callable[[Sequence[Event]], object]
@@ -56,7 +59,7 @@ def display_url(url: str) -> str:
     """A broker URL as it may be shown and stored: without its password."""
     from kombu.connection import Connection
 
-    return str(Connection(url).as_uri())  # type: ignore[no-untyped-call]
+    return str(Connection(url).as_uri())
 
 
 class Broker:
@@ -167,12 +170,24 @@ class CeleryExecutor:
             self._alive[key] = _Alive(time.monotonic(), answered)
         return answered
 
-    def _task_state(self, broker: Broker, worker: str, task_id: str) -> str | None:
-        """What the worker says of the task: "active", "reserved", "ready", or None (it does not hold it)."""
+    def _task_state(self, broker: Broker, worker: str, task_id: str) -> tuple[str | None, int | None]:
+        """What the worker says of the task: "active", "reserved", "ready", or None (it does not hold it),
+        and the pid of the pool process running it, when one does."""
         inspect = broker.app.control.inspect(destination=[worker], timeout=self.ping_timeout_s, limit=1)
         replies = inspect.query_task([task_id]) or {}
         found = (replies.get(worker) or {}).get(task_id)
-        return str(found[0]) if found else None
+        if not found:
+            return None, None
+        info = found[1] if len(found) > 1 and isinstance(found[1], dict) else {}
+        pid = info.get("worker_pid")
+        return str(found[0]), pid if isinstance(pid, int) else None
+
+    def _pool_processes(self, broker: Broker, worker: str) -> set[int] | None:
+        """The pids of the worker's pool processes (None when it does not say)."""
+        inspect = broker.app.control.inspect(destination=[worker], timeout=self.ping_timeout_s, limit=1)
+        stats = (inspect.stats() or {}).get(worker) or {}
+        processes = (stats.get("pool") or {}).get("processes")
+        return {int(pid) for pid in processes} if isinstance(processes, list) else None
 
     def _revoke(self, broker: Broker, task_id: str, signal: str, worker: str | None = None) -> None:
         try:
@@ -284,19 +299,20 @@ class CeleryExecutor:
             raise Refused(Refusal("this server is shutting down", conflict=True))
         worker = run.worker
         try:
-            state = self._task_state(broker, worker, run.run_id) if worker else None
+            state, pid = self._task_state(broker, worker, run.run_id) if worker else (None, None)
         except Exception as exc:
             raise Refused(Refusal(f"its worker {worker} could not be asked: {exc}", conflict=True)) from exc
         try:
             if state == "active":
                 assert worker is not None
                 self._revoke(broker, run.run_id, signal, worker)
-                self._watch(broker, run, worker, signal)
+                self._watch(broker, run, worker, signal, pid)
+                sent = f"{signal} sent to task {run.run_id} on worker {worker} (revoke with terminate)"
                 if signal == "SIGKILL":
-                    return f"SIGKILL sent to task {run.run_id} on worker {worker} (revoke with terminate)"
+                    return sent
                 return (
-                    f"SIGTERM sent to task {run.run_id} on worker {worker} (revoke with terminate); "
-                    f"SIGKILL follows after {self.grace_s:g} s if it is still running"
+                    f"{sent}; Celery signals a task once, so if it is still running after "
+                    f"{self.grace_s:g} s only Terminate (SIGKILL) stops it"
                 )
             if run.status == Status.RUNNING and state is None:
                 raise Refused(
@@ -310,19 +326,17 @@ class CeleryExecutor:
             self._revoke(broker, run.run_id, signal)
         except BrokerUnreachable as exc:
             raise Refused(Refusal(str(exc), conflict=True)) from exc
-        how = "revoked in jobdeck before a worker started it"
-        self._record_safely(
-            [make_event(run.run_id, EventKind.CANCELLED, _now(), {"job": run.job, "error_message": how})]
-        )
+        fields = {"job": run.job, "error_message": "revoked in jobdeck before a worker started it"}
+        self._record_safely([make_event(run.run_id, EventKind.CANCELLED, _now(), fields)])
         where = f" (held by worker {worker})" if state in ("reserved", "ready") and worker else ""
         return f"task {run.run_id} revoked{where}: workers drop it instead of running it"
 
-    def _watch(self, broker: Broker, run: RunInfo, worker: str, signal: str) -> None:
-        """Follow a task sent a signal until its worker no longer runs it (SIGKILL after the grace period
-        when it was SIGTERM), then record it cancelled."""
+    def _watch(self, broker: Broker, run: RunInfo, worker: str, signal: str, pid: int | None) -> None:
+        """Follow a task sent a signal until the pool process that ran it is gone (or the grace period
+        has passed), then record it cancelled, saying which."""
         thread = threading.Thread(
             target=self._follow,
-            args=(broker, run, worker, signal),
+            args=(broker, run, worker, signal, pid),
             name=f"jobdeck-celery-stop-{run.run_id[:8]}",
             daemon=True,
         )
@@ -330,37 +344,33 @@ class CeleryExecutor:
             self._watchers = [t for t in self._watchers if t.is_alive()] + [thread]
         thread.start()
 
-    def _follow(self, broker: Broker, run: RunInfo, worker: str, signal: str) -> None:
-        sent = time.monotonic()
-        killed_after: float | None = None
+    def _follow(self, broker: Broker, run: RunInfo, worker: str, signal: str, pid: int | None) -> None:
+        # The worker lets go of a task at the first signal (it reports it revoked at once, and no
+        # second revoke reaches it), so what tells whether it stopped is its pool process: gone, or
+        # replaced, once the signal has killed it.
+        message = f"stopped with {signal} (asked for in jobdeck)"
         limit = self.grace_s if signal == "SIGTERM" else GONE_AFTER_KILL_S
-        while True:
+        started = time.monotonic()
+        if pid is None:
+            message = f"revoked with {signal} (asked for in jobdeck); its worker named no pool process"
+        while pid is not None:
             if self._closing.wait(POLL_S):
                 return
             try:
-                state = self._task_state(broker, worker, run.run_id)
+                processes = self._pool_processes(broker, worker)
             except Exception as exc:
                 log.warning("celery: cannot follow the stop of %s on %s: %s", run.run_id, worker, exc)
-                state = "active"
-            if state != "active":
+                processes = None
+            if processes is not None and pid not in processes:
                 break
-            waited = time.monotonic() - sent
-            if waited < limit:
-                continue
-            if signal == "SIGTERM" and killed_after is None:
-                killed_after = waited
-                limit = waited + GONE_AFTER_KILL_S
-                try:
-                    self._revoke(broker, run.run_id, "SIGKILL", worker)
-                except BrokerUnreachable as exc:
-                    log.warning("celery: %s", exc)
-                continue
-            log.warning("celery: task %s still runs on %s after %s", run.run_id, worker, "SIGKILL")
-            return
-        message = f"stopped with {signal}"
-        if killed_after is not None:
-            message += f", then SIGKILL after {killed_after:.0f} s"
-        message += " (asked for in jobdeck)"
+            if time.monotonic() - started >= limit:
+                message = (
+                    f"revoked with {signal} (asked for in jobdeck), but its pool process {pid} was still "
+                    f"alive {limit:g} s later: the task may still be running"
+                )
+                if signal == "SIGTERM":
+                    message += " (it ignored SIGTERM; Celery sends no second signal)"
+                break
         fields = {"job": run.job, "worker": worker, "error_message": message}
         self._record_safely([make_event(run.run_id, EventKind.CANCELLED, _now(), fields)])
 
