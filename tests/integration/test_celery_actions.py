@@ -319,3 +319,27 @@ def test_purging_a_queue_says_how_many_messages_went(client: TestClient, sender:
         (f"{queue}@{BROKER}", "accepted"),
         (queue, "accepted"),
     ]
+
+
+def test_an_unreachable_broker_leaves_pages_fast_and_actions_refused(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'jobdeck.db'}")
+    store.migrate()
+    nowhere = "redis://127.0.0.1:1/0"
+    with TestClient(create_app(Settings(database_url=store.url, celery_brokers=[nowhere]), store)) as client:
+        report(client, "t-running", "started", "control.sleep", worker="celery@gone", args="(60,)")
+        report(client, "t-failed", "failed", "control.add", args="(1, 2)", kwargs="{}")
+        asked = time.monotonic()
+        page = client.get("/runs/t-running").text
+        assert time.monotonic() - asked < 2
+        assert "No stop: its worker celery@gone does not answer" in page
+        stopped = client.post("/api/v1/runs/t-running/stop")
+        assert stopped.status_code == 409
+        retried = client.post("/api/v1/runs/t-failed/retry")
+        assert retried.status_code == 409
+        assert f"the broker {nowhere} did not take the task" in retried.json()["detail"]
+        assert client.get("/api/v1/runs/t-failed").json()["retried_by"] == []
+        purged = client.post("/api/v1/queues/celery/purge")
+        assert purged.status_code == 503
+        assert "queue celery cannot be purged: OperationalError" in purged.json()["detail"]
+        assert time.monotonic() - asked < 5
+    store.close()

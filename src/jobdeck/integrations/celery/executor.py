@@ -79,9 +79,17 @@ class Broker:
 
                 app = Celery(f"jobdeck-control-{uuid.uuid4().hex[:8]}", broker=self.url, set_as_current=False)
                 app.conf.update(
+                    # An unreachable broker answers in well under a second, not after Celery's
+                    # retries (6 s by default): pages ask about workers while they render.
                     broker_connection_timeout=3.0,
                     broker_connection_retry=False,
                     broker_connection_max_retries=1,
+                    broker_transport_options={
+                        "max_retries": 1,
+                        "interval_start": 0,
+                        "interval_step": 0.2,
+                        "interval_max": 0.2,
+                    },
                     task_publish_retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.5},
                     worker_hijack_root_logger=False,
                 )
@@ -416,7 +424,7 @@ def purge_queue(app: Celery, queue: str) -> int:
     """Delete the messages waiting in `queue` (on Redis, its priority lists too) through the app's
     broker; how many went. A queue the broker does not know has none (0)."""
     with app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1)
+        conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2, interval_max=0.2)
         channel = conn.default_channel
         try:
             count = channel.queue_purge(queue)
