@@ -16,8 +16,9 @@ One Celery app per configured broker (no tasks of its own: it only sends). What 
 
 A running task whose worker does not answer a ping is refused (409): nothing would stop it, or say so.
 Worker answers are cached for a few seconds, so pages asking which buttons to show stay fast.
-A run names its broker in the label `celery.broker` (the broker's URL without its password); a run
-without it belongs to the only broker, when there is one.
+A run names its broker in the label `celery.broker` (the broker's URL without credentials, as
+`integrations.queues.redact_url` writes it); a run without it belongs to the only broker, when there
+is one.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from jobdeck.domain import EventKind, Status
 from jobdeck.events import Event, make_event
 from jobdeck.executors.base import Refusal, Refused, RunInfo, Submission
 from jobdeck.integrations.celery import retry_args
+from jobdeck.integrations.queues import redact_url
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -56,10 +58,8 @@ def _now() -> datetime:
 
 
 def display_url(url: str) -> str:
-    """A broker URL as it may be shown and stored: without its password."""
-    from kombu.connection import Connection
-
-    return str(Connection(url).as_uri())
+    """A broker URL as it may be shown and stored: without credentials (as /api/v1/queues names it)."""
+    return redact_url(url)
 
 
 class Broker:
