@@ -1,9 +1,9 @@
 """A real Celery worker as a subprocess, for the control tests (tasks: tests/celery_control_tasks.py).
 
 `celery_worker(broker, name)` starts `celery worker` (prefork, 2 processes, events on), waits until it
-answers a ping, yields it, and stops it (SIGTERM, then SIGKILL). Redis db 6 is this suite's broker; it is
-flushed before a worker starts. The worker is skipped (or failed with JOBDECK_REQUIRE_SERVICES=1) when
-Redis is not there.
+answers a ping, yields it, and stops it (SIGTERM, then SIGKILL). Redis db 6 is this suite's broker
+(flushed by the tests that use it); on RabbitMQ (`RABBITMQ`) the tests use queues named for themselves.
+The worker is skipped (or failed with JOBDECK_REQUIRE_SERVICES=1) when its broker is not there.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 from tests.services import port_open, unavailable
 
 BROKER = "redis://127.0.0.1:6379/6"
+RABBITMQ = "amqp://guest:guest@127.0.0.1:5672//"
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 30.0
 
@@ -62,6 +63,11 @@ def redis_or_skip() -> None:
         unavailable("Redis", "nothing listens on 127.0.0.1:6379")
 
 
+def rabbitmq_or_skip() -> None:
+    if not port_open("127.0.0.1", 5672):
+        unavailable("RabbitMQ", "nothing listens on 127.0.0.1:5672")
+
+
 def answers(broker: str, name: str, timeout: float = 1.0) -> bool:
     from celery import Celery
 
@@ -78,7 +84,10 @@ def celery_worker(
     log_dir: Path, broker: str = BROKER, queues: str = "celery", concurrency: int = 2
 ) -> Iterator[Worker]:
     """A worker consuming `queues` on `broker`, answering pings, for the length of the block."""
-    redis_or_skip()
+    if broker.startswith("amqp"):
+        rabbitmq_or_skip()
+    else:
+        redis_or_skip()
     name = f"control-{uuid.uuid4().hex[:8]}@{os.uname().nodename}"
     log = log_dir / f"{name.split('@')[0]}.log"
     env = {**os.environ, "JOBDECK_TEST_CELERY_BROKER": broker, "PYTHONPATH": str(ROOT)}

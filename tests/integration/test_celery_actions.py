@@ -26,7 +26,7 @@ from jobdeck.integrations.celery.executor import CeleryExecutor
 from jobdeck.store import Store
 from jobdeck.store import audit as audit_rows
 from jobdeck.web.app import create_app
-from tests.celery_worker_process import BROKER, Worker, celery_worker, flush, redis_or_skip
+from tests.celery_worker_process import BROKER, RABBITMQ, Worker, celery_worker, flush, redis_or_skip
 from tests.integration.test_api_control import wait_for_status
 
 pytestmark = [
@@ -130,7 +130,10 @@ def test_stop_revokes_a_pending_countdown_task(
     assert stopped.status_code == 202, stopped.text
     assert stopped.json()["detail"].startswith(f"task {result.id} revoked")
     run = wait_for_status(client, result.id, {"cancelled"}, timeout=2)
-    assert run["error_message"] == "revoked in jobdeck before a worker started it"
+    assert (
+        run["error_message"]
+        == "revoked in jobdeck while pending (a worker that had just started it was sent SIGTERM)"
+    )
     wait_for_log(worker, rf"Discarding revoked task: control.write_marker\[{result.id}\]", timeout=10)
     assert not marker.exists()
     assert audited(client, "stop")[0][:2] == (result.id, "accepted")
@@ -343,3 +346,49 @@ def test_an_unreachable_broker_leaves_pages_fast_and_actions_refused(tmp_path: P
         assert "queue celery cannot be purged: OperationalError" in purged.json()["detail"]
         assert time.monotonic() - asked < 5
     store.close()
+
+
+def test_on_rabbitmq_stop_retry_and_purge_work_alike(tmp_path: Path) -> None:
+    from celery import Celery
+
+    queue = f"jobdeck-control-{uuid.uuid4().hex[:8]}"
+    store = Store(f"sqlite:///{tmp_path / 'jobdeck.db'}")
+    store.migrate()
+    settings = Settings(database_url=store.url, celery_brokers=[RABBITMQ])
+    sender = Celery("sender", broker=RABBITMQ, set_as_current=False)
+    try:
+        with (
+            celery_worker(tmp_path, broker=RABBITMQ, queues=queue) as rabbit,
+            TestClient(create_app(settings, store)) as client,
+        ):
+            result = sender.send_task("control.sleep", args=[60], queue=queue)
+            fields = {"worker": rabbit.name, "queue": queue, "args": "(60,)"}
+            report(client, result.id, "started", "control.sleep", **fields)
+            wait_active(rabbit, result.id)
+            stopped = client.post(f"/api/v1/runs/{result.id}/stop")
+            assert stopped.status_code == 202, stopped.text
+            run = wait_for_status(client, result.id, {"cancelled"}, timeout=10)
+            assert run["error_message"] == "stopped with SIGTERM (asked for in jobdeck)"
+            retried = client.post(f"/api/v1/runs/{result.id}/retry")
+            assert retried.status_code == 202, retried.text
+            new = retried.json()["run_id"]
+            report(client, new, "started", "control.sleep", worker=rabbit.name, queue=queue)
+            wait_active(rabbit, new)
+            assert client.post(f"/api/v1/runs/{new}/terminate").status_code == 202
+            assert wait_for_status(client, new, {"cancelled"}, timeout=10)["parent_run_id"] == result.id
+        idle = f"{queue}-idle"
+        for _ in range(3):
+            sender.send_task("control.add", args=[1, 1], queue=idle)
+        with TestClient(create_app(settings, store)) as client:
+            purged = client.post(f"/api/v1/queues/{idle}/purge")
+            assert purged.status_code == 200, purged.text
+            assert purged.json()["purged"] == 3
+            assert purged.json()["detail"] == f"3 messages deleted from queue {idle}"
+            never = client.post(f"/api/v1/queues/{idle}-never-declared/purge")
+            assert never.json()["purged"] == 0
+    finally:
+        with sender.connection_for_write() as conn:
+            for name in (queue, f"{queue}-idle"):
+                conn.default_channel.queue_delete(name)
+        sender.close()
+        store.close()

@@ -334,7 +334,8 @@ class CeleryExecutor:
             self._revoke(broker, run.run_id, signal)
         except BrokerUnreachable as exc:
             raise Refused(Refusal(str(exc), conflict=True)) from exc
-        fields = {"job": run.job, "error_message": "revoked in jobdeck before a worker started it"}
+        how = f"revoked in jobdeck while pending (a worker that had just started it was sent {signal})"
+        fields = {"job": run.job, "error_message": how}
         self._record_safely([make_event(run.run_id, EventKind.CANCELLED, _now(), fields)])
         where = f" (held by worker {worker})" if state in ("reserved", "ready") and worker else ""
         return f"task {run.run_id} revoked{where}: workers drop it instead of running it"
