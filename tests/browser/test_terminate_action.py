@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,25 +20,26 @@ from tests.browser.test_control_actions import FAILING, running_sleeper, start, 
 SHOTS = Path(tempfile.gettempdir()) / "shots-celery-control"
 
 
+def screenshots(browser: Any, url: str, name: str, click: str | None = None) -> None:
+    """Screenshots of a page in light and dark, on a desktop and a phone (after pressing `click`,
+    confirmed, when given)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for scheme in ("light", "dark"):
+        for size, viewport in (("desktop", {**DESKTOP, "width": 1280}), ("phone", PHONE)):
+            context = browser.new_context(viewport=viewport, color_scheme=scheme)
+            page = context.new_page()
+            page.goto(url)
+            if click:
+                page.once("dialog", lambda dialog: dialog.accept())
+                page.get_by_role("button", name=click).click()
+                expect(page.locator("#jd-action-result .jd-notice")).to_be_visible()
+            page.screenshot(path=str(SHOTS / f"{name}-{scheme}-{size}.png"), full_page=False)
+            context.close()
+
+
 @pytest.fixture(scope="module")
 def shoot(browser: Any) -> Any:
-    """Screenshots of a page in light and dark, on a desktop and a phone."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-
-    def take(url: str, name: str, click: str | None = None) -> None:
-        for scheme in ("light", "dark"):
-            for size, viewport in (("desktop", {**DESKTOP, "width": 1280}), ("phone", PHONE)):
-                context = browser.new_context(viewport=viewport, color_scheme=scheme)
-                page = context.new_page()
-                page.goto(url)
-                if click:
-                    page.once("dialog", lambda dialog: dialog.accept())
-                    page.get_by_role("button", name=click).click()
-                    expect(page.locator("#jd-action-result .jd-notice")).to_be_visible()
-                page.screenshot(path=str(SHOTS / f"{name}-{scheme}-{size}.png"), full_page=False)
-                context.close()
-
-    return take
+    return partial(screenshots, browser)
 
 
 def test_terminate_asks_first_then_kills_the_run(live_server: LiveServer, page: Any, shoot: Any) -> None:

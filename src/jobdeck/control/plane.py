@@ -137,7 +137,8 @@ class ControlPlane:
             can_stop=live and stop is None,
             can_retry=retryable and retry is None,
             stop_reason=stop.reason if stop else None,
-            retry_reason=retry.reason if retry else None,
+            # A run still going that its executor retries only once it has ended: nothing to explain.
+            retry_reason=retry.reason if retry and not (live and retry.conflict) else None,
             can_terminate=live and stop is None and terminate is None,
         )
 
