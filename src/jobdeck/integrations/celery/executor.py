@@ -47,6 +47,7 @@ SOURCE = "celery"
 BROKER_LABEL = "celery.broker"
 RETRYABLE = frozenset({Status.FAILED, Status.CANCELLED, Status.LOST})
 POLL_S = 0.5
+PAGE_PING_S = 0.5  # how long a page waits for a worker's pong
 GONE_AFTER_KILL_S = 15.0  # how long a killed pool process may take to be gone before we stop watching
 RECORD_ATTEMPTS = 4
 
@@ -161,15 +162,21 @@ class CeleryExecutor:
         )
 
     def worker_answers(self, broker: Broker, worker: str, *, fresh: bool = False) -> bool:
-        """Whether the worker answers a ping (cached for `alive_ttl_s` unless `fresh`)."""
+        """Whether the worker answers a ping. Unless `fresh` (an action about to be done), a page's
+        question: answered from what is known (an answer for `alive_ttl_s`, a silence three times as
+        long: a gone worker tends to stay gone), else asked with a shorter wait, so a page listing the
+        tasks of several gone workers stays quick."""
         key = (broker.url, worker)
         now = time.monotonic()
         with self._lock:
             known = self._alive.get(key)
-        if known is not None and not fresh and now - known.at < self.alive_ttl_s:
-            return known.answered
+        if known is not None and not fresh:
+            ttl = self.alive_ttl_s if known.answered else 3 * self.alive_ttl_s
+            if now - known.at < ttl:
+                return known.answered
+        wait = self.ping_timeout_s if fresh else min(self.ping_timeout_s, PAGE_PING_S)
         try:
-            replies = broker.app.control.ping(destination=[worker], timeout=self.ping_timeout_s, limit=1)
+            replies = broker.app.control.ping(destination=[worker], timeout=wait, limit=1)
         except Exception as exc:
             log.warning("celery: ping of %s through %s failed: %s", worker, broker.name, exc)
             replies = []
