@@ -393,3 +393,24 @@ def test_on_rabbitmq_stop_retry_and_purge_work_alike(tmp_path: Path) -> None:
                 conn.default_channel.queue_delete(name)
         sender.close()
         store.close()
+
+
+def test_a_tasks_workflow_shows_on_its_page(tmp_path: Path) -> None:
+    # Labels a chain's or chord's task carries (celery.parent_id, celery.root_id, celery.group_id).
+    store = Store(f"sqlite:///{tmp_path / 'jobdeck.db'}")
+    store.migrate()
+    with TestClient(create_app(Settings(database_url=store.url), store)) as client:
+        report(client, "root-1", "succeeded", "etl.extract", labels={"celery.root_id": "root-1"})
+        labels = {"celery.parent_id": "root-1", "celery.root_id": "root-1", "celery.group_id": "g-7"}
+        report(client, "step-2", "succeeded", "etl.transform", labels=labels)
+        orphan = {"celery.parent_id": "gone-0", "celery.root_id": "gone-0"}
+        report(client, "step-3", "failed", "etl.load", labels=orphan)
+        page = client.get("/runs/step-2").text
+        panel = page[page.index('data-panel="workflow"') :]
+        panel = panel[: panel.index("</section>")]
+        assert re.findall(r"<dt>([^<]+)</dt>", panel) == ["Parent task", "Root task", "Group"]
+        assert panel.count('href="/runs/root-1"') == 2
+        assert '<span class="jd-mono">g-7</span>' in panel
+        assert 'data-panel="workflow"' not in client.get("/runs/root-1").text  # its own root: no panel
+        assert 'gone-0</span> <span class="jd-muted">(not stored)</span>' in client.get("/runs/step-3").text
+    store.close()
