@@ -65,3 +65,26 @@ def test_the_run_page_offers_terminate_with_a_confirmation(client: TestClient) -
     assert 'role="alert"' in refused.text
     assert re.search(r'hx-post="/fragments/runs/[^"]+/terminate"[^>]*>Try again</button>', refused.text)
     assert not TERMINATE.findall(client.get(f"/runs/{run_id}").text)
+
+
+def test_retry_failed_takes_local_runs_too_and_checks_its_window(client: TestClient, store: Store) -> None:
+    failed = [start(client, "import sys; sys.exit(4)", job="flaky_local") for _ in range(2)]
+    for run_id in failed:
+        wait_for_status(client, run_id, {"failed"})
+    reply = client.post("/api/v1/jobs/flaky_local/retry-failed", params={"hours": 2})
+    assert reply.status_code == 202, reply.text
+    body = reply.json()
+    assert (body["retried"], body["refused"]) == (2, 0)
+    assert body["detail"] == "2 of 2 failed runs of flaky_local in the last 2 hours retried"
+    for outcome in body["runs"]:
+        new = wait_for_status(client, outcome["new_run_id"], {"failed"})
+        assert new["parent_run_id"] == outcome["run_id"]
+    assert client.post("/api/v1/jobs/no_such_job/retry-failed").json()["detail"] == (
+        "no failed run of no_such_job in the last 24 hours"
+    )
+    for hours in ("0", "-1", "nan"):
+        assert (
+            client.post("/api/v1/jobs/flaky_local/retry-failed", params={"hours": hours}).status_code == 422
+        )
+    entries = [(e.target, e.result) for e in audit_rows.entries(store, action="retry-failed")]
+    assert entries == [("no_such_job", "accepted"), ("flaky_local", "accepted")]

@@ -16,6 +16,7 @@ from jobdeck.recorder import Recorder
 from jobdeck.store import Store
 from jobdeck.web.api import models
 from jobdeck.web.api.models import Purged, Retried, Stopped, Terminated
+from jobdeck.web.deps import MAX_WINDOW_HOURS
 
 router = APIRouter(prefix="/api/v1", tags=["control"])
 
@@ -90,7 +91,7 @@ def terminate_run(request: Request, control: ControlDep, run_id: str) -> dict[st
     return {"run_id": run_id, "detail": stopped.detail}
 
 
-MAX_RETRY_HOURS = 24 * 31
+MAX_RETRY_HOURS = MAX_WINDOW_HOURS  # any window the job page can show
 
 
 def bulk_answer(outcome: BulkRetried) -> dict[str, Any]:
