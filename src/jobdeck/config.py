@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AwareDatetime, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from jobdeck.auth.masking import DEFAULT_KEYS
 
@@ -77,6 +77,15 @@ class Settings(BaseSettings):
     source_tables: list[str] = Field(default_factory=list)
     source_map: Path | None = None
     source_poll_s: float = Field(default=5.0, gt=0)
+    # Celery: the brokers whose tasks jobdeck watches and acts on (JOBDECK_CELERY_BROKERS, comma-separated).
+    celery_brokers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("celery_brokers", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @property
     def base_url(self) -> str:

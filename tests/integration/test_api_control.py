@@ -130,7 +130,7 @@ def test_stop_refusals(client: TestClient, recorder: Recorder) -> None:
     cases = {
         "no-such-run": (404, "no run with id 'no-such-run'"),
         "done": (409, "is succeeded: only a pending or running run can be stopped"),
-        "celery-task": (422, "it is a Celery task, and jobdeck has no Celery executor yet"),
+        "celery-task": (422, "it is a Celery task, and no Celery broker is configured"),
         "sdk-run": (422, "through the SDK; jobdeck did not start it"),
         "unknown-source": (422, "its source does not say how it was started"),
         "elsewhere": (422, f"it runs on box-9, and this server acts on processes on {here} only"),

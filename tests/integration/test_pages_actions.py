@@ -48,7 +48,7 @@ def test_the_control_center_offers_stop_and_retry_only_where_they_work(
     celery = row_of(page, "celery-task")
     assert not STOP.findall(celery)
     assert not RETRY.findall(celery)
-    assert "No stop or retry: it is a Celery task, and jobdeck has no Celery executor yet." in celery
+    assert "No stop or retry: it is a Celery task, and no Celery broker is configured" in celery
     assert client.post(f"/api/v1/runs/{run_id}/stop").status_code == 202
     wait_for_status(client, run_id, {"cancelled"})
 

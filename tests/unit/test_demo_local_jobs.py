@@ -30,6 +30,9 @@ class Submissions:
     def why_not_cancel(self, run: RunInfo) -> Refusal | None:
         return Refusal("not here")
 
+    def why_not_terminate(self, run: RunInfo) -> Refusal | None:
+        return Refusal("not here")
+
     def cancel(self, run: RunInfo) -> str:
         raise NotImplementedError
 

@@ -110,6 +110,12 @@ RULES: dict[tuple[str, str], Need] = {
     ("POST", "/ping/{job}"): INGEST,
     ("GET", "/ping/{job}/{action}"): INGEST,
     ("POST", "/ping/{job}/{action}"): INGEST,
+    # Celery actions (issue 12): terminate (also local runs), a job's failed runs retried, a queue purged.
+    ("POST", "/api/v1/runs/{run_id:path}/terminate"): OP,
+    ("POST", "/fragments/runs/{run_id:path}/terminate"): OP,
+    ("POST", "/api/v1/jobs/{job:path}/retry-failed"): OP,
+    ("POST", "/fragments/jobs/{job:path}/retry-failed"): OP,
+    ("POST", "/api/v1/queues/{name:path}/purge"): OP,
 }
 
 # Fragments a page loads are reads like the page.

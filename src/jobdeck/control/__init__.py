@@ -1,7 +1,7 @@
-"""The control plane: stop and retry runs through the executor that can act on them, and audit it."""
+"""The control plane: stop, terminate and retry runs through the executor that can act on them, audited."""
 
 from __future__ import annotations
 
-from jobdeck.control.plane import ActionRefused, Actions, ControlPlane, Retried, Stopped
+from jobdeck.control.plane import ActionRefused, Actions, BulkRetried, ControlPlane, Purged, Retried, Stopped
 
-__all__ = ["ActionRefused", "Actions", "ControlPlane", "Retried", "Stopped"]
+__all__ = ["ActionRefused", "Actions", "BulkRetried", "ControlPlane", "Purged", "Retried", "Stopped"]

@@ -2,8 +2,8 @@
 
 An executor starts and stops runs somewhere (a process on this machine, a Celery worker, a webhook)
 and reports what happens to them as events, through the same recorder as every other source. It says
-beforehand whether it can act on a run (`why_not_submit`, `why_not_cancel`), so the pages show only
-buttons that work and say why the others are missing.
+beforehand whether it can act on a run (`why_not_submit`, `why_not_cancel`, `why_not_terminate`), so
+the pages show only buttons that work and say why the others are missing.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ class RunInfo:
     args: Any = None
     kwargs: Any = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    worker: str | None = None
+    priority: int | None = None
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> RunInfo:
@@ -62,6 +64,8 @@ class RunInfo:
             args=row.get("args"),
             kwargs=row.get("kwargs"),
             labels=row.get("labels") or {},
+            worker=row.get("worker"),
+            priority=row.get("priority"),
         )
 
 
@@ -75,6 +79,7 @@ class Submission:
     queue: str | None = None
     run_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     retry_of: RunInfo | None = None
+    priority: int | None = None
 
     @property
     def parent_run_id(self) -> str | None:
@@ -83,7 +88,7 @@ class Submission:
     @classmethod
     def retrying(cls, run: RunInfo) -> Submission:
         """A new run of the same work as `run`, linked to it."""
-        return cls(job=run.job, args=run.args, kwargs=run.kwargs, queue=run.queue, retry_of=run)
+        return cls(run.job, run.args, run.kwargs, run.queue, retry_of=run, priority=run.priority)
 
 
 class Executor(Protocol):
@@ -109,6 +114,10 @@ class Executor(Protocol):
     def cancel(self, run: RunInfo) -> str:
         """Ask the run to stop, forcing it after a grace period; return what was done, in a sentence.
         The run is recorded as cancelled once it has stopped. Raise Refused when it cannot."""
+        ...
+
+    def why_not_terminate(self, run: RunInfo) -> Refusal | None:
+        """None when `terminate` would reach the run; else why it would not."""
         ...
 
     def terminate(self, run: RunInfo) -> str:

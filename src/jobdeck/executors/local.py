@@ -236,14 +236,19 @@ class LocalExecutor:
             "(SIGKILL after its grace period)"
         )
 
+    def why_not_terminate(self, run: RunInfo) -> Refusal | None:
+        process = self._processes.get(run.run_id)
+        if process is not None:
+            return Refusal("it has just ended", conflict=True) if process.exited else None
+        return self.why_not_cancel(run) or Refusal(
+            "only stop (SIGTERM, then SIGKILL after the grace period) reaches a run another "
+            "`jobdeck run` process watches"
+        )
+
     def terminate(self, run: RunInfo) -> str:
         process = self._processes.get(run.run_id)
         if process is None:
-            refusal = self.why_not_cancel(run) or Refusal(
-                "only stop (SIGTERM, then SIGKILL after the grace period) reaches a run another "
-                "`jobdeck run` process watches"
-            )
-            raise Refused(refusal)
+            raise Refused(self.why_not_terminate(run) or Refusal("it has just ended", conflict=True))
         if not process.kill("asked for in jobdeck"):
             raise Refused(Refusal("it has just ended", conflict=True))
         return f"SIGKILL sent to process {process.pid}"

@@ -3,6 +3,7 @@ plane needs to tell whether it can act on them (who started them, where, with wh
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -42,3 +43,32 @@ def pending_runs(conn: Connection, limit: int = 500) -> tuple[list[dict[str, Any
     )
     total = conn.execute(select(func.count()).select_from(runs).where(pending)).scalar_one()
     return [dict(row._mapping) for row in rows], total
+
+
+def failed_runs(
+    conn: Connection, job: str, since: datetime, limit: int = 1000
+) -> tuple[list[dict[str, Any]], int]:
+    """Up to `limit` failed runs of `job` since `since` (oldest first), each with the ids of the runs
+    that retried it (`retried_by`), and how many there are in all."""
+    failed = (runs.c.job == job) & (runs.c.status == Status.FAILED.value) & (runs.c.run_at >= since)
+    rows = [
+        dict(row._mapping)
+        for row in conn.execute(
+            select(runs.c.run_id).where(failed).order_by(runs.c.run_at, runs.c.id).limit(limit)
+        )
+    ]
+    children = runs.alias("children")
+    if rows:
+        retried: dict[str, list[str]] = {}
+        ids = [row["run_id"] for row in rows]
+        for start in range(0, len(ids), 500):
+            for parent, child in conn.execute(
+                select(children.c.parent_run_id, children.c.run_id).where(
+                    children.c.parent_run_id.in_(ids[start : start + 500])
+                )
+            ):
+                retried.setdefault(parent, []).append(child)
+        for row in rows:
+            row["retried_by"] = retried.get(row["run_id"], [])
+    total = conn.execute(select(func.count()).select_from(runs).where(failed)).scalar_one()
+    return rows, total

@@ -307,6 +307,35 @@ class Retried(Answer):
     parent_run_id: str = Field(description="The run retried")
 
 
+class Terminated(Answer):
+    run_id: str
+    detail: str
+
+
+class BulkRetryOutcome(Answer):
+    run_id: str = Field(description="A failed run of the job")
+    outcome: Literal["retried", "refused"]
+    new_run_id: str | None = Field(default=None, description="The new run, when retried")
+    detail: str = Field(description="What happened to it, in a sentence")
+
+
+class BulkRetried(Answer):
+    job: str
+    hours: float
+    retried: int
+    refused: int
+    not_tried: int = Field(description="Failed runs beyond the most one bulk retry takes")
+    detail: str
+    runs: list[BulkRetryOutcome]
+
+
+class Purged(Answer):
+    queue: str
+    broker: str | None
+    purged: int = Field(description="How many messages were deleted")
+    detail: str
+
+
 class StoreState(Answer):
     backend: Literal["sqlite", "postgresql"]
     migrated: bool

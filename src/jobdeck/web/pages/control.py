@@ -1,5 +1,6 @@
 """The control center: every running run against its job's usual duration, with the actions its
-executor can take (stop, retry), and the action endpoints both it and the run page post to."""
+executor can take (stop, terminate, retry), and the action endpoints both it, the run page and the job
+page (retry its failed runs) post to."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from jobdeck.control import ActionRefused, ControlPlane
 from jobdeck.store import reports
 from jobdeck.store.control import pending_runs, running_runs
-from jobdeck.web.api.control import ControlDep, actor
+from jobdeck.web.api.control import MAX_RETRY_HOURS, ControlDep, actor, bulk_answer
 from jobdeck.web.deps import StoreDep
 from jobdeck.web.pages.rendering import render, run_url
 
@@ -33,7 +34,8 @@ def progress(elapsed: float, p50: float | None, p95: float | None) -> dict[str, 
 
 
 def action_url(request: Request, action: str, run_id: str, follow: bool = False) -> str:
-    """Where a page posts an action ("stop" or "retry") on a run; `follow` opens the new run after."""
+    """Where a page posts an action ("stop", "terminate" or "retry") on a run; `follow` opens the new
+    run after."""
     path = request.url_for(f"{action}_fragment", run_id=quote(run_id, safe="")).path
     return f"{path}?follow=1" if follow else path
 
@@ -117,3 +119,26 @@ def retry_fragment(
     if follow:
         response.headers["HX-Redirect"] = run_url(request, retried.new_run_id)
     return response
+
+
+@router.post("/fragments/runs/{run_id:path}/terminate", name="terminate_fragment")
+def terminate_fragment(request: Request, control: ControlDep, run_id: str) -> HTMLResponse:
+    """Terminate a run (SIGKILL now); what happened, as a notice for the page."""
+    context = with_actions(request, {"action": "terminate", "run_id": run_id})
+    try:
+        stopped = control.terminate(run_id, actor(request, "ui"))
+    except ActionRefused as exc:
+        return render(request, RESULT, {**context, "error": exc.message}, status_code=exc.status)
+    return render(request, RESULT, {**context, "detail": stopped.detail}, status_code=202)
+
+
+@router.post("/fragments/jobs/{job:path}/retry-failed", name="retry_failed_fragment")
+def retry_failed_fragment(
+    request: Request,
+    control: ControlDep,
+    job: str,
+    hours: Annotated[float, Query(gt=0, le=MAX_RETRY_HOURS)] = 24,
+) -> HTMLResponse:
+    """Retry the job's failed runs of the window; the counts and each run's outcome, as a notice."""
+    bulk = bulk_answer(control.retry_failed(job, hours, actor(request, "ui")))
+    return render(request, "fragments/bulk_retry_result.html", {"bulk": bulk}, status_code=202)

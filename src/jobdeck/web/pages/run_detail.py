@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy import Connection
 
 from jobdeck.store import runs as run_rows
 from jobdeck.store.chain import retry_chain
@@ -14,6 +17,27 @@ from jobdeck.web.pages.rendering import render
 
 router = APIRouter(include_in_schema=False)
 
+# A Celery task's place in a workflow (chain, group, chord), as labels its events or signals carry.
+WORKFLOW_LABELS = (
+    ("celery.parent_id", "Parent task"),
+    ("celery.root_id", "Root task"),
+    ("celery.group_id", "Group"),
+)
+
+
+def workflow_links(conn: Connection, run: dict[str, Any]) -> list[dict[str, Any]]:
+    """The workflow a Celery run belongs to: its parent and root tasks (linked when stored) and its
+    group; empty when its labels say none (or only that it is its own root)."""
+    labels = run.get("labels") or {}
+    links = []
+    for label, name in WORKFLOW_LABELS:
+        value = labels.get(label)
+        if not value or value == run["run_id"]:
+            continue
+        stored = label != "celery.group_id" and run_rows.get_run(conn, value) is not None
+        links.append({"name": name, "id": value, "stored": stored})
+    return links
+
 
 @router.get("/runs/{run_id:path}", response_class=HTMLResponse, name="run_detail")
 def run_detail(request: Request, store: StoreDep, control: ControlDep, run_id: str) -> HTMLResponse:
@@ -21,6 +45,7 @@ def run_detail(request: Request, store: StoreDep, control: ControlDep, run_id: s
     with store.read() as conn:
         run = run_rows.get_run(conn, run_id)
         chain = retry_chain(conn, run_id) if run is not None else []
+        workflow = workflow_links(conn, run) if run is not None else []
     if run is None:
         return render(request, "run_detail.html", {"run": None, "run_id": run_id}, status_code=404)
     wait = None
@@ -31,6 +56,7 @@ def run_detail(request: Request, store: StoreDep, control: ControlDep, run_id: s
         "run_id": run_id,
         "chain": chain if len(chain) > 1 else [],
         "wait_s": wait,
+        "workflow": workflow,
         "actions": control.actions_for(run),
     }
     return render(request, "run_detail.html", with_actions(request, context))

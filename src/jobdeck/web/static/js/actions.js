@@ -1,4 +1,4 @@
-// Stop and Retry buttons (htmx posts marked data-jd-action): the server's answer goes where the page
+// Stop, Terminate and Retry buttons (htmx posts marked data-jd-action): the server's answer goes where the page
 // shows outcomes. A refusal (4xx) is a page fragment like a success, so it is shown rather than treated
 // as an error; when the server fails or cannot be reached, the page says so and offers to try again.
 (function () {
