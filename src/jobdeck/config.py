@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AwareDatetime, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./jobdeck.db"
 
@@ -83,6 +84,26 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_from: str = "jobdeck@localhost"
     smtp_timeout_s: float = Field(default=10.0, gt=0)
+    # Celery (integrations/celery, docs/celery.md): brokers whose event streams `serve` records
+    # (JOBDECK_CELERY_BROKERS comma-separated), the durable event queue jobdeck reads there and its
+    # bounds on RabbitMQ, how often workers are asked to send events, and how long a worker may be gone
+    # before the tasks it was running are marked lost.
+    celery_brokers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    celery_event_queue: str = Field(default="jobdeck.events", min_length=1, max_length=200)
+    celery_event_queue_ttl_s: float = Field(default=86400.0, gt=0)
+    celery_event_queue_max: int = Field(default=1_000_000, ge=1000)
+    celery_enable_events_s: float = Field(default=30.0, gt=0)
+    celery_lost_grace_s: float = Field(default=60.0, ge=0)
+
+    @field_validator("celery_brokers", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
 
     @property
     def base_url(self) -> str:

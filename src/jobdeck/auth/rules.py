@@ -105,6 +105,9 @@ RULES: dict[tuple[str, str], Need] = {
     # The audit trail.
     ("GET", "/api/v1/audit"): A,
     ("GET", "/audit"): A,
+    # Celery monitoring (integrations/celery): its workers, read like runs.
+    ("GET", "/api/v1/workers"): V,
+    ("GET", "/workers"): V,
 }
 
 # Fragments a page loads are reads like the page.

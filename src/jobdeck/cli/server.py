@@ -41,6 +41,14 @@ def serve(
         bool | None,
         typer.Option("--auth", help="Require sign-in or an API token (anywhere)", show_default=False),
     ] = None,
+    celery_broker: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--celery-broker",
+            help="Record this Celery broker's tasks and workers (repeatable; JOBDECK_CELERY_BROKERS)",
+            show_default=False,
+        ),
+    ] = None,
     insecure_open: Annotated[
         bool | None,
         typer.Option(
@@ -64,6 +72,7 @@ def serve(
         alert_interval_s=alert_interval,
         auth=auth,
         insecure_open=insecure_open,
+        celery_brokers=celery_broker or None,
     )
     check_safe_default(settings)
     check_can_listen(settings.host, settings.port)

@@ -19,6 +19,7 @@ from jobdeck.auth.throttle import LoginThrottle
 from jobdeck.background import checkpoint, retention
 from jobdeck.config import Settings
 from jobdeck.control import ControlPlane
+from jobdeck.integrations.celery import wiring as celery_wiring
 from jobdeck.integrations.queues import QueueSources
 from jobdeck.recorder import Recorder
 from jobdeck.scheduler.loop import Scheduler
@@ -36,6 +37,7 @@ from jobdeck.web.api import prometheus as prometheus_api
 from jobdeck.web.api import safety as safety_api
 from jobdeck.web.api import schedules as schedules_api
 from jobdeck.web.api import timeseries as timeseries_api
+from jobdeck.web.api import workers as workers_api
 from jobdeck.web.pages import alerts as alerts_page
 from jobdeck.web.pages import audit as audit_page
 from jobdeck.web.pages import control as control_page
@@ -48,6 +50,7 @@ from jobdeck.web.pages import overview as overview_page
 from jobdeck.web.pages import run_detail as run_detail_page
 from jobdeck.web.pages import runs as runs_page
 from jobdeck.web.pages import schedules as schedules_page
+from jobdeck.web.pages import workers as workers_page
 from jobdeck.web.proxy import RootPath
 from jobdeck.web.query_check import reject_unknown_query
 
@@ -77,6 +80,14 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     control = control_api.install(app, store, app.state.recorder)
     scheduler = schedules_api.install(app, store, settings, app.state.recorder, control)
     app.state.services = background_services(store, settings, updates, control, scheduler)
+    # Celery brokers (--celery-broker): event consumers, queue sources, the Workers page's data.
+    celery = celery_wiring.install(
+        settings, store, app.state.recorder, app.state.services, app.state.queue_sources
+    )
+    app.state.celery = celery
+    app.state.health_sections = {"celery": celery.health} if celery.consumers else {}
+    app.include_router(workers_api.router)
+    app.include_router(workers_page.router)
     errors.install(app)
     error_pages.install(app)
     app.include_router(docs_page.router)
