@@ -64,6 +64,7 @@ class Worker:
         queues: str = "celery",
         concurrency: int = 2,
         pool: str = "prefork",
+        extra_args: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
         log_dir: Path | None = None,
     ) -> None:
@@ -89,6 +90,7 @@ class Worker:
                 queues,
                 "--without-gossip",
                 "--without-mingle",
+                *extra_args,
                 "-l",
                 "INFO",
             ],
@@ -112,8 +114,9 @@ class Worker:
         """Until jobdeck's `enable_events` reached the worker (it logs it)."""
         wait_for(lambda: b"enabled by remote" in self.log_path.read_bytes(), timeout=timeout)
 
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
+    def log_text(self, tail: int = 4000) -> str:
+        text = self.log_path.read_text(errors="replace")
+        return text[-tail:] if tail else text
 
     def stop(self, timeout: float = 15.0) -> None:
         """A warm shutdown: the worker finishes and says worker-offline."""

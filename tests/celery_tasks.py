@@ -17,7 +17,6 @@ app.conf.update(
     task_default_queue=os.environ.get("JOBDECK_TEST_CELERY_QUEUE", "celery"),
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
-    worker_prefetch_multiplier=1,
     task_acks_late=False,
     broker_transport_options={"priority_steps": list(range(10)), "queue_order_strategy": "priority"},
 )
