@@ -48,3 +48,13 @@ def retrying(self: Task[Any, Any], succeed_on: int) -> int:
     if self.request.retries + 1 < succeed_on:
         raise self.retry(exc=RuntimeError(f"attempt {self.request.retries + 1} failed"), countdown=0.1)
     return self.request.retries + 1
+
+
+@app.task(name="tests.items")
+def items(n: int) -> int:
+    from jobdeck.sdk import track
+
+    run = track.current()
+    if run is not None:
+        run.progress(succeeded=n)
+    return n

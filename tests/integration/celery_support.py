@@ -49,4 +49,8 @@ def close_client_pools() -> None:
     """Close the test process's broker connections (the tasks' app sends through kombu's pools)."""
     from kombu import pools
 
+    from tests.celery_tasks import app
+
     pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
