@@ -87,8 +87,7 @@ def test_events_sent_while_the_consumer_is_stopped_arrive_after_it_restarts(sqli
         time.sleep(2)  # the worker sends its buffered task events on its next loop turn
         assert all(run_of(sqlite, run_id) is None for run_id in sent)
         held = [e for e in held_events(broker) if e.get("uuid") in sent]
-        # (Celery 5.4's worker event buffer now and then sends a batch emptied before it went out:
-        # what the broker holds is what jobdeck can have, and it must have all of it.)
+        # What the broker holds is what jobdeck can have, and it must have all of it.
         assert {e["uuid"] for e in held if e["type"] == "task-received"} == sent
         with consuming(broker, sqlite) as consumer:
             for event in held:
