@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +120,17 @@ def test_unreachable_broker_serve_starts_and_health_says_so(sqlite: Store) -> No
         page = client.get("/workers")
         assert page.status_code == 200
         assert "unreachable" in page.text
+
+
+def test_a_worker_that_died_while_jobdeck_was_away_has_its_runs_marked_lost(sqlite: Store) -> None:
+    from jobdeck.domain import EventKind
+    from jobdeck.events import make_event
+    from jobdeck.recorder import Recorder
+
+    broker = redis_broker()
+    now = datetime.now(UTC)
+    started = {"job": "tests.sleep", "source": "celery", "worker": "gone@nowhere"}
+    Recorder(sqlite).record([make_event("r-away", EventKind.STARTED, now, started)])
+    with consuming(broker, sqlite, lost_grace_s=0.5):
+        run = wait_status(sqlite, "r-away", "lost", timeout=15)
+    assert "gone@nowhere stopped sending heartbeats" in run["labels"]["lost_reason"]

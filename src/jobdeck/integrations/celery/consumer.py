@@ -109,6 +109,7 @@ class EventConsumer:
         self._thread: threading.Thread | None = None
         self._last_flush = time.monotonic()
         self._ask_now = False  # a worker new here: ask for events now, not at the next round
+        self._seeded = False
 
     # --- the Service -----------------------------------------------------------------------------
 
@@ -145,10 +146,17 @@ class EventConsumer:
 
     def _consume(self) -> None:
         from celery import Celery
+
+        app = Celery(broker=self.url, set_as_current=False)
+        try:
+            self._consume_with(app)
+        finally:
+            app.close()
+
+    def _consume_with(self, app: Any) -> None:
         from celery.events.event import get_exchange
         from kombu import Connection, Consumer, Queue
 
-        app = Celery(broker=self.url, set_as_current=False)
         with Connection(self.url, connect_timeout=3) as conn:
             conn.ensure_connection(max_retries=1, timeout=3)
             redis = conn.transport.driver_type == "redis"
@@ -173,6 +181,8 @@ class EventConsumer:
                 consumer.qos(prefetch_count=FLUSH_EVENTS * 4)
             with consumer:
                 self.health.state(True)
+                if not self._seeded:
+                    self.seed_running(datetime.now(UTC))
                 log.info("recording celery events from %s (queue %s)", self.broker, self.bounds.name)
                 asked = -float("inf")
                 while not self._stop.is_set():
@@ -192,7 +202,6 @@ class EventConsumer:
                         self.flush()
                         self.mark_lost(datetime.now(UTC))
                 self.flush()
-        app.close()
 
     def _enable_events(self, app: Any) -> None:
         """Ask every worker to send task events, and a heartbeat now (so they show at once)."""
@@ -306,6 +315,23 @@ class EventConsumer:
             self._remember(run_id, job)
 
     # --- workers gone ----------------------------------------------------------------------------
+
+    def seed_running(self, now: datetime) -> None:
+        """Runs this broker's workers were running when jobdeck last saw them: their workers are taken
+        as heard from now, so a worker that died while jobdeck was away has them marked lost too."""
+        runs = schema.runs
+        with self.store.read() as conn:
+            rows = conn.execute(
+                select(runs.c.run_id, runs.c.job, runs.c.worker).where(
+                    runs.c.source == mapping.SOURCE,
+                    runs.c.status == "running",
+                    runs.c.worker.is_not(None),
+                )
+            ).all()
+        for run_id, job, worker in rows:
+            self._remember(run_id, job)
+            self.workers.task_started(worker, run_id, heard_at=now)
+        self._seeded = True
 
     def mark_lost(self, now: datetime) -> list[str]:
         """Runs of workers gone longer than the grace period, still running: marked `lost`."""

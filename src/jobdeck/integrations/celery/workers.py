@@ -131,9 +131,13 @@ class WorkerBook:
             worker = self._workers.get(name) if isinstance(name, str) else None
             return worker is not None and worker.instrumented
 
-    def task_started(self, worker: str, run_id: str) -> None:
+    def task_started(self, worker: str, run_id: str, heard_at: datetime | None = None) -> None:
+        """`run_id` runs on `worker` (`heard_at`: a worker not heard from yet counts as heard then)."""
         with self._lock:
-            self._get(worker).running.add(run_id)
+            state = self._get(worker)
+            state.running.add(run_id)
+            if heard_at is not None and state.last_heartbeat is None:
+                state.last_heartbeat = heard_at
 
     def task_ended(self, worker: str | None, run_id: str) -> None:
         with self._lock:
