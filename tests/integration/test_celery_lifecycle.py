@@ -54,7 +54,7 @@ def test_worker_killed_mid_task_leaves_its_run_lost_after_the_grace(sqlite: Stor
             worker.stop()
         took = time.monotonic() - killed_at
         # 3 missed heartbeats (1 s each) and the 1 s grace: not before, and not much after.
-        assert took >= 3.0, took
+        assert 3.0 <= took < 10.0, took
         assert "stopped sending heartbeats" in run["labels"]["lost_reason"]
         assert worker.name in run["labels"]["lost_reason"]
         offline = {w["name"]: w for w in consumer.workers.snapshot()}[worker.name]

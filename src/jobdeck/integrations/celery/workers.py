@@ -107,7 +107,9 @@ class WorkerBook:
             worker.online = True
             worker.offline_since = None
             worker.last_heartbeat = at
-            if (freq := _number(body.get("freq"))) and freq > 0:
+            # The heartbeat a `heartbeat` broadcast asks for says freq=5 whatever the worker's timer:
+            # only the timer's own (with its counts) tells the interval.
+            if (freq := _number(body.get("freq"))) and freq > 0 and "active" in body:
                 worker.freq_s = freq
             if (processed := _number(body.get("processed"))) is not None:
                 worker.processed = int(processed)
