@@ -68,6 +68,7 @@ def test_success_failure_and_retries(live: tuple[EventConsumer, Worker], sqlite:
 
     run = wait_status(sqlite, retried.id, "succeeded")
     assert run["attempt"] == 3, run
+    assert run["parent_run_id"] is None  # Celery names a retried task its own parent: not kept
     assert run["result"] == "3"
 
     names = {w["name"]: w for w in consumer.workers.snapshot()}

@@ -153,7 +153,8 @@ class Instrumentation:
                 "priority": priority,
                 "eta": _iso(headers.get("eta")),
                 "attempt": retries + 1 if isinstance(retries, int) and retries >= 0 else None,
-                "parent_run_id": headers.get("parent_id"),
+                # (a retry is published from inside the task, which Celery then names its own parent)
+                "parent_run_id": parent if (parent := headers.get("parent_id")) != run_id else None,
                 "args": payload.captured(list(args)) if args is not None else None,
                 "kwargs": payload.captured(kwargs) if kwargs is not None else None,
             }

@@ -110,7 +110,9 @@ def task_event(body: Mapping[str, Any], job: str | None, instrumented: bool = Fa
         data["args"] = _text(body.get("args"))
         data["kwargs"] = _text(body.get("kwargs"))
         data["queue"] = _short(body.get("queue") or body.get("routing_key"))
-        data["parent_run_id"] = _short(body.get("parent_id"))
+        parent = _short(body.get("parent_id"))
+        # A retry is published from inside the task: Celery names the task its own parent.
+        data["parent_run_id"] = parent if parent != run_id.strip() else None
         eta = body.get("eta")
         if isinstance(eta, str) and eta:
             try:
