@@ -100,10 +100,12 @@ def test_malformed_events_are_counted_not_raised(sqlite: Store) -> None:
             {"type": "worker-heartbeat", "timestamp": 1.0e9},
             {"type": "task-received", "timestamp": 1.7e9, "uuid": "ok-1", "name": "t", "args": "()"},
             {"type": "task-succeeded", "timestamp": 1.7e9 + 1, "uuid": "never-seen"},
+            {"type": "custom-thing", "timestamp": 1.7e9},
         ]
     )
     assert [e.run_id for e in events] == ["ok-1"]
     assert consumer.health.malformed == 5
     assert consumer.health.unknown_runs == 1
+    assert consumer.health.unknown_events == 1
     consumer.recorder.record(events)
     assert run_of(sqlite, "ok-1") is not None

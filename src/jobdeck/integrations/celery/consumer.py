@@ -60,6 +60,7 @@ class ConsumerHealth:
         self.recorded = 0
         self.malformed = 0
         self.unknown_runs = 0
+        self.unknown_events = 0
         self.last_event_at: datetime | None = None
 
     def as_json(self) -> dict[str, Any]:
@@ -72,6 +73,7 @@ class ConsumerHealth:
             "recorded": self.recorded,
             "malformed": self.malformed,
             "unknown_runs": self.unknown_runs,
+            "unknown_events": self.unknown_events,
             "last_event_at": self.last_event_at.isoformat() if self.last_event_at else None,
         }
 
@@ -110,6 +112,7 @@ class EventConsumer:
         self._last_flush = time.monotonic()
         self._ask_now = False  # a worker new here: ask for events now, not at the next round
         self._seeded = False
+        self._unknown_kinds: set[str] = set()
 
     # --- the Service -----------------------------------------------------------------------------
 
@@ -258,7 +261,11 @@ class EventConsumer:
                     uuid = body.get("uuid")
                     if isinstance(name, str) and name and isinstance(uuid, str):
                         self._remember(uuid, name[:200])
-                # other events (custom ones) are not runs: left alone
+                else:  # custom events and any Celery adds later: not runs, counted
+                    self.health.unknown_events += 1
+                    if kind not in self._unknown_kinds and len(self._unknown_kinds) < 100:
+                        self._unknown_kinds.add(kind)
+                        log.info("celery %s: events of type %.100r are not recorded", self.broker, kind)
             except (mapping.Malformed, ValueError, TypeError) as exc:
                 self._malformed(body, exc)
         self._look_up_jobs({str(b.get("uuid")) for b in tasks if b.get("uuid") not in self._jobs})

@@ -38,7 +38,9 @@ class Inspector:
         with self._lock:
             if time.monotonic() - self._at < self.cache_s:
                 return self._replies
-            self._replies = self._round(expected)
+            # No worker known from the events: nobody to wait for (a round would wait out the
+            # timeout for each of the six questions).
+            self._replies = self._round(expected) if expected > 0 else {}
             self._at = time.monotonic()
             return self._replies
 
@@ -48,7 +50,7 @@ class Inspector:
 
             self._app = Celery(broker=self.url, set_as_current=False)
         self.rounds += 1
-        inspect = self._app.control.inspect(timeout=self.timeout_s, limit=expected or None)
+        inspect = self._app.control.inspect(timeout=self.timeout_s, limit=expected)
 
         def ask(method: str) -> dict[str, Any]:
             try:
