@@ -165,6 +165,8 @@ class Instrumentation:
     def prerun(
         self, task_id: Any = None, task: Any = None, args: Any = None, kwargs: Any = None, **_: Any
     ) -> None:
+        if not self._ours(task):
+            return
         request = getattr(task, "request", None)
         delivery = getattr(request, "delivery_info", None) or {}
         run = CeleryRun(
@@ -178,6 +180,10 @@ class Instrumentation:
         with self._lock:
             self._runs[str(task_id)] = (run, {})
         run.start()
+
+    def _ours(self, task: Any) -> bool:
+        """Whether a task belongs to the instrumented app (signals are sent for every app)."""
+        return getattr(task, "app", self.app) is self.app
 
     def _outcome(self, task_id: Any, **facts: Any) -> None:
         with self._lock:

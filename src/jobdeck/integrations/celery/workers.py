@@ -65,6 +65,14 @@ class WorkerState:
         }
 
 
+FORGET_AFTER = timedelta(days=1)
+
+
+def _gone_long(worker: WorkerState, now: datetime) -> bool:
+    since = worker.gone_since(now)
+    return since is not None and now - since > FORGET_AFTER and not worker.running
+
+
 def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
@@ -168,4 +176,7 @@ class WorkerBook:
     def snapshot(self, now: datetime | None = None) -> list[dict[str, Any]]:
         now = now or datetime.now(UTC)
         with self._lock:
+            # Workers gone for a day are forgotten (autoscaled hosts would otherwise pile up).
+            for name in [n for n, w in self._workers.items() if _gone_long(w, now)]:
+                del self._workers[name]
             return [w.as_json(now) for w in sorted(self._workers.values(), key=lambda w: w.name)]
