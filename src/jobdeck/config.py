@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
@@ -77,14 +78,25 @@ class Settings(BaseSettings):
     source_tables: list[str] = Field(default_factory=list)
     source_map: Path | None = None
     source_poll_s: float = Field(default=5.0, gt=0)
-    # Celery: the brokers whose tasks jobdeck watches and acts on (JOBDECK_CELERY_BROKERS, comma-separated).
+    # Celery (integrations/celery, docs/celery.md): brokers whose event streams `serve` records
+    # (JOBDECK_CELERY_BROKERS comma-separated), the durable event queue jobdeck reads there and its
+    # bounds on RabbitMQ, how often workers are asked to send events, and how long a worker may be gone
+    # before the tasks it was running are marked lost.
     celery_brokers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    celery_event_queue: str = Field(default="jobdeck.events", min_length=1, max_length=200)
+    celery_event_queue_ttl_s: float = Field(default=86400.0, gt=0)
+    celery_event_queue_max: int = Field(default=1_000_000, ge=1000)
+    celery_enable_events_s: float = Field(default=30.0, gt=0)
+    celery_lost_grace_s: float = Field(default=60.0, ge=0)
 
     @field_validator("celery_brokers", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
     @property

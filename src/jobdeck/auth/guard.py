@@ -43,6 +43,11 @@ SELF_AUDITED = frozenset(
         "/api/v1/runs/{run_id:path}/retry",
         "/fragments/runs/{run_id:path}/stop",
         "/fragments/runs/{run_id:path}/retry",
+        "/api/v1/runs/{run_id:path}/terminate",
+        "/fragments/runs/{run_id:path}/terminate",
+        "/api/v1/jobs/{job:path}/retry-failed",
+        "/fragments/jobs/{job:path}/retry-failed",
+        "/api/v1/queues/{name:path}/purge",
     }
 )
 AUDITED_NEEDS = frozenset({Need.OPERATOR, Need.ADMIN})

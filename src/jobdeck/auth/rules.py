@@ -110,12 +110,15 @@ RULES: dict[tuple[str, str], Need] = {
     ("POST", "/ping/{job}"): INGEST,
     ("GET", "/ping/{job}/{action}"): INGEST,
     ("POST", "/ping/{job}/{action}"): INGEST,
-    # Celery actions (issue 12): terminate (also local runs), a job's failed runs retried, a queue purged.
+    # Celery actions (issue 12): terminate (also local runs), a job's failed runs retried; admins purge.
     ("POST", "/api/v1/runs/{run_id:path}/terminate"): OP,
     ("POST", "/fragments/runs/{run_id:path}/terminate"): OP,
     ("POST", "/api/v1/jobs/{job:path}/retry-failed"): OP,
     ("POST", "/fragments/jobs/{job:path}/retry-failed"): OP,
-    ("POST", "/api/v1/queues/{name:path}/purge"): OP,
+    ("POST", "/api/v1/queues/{name:path}/purge"): A,  # admins purge (issue 11: roles)
+    # Celery monitoring (integrations/celery): its workers, read like runs.
+    ("GET", "/api/v1/workers"): V,
+    ("GET", "/workers"): V,
 }
 
 # Fragments a page loads are reads like the page.

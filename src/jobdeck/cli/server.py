@@ -42,6 +42,14 @@ def serve(
         bool | None,
         typer.Option("--auth", help="Require sign-in or an API token (anywhere)", show_default=False),
     ] = None,
+    celery_broker: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--celery-broker",
+            help="Record this Celery broker's tasks and workers (repeatable; JOBDECK_CELERY_BROKERS)",
+            show_default=False,
+        ),
+    ] = None,
     insecure_open: Annotated[
         bool | None,
         typer.Option(
@@ -79,6 +87,7 @@ def serve(
         insecure_open=insecure_open,
         source_tables=source_table or None,
         source_map=source_map,
+        celery_brokers=celery_broker or None,
     )
     check_safe_default(settings)
     check_source_tables(settings)

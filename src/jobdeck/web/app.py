@@ -19,6 +19,7 @@ from jobdeck.auth.throttle import LoginThrottle
 from jobdeck.background import checkpoint, retention
 from jobdeck.config import Settings
 from jobdeck.control import ControlPlane
+from jobdeck.integrations.celery import wiring as celery_wiring
 from jobdeck.integrations.pings import routes as pings
 from jobdeck.integrations.queues import QueueSources
 from jobdeck.integrations.table import source as table_source
@@ -38,6 +39,7 @@ from jobdeck.web.api import prometheus as prometheus_api
 from jobdeck.web.api import safety as safety_api
 from jobdeck.web.api import schedules as schedules_api
 from jobdeck.web.api import timeseries as timeseries_api
+from jobdeck.web.api import workers as workers_api
 from jobdeck.web.pages import alerts as alerts_page
 from jobdeck.web.pages import audit as audit_page
 from jobdeck.web.pages import control as control_page
@@ -50,6 +52,7 @@ from jobdeck.web.pages import overview as overview_page
 from jobdeck.web.pages import run_detail as run_detail_page
 from jobdeck.web.pages import runs as runs_page
 from jobdeck.web.pages import schedules as schedules_page
+from jobdeck.web.pages import workers as workers_page
 from jobdeck.web.proxy import RootPath
 from jobdeck.web.query_check import reject_unknown_query
 
@@ -81,6 +84,14 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.services = background_services(store, settings, updates, control, scheduler)
     for source in table_source.loops(app.state.recorder, settings):  # foreign jobs tables, polled
         app.state.services.add(source)
+    # Celery brokers (--celery-broker): event consumers, queue sources, the Workers page's data.
+    celery = celery_wiring.install(
+        settings, store, app.state.recorder, app.state.services, app.state.queue_sources
+    )
+    app.state.celery = celery
+    app.state.health_sections = {"celery": celery.health} if celery.consumers else {}
+    app.include_router(workers_api.router)
+    app.include_router(workers_page.router)
     errors.install(app)
     error_pages.install(app)
     app.include_router(docs_page.router)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,7 +28,7 @@ def _check(store: Any) -> dict[str, Any]:
     responses={503: {"model": Health | Unhealthy, "description": "Degraded, or the store cannot be reached"}},
     summary="Health of the server and its store",
 )
-async def health(store: StoreDep) -> JSONResponse:
+async def health(store: StoreDep, request: Request) -> JSONResponse:
     """200 with the store's state; 503 when the store cannot be reached."""
     try:
         state = await run_in_threadpool(_check, store)
@@ -47,7 +47,11 @@ async def health(store: StoreDep) -> JSONResponse:
         }
         return JSONResponse(body, status_code=503, headers={"Retry-After": RETRY_AFTER_S})
     status = "healthy" if state["migrated"] else "degraded"
+    # Integrations' own lines (the Celery brokers' event consumers): shown, not judged.
+    sections = {
+        name: section() for name, section in getattr(request.app.state, "health_sections", {}).items()
+    }
     return JSONResponse(
-        {"status": status, "version": jobdeck.__version__, "store": state},
+        {"status": status, "version": jobdeck.__version__, "store": state, **sections},
         status_code=200 if state["migrated"] else 503,
     )

@@ -347,6 +347,9 @@ class Health(Answer):
     status: Literal["healthy", "degraded"]
     version: str
     store: StoreState
+    celery: list[dict[str, Any]] | None = Field(
+        default=None, description="Each Celery broker's event consumer (when brokers are set)"
+    )
 
 
 class StoreError(Answer):
