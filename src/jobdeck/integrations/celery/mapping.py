@@ -86,6 +86,14 @@ def split_exception(text: str) -> tuple[str, str]:
     return name, message
 
 
+# What a task-revoked event says happened, as a run's message.
+REVOKED_MESSAGE = {
+    "terminated": "terminated by its worker",
+    "expired": "expired before it ran",
+    "revoked": "revoked before it ran",
+}
+
+
 def workflow_labels(run_id: str, parent: Any, root: Any, group: Any) -> dict[str, str]:
     """Labels naming a task's parent, root and group (those that are not the task itself)."""
     labels = {}
@@ -154,8 +162,11 @@ def task_event(
     elif kind is EventKind.CANCELLED:
         how = "expired" if body.get("expired") else "terminated" if body.get("terminated") else "revoked"
         data["labels"] = {"celery_revoked": how}
-        if body.get("signum"):
-            data["labels"]["celery_signal"] = str(body.get("signum"))[:500]
+        signal = str(body.get("signum") or "")[:500]
+        if signal:
+            data["labels"]["celery_signal"] = signal
+        # Its own words for the page (jobdeck's executor, when it stopped the task, says the same).
+        data["error_message"] = REVOKED_MESSAGE.get(how, how) + (f" (signal {signal})" if signal else "")
     if broker and kind in (EventKind.ENQUEUED, EventKind.STARTED):
         # Which broker the task came through: the executor acts on it there (several brokers).
         data["labels"] = {**data.get("labels", {}), "celery.broker": broker}
