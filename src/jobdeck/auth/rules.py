@@ -105,6 +105,9 @@ RULES: dict[tuple[str, str], Need] = {
     # The audit trail.
     ("GET", "/api/v1/audit"): A,
     ("GET", "/audit"): A,
+    # Queues of every job system (BullMQ, RQ, Celery): the list, the page, actions on a queue's jobs.
+    ("GET", "/api/v1/queues"): V,
+    ("POST", "/api/v1/queues/{system}/{queue}/jobs/{job_id}/{action}"): OP,
 }
 
 # Fragments a page loads are reads like the page.

@@ -33,6 +33,7 @@ from jobdeck.web.api import errors, health, ingest, reads, seed
 from jobdeck.web.api import export as export_api
 from jobdeck.web.api import overlaps as overlaps_api
 from jobdeck.web.api import prometheus as prometheus_api
+from jobdeck.web.api import queues as queues_api
 from jobdeck.web.api import safety as safety_api
 from jobdeck.web.api import schedules as schedules_api
 from jobdeck.web.api import timeseries as timeseries_api
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     control = control_api.install(app, store, app.state.recorder)
     scheduler = schedules_api.install(app, store, settings, app.state.recorder, control)
     app.state.services = background_services(store, settings, updates, control, scheduler)
+    queues_api.install(app, store, settings, app.state.recorder)  # BullMQ/RQ sources, queue sampler
     errors.install(app)
     error_pages.install(app)
     app.include_router(docs_page.router)
@@ -105,6 +107,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(alerts_api.router)
     app.include_router(channels_api.router)
     app.include_router(alerts_page.router)
+    app.include_router(queues_api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_security(app, settings, store)
     if settings.root_path:

@@ -193,7 +193,9 @@ class FailureGroupRow(Answer):
 
 
 class Series(Answer):
-    job: str
+    job: str = Field(description="The job (for queue_size: the queue)")
+    system: str | None = Field(default=None, description="queue_size only: the queue's job system")
+    broker: str | None = Field(default=None, description="queue_size only: the queue's broker")
     points: list[tuple[int, int | float | None]] = Field(description="[epoch seconds, value] per step")
 
 
@@ -208,8 +210,9 @@ Metric = Literal[
     "items_succeeded",
     "items_failed",
     "items_skipped",
+    "queue_size",
 ]
-"""The time series a chart can ask for."""
+"""The time series a chart can ask for (queue_size: per queue, the largest size sampled in a step)."""
 
 
 class Timeseries(Answer):
