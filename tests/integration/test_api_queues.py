@@ -147,3 +147,19 @@ def test_old_samples_are_pruned(sqlite_store: Store) -> None:
     now = time.time()
     sampler.run_once(now - 3 * 86400)
     assert sampler.run_once(now).pruned == 1  # type: ignore[union-attr]
+
+
+def test_health_lists_each_broker_and_an_unreachable_one_does_not_change_the_status(store: Store) -> None:
+    good = FakeSource("rq", "redis://a/8", {})
+    bad = FakeSource("bullmq", "redis://b/7", {})
+    bad.fail = ConnectionRefusedError(111, "Connection refused")
+    with _client(store, good, bad) as client:
+        answer = client.get("/api/health")
+        assert answer.status_code == 200
+        body = answer.json()
+        assert body["status"] == "healthy"
+        assert [(b["system"], b["reachable"], b["rtt_ms"]) for b in body["brokers"]] == [
+            ("rq", True, 0.25),
+            ("bullmq", False, None),
+        ]
+        assert body["brokers"][1]["unreachable_since"] is not None

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 import jobdeck
+from jobdeck.integrations.reading import health_json
 from jobdeck.web.api.errors import RETRY_AFTER_S
 from jobdeck.web.api.models import Health, Unhealthy
 from jobdeck.web.deps import StoreDep
@@ -22,13 +23,22 @@ def _check(store: Any) -> dict[str, Any]:
     return {"backend": store.backend, "migrated": store.is_current()}
 
 
+async def _brokers(request: Request) -> list[dict[str, Any]]:
+    """Each queue source's broker health (integrations/reading.py), read with a time limit."""
+    sources = request.app.state.queue_sources
+    if not len(sources):
+        return []
+    snapshot = await run_in_threadpool(request.app.state.queue_reader.read, sources)
+    return [health_json(broker) for broker in snapshot.brokers]
+
+
 @router.get(
     "/api/health",
     response_model=Health,
     responses={503: {"model": Health | Unhealthy, "description": "Degraded, or the store cannot be reached"}},
     summary="Health of the server and its store",
 )
-async def health(store: StoreDep) -> JSONResponse:
+async def health(request: Request, store: StoreDep) -> JSONResponse:
     """200 with the store's state; 503 when the store cannot be reached."""
     try:
         state = await run_in_threadpool(_check, store)
@@ -47,7 +57,8 @@ async def health(store: StoreDep) -> JSONResponse:
         }
         return JSONResponse(body, status_code=503, headers={"Retry-After": RETRY_AFTER_S})
     status = "healthy" if state["migrated"] else "degraded"
+    brokers = await _brokers(request)
     return JSONResponse(
-        {"status": status, "version": jobdeck.__version__, "store": state},
+        {"status": status, "version": jobdeck.__version__, "store": state, "brokers": brokers},
         status_code=200 if state["migrated"] else 503,
     )

@@ -310,12 +310,25 @@ class StoreState(Answer):
     migrated: bool
 
 
+class BrokerState(Answer):
+    """A job system's broker (integrations/queues.py): reachable, and how fast; else since when and why."""
+
+    system: str
+    broker: str = Field(description="The broker's URL without credentials")
+    reachable: bool
+    rtt_ms: float | None = Field(description="Round trip of one PING, in milliseconds")
+    unreachable_since: datetime | None
+    error: str | None
+
+
 class Health(Answer):
-    """Healthy (200), or degraded (503) while the store's schema is not the current one."""
+    """Healthy (200), or degraded (503) while the store's schema is not the current one. An unreachable
+    broker does not change the status (jobdeck still serves); it says so under `brokers`."""
 
     status: Literal["healthy", "degraded"]
     version: str
     store: StoreState
+    brokers: list[BrokerState] = Field(default_factory=list, description="Every queue source's broker")
 
 
 class StoreError(Answer):

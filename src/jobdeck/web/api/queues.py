@@ -12,7 +12,6 @@ from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import Field
 
 from jobdeck.config import Settings
 from jobdeck.control import audit
@@ -21,7 +20,7 @@ from jobdeck.integrations.reading import QueueReader, Snapshot, health_json, sho
 from jobdeck.recorder import Recorder
 from jobdeck.store import Store
 from jobdeck.web.api.control import actor
-from jobdeck.web.api.models import Answer
+from jobdeck.web.api.models import Answer, BrokerState
 
 router = APIRouter(prefix="/api/v1", tags=["queues"])
 
@@ -37,20 +36,11 @@ class QueueOut(Answer):
     details: dict[str, Any] | None = None
 
 
-class BrokerOut(Answer):
-    system: str
-    broker: str
-    reachable: bool
-    rtt_ms: float | None = Field(description="Round trip of one PING, in milliseconds")
-    unreachable_since: str | None
-    error: str | None
-
-
 class Queues(Answer):
     """Every queue counted now, and every broker's health."""
 
     queues: list[QueueOut]
-    brokers: list[BrokerOut]
+    brokers: list[BrokerState]
 
 
 class JobActionDone(Answer):
