@@ -107,6 +107,7 @@ RULES: dict[tuple[str, str], Need] = {
     ("GET", "/audit"): A,
     # Queues of every job system (BullMQ, RQ, Celery): the list, the page, actions on a queue's jobs.
     ("GET", "/api/v1/queues"): V,
+    ("GET", "/queues"): V,
     ("POST", "/api/v1/queues/{system}/{queue}/jobs/{job_id}/{action}"): OP,
 }
 

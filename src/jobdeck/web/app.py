@@ -46,6 +46,7 @@ from jobdeck.web.pages import failures as failures_page
 from jobdeck.web.pages import jobs as jobs_page
 from jobdeck.web.pages import login as login_page
 from jobdeck.web.pages import overview as overview_page
+from jobdeck.web.pages import queues as queues_page
 from jobdeck.web.pages import run_detail as run_detail_page
 from jobdeck.web.pages import runs as runs_page
 from jobdeck.web.pages import schedules as schedules_page
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(channels_api.router)
     app.include_router(alerts_page.router)
     app.include_router(queues_api.router)
+    app.include_router(queues_page.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_security(app, settings, store)
     if settings.root_path:
