@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_from: str = "jobdeck@localhost"
     smtp_timeout_s: float = Field(default=10.0, gt=0)
+    # Queue sources (integrations/): BullMQ as redis://host:6379/0#prefix (prefix "bull" when none),
+    # RQ as redis://host:6379/0; each a list, one source per URL.
+    bullmq: list[str] = Field(default_factory=list)
+    rq: list[str] = Field(default_factory=list)
 
     @property
     def base_url(self) -> str:

@@ -47,6 +47,13 @@ def serve(
             "--insecure-open", help="Serve without sign-in on a non-loopback address", show_default=False
         ),
     ] = None,
+    bullmq: Annotated[
+        list[str] | None,
+        typer.Option(help="BullMQ queues in this Redis: redis://host:6379/0[#prefix] (repeatable)"),
+    ] = None,
+    rq: Annotated[
+        list[str] | None, typer.Option(help="RQ queues in this Redis: redis://host:6379/0 (repeatable)")
+    ] = None,
 ) -> None:
     """Serve the dashboard and API (migrating the store first), with the scheduler loop."""
     import uvicorn
@@ -64,7 +71,10 @@ def serve(
         alert_interval_s=alert_interval,
         auth=auth,
         insecure_open=insecure_open,
+        bullmq=bullmq or None,
+        rq=rq or None,
     )
+    check_queue_urls(settings)
     check_safe_default(settings)
     check_can_listen(settings.host, settings.port)
     store = open_store(settings)
@@ -113,6 +123,16 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def check_queue_urls(settings: Settings) -> None:
+    """A --bullmq or --rq that is not a Redis URL: a message naming it, before anything starts."""
+    from urllib.parse import urlsplit
+
+    for flag, urls in (("--bullmq", settings.bullmq), ("--rq", settings.rq)):
+        for url in urls:
+            if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+                fail(f"{flag} {url!r}: give a Redis URL, e.g. redis://127.0.0.1:6379/0")
 
 
 def check_safe_default(settings: Settings) -> None:

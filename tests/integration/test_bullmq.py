@@ -1,0 +1,184 @@
+"""BullMQ queues filled by the real library (npm's bullmq, run with the machine's node, tests/bullmq/) in
+Redis db 7: jobdeck's counts, paused state, job schedulers and failed jobs equal what BullMQ reports;
+its jobs become runs; retry and remove leave the queue as BullMQ then reports it; a Redis that is gone
+is reported unreachable and the source resumes by itself."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from jobdeck.config import Settings
+from jobdeck.integrations.bullmq.runs import BullMQRuns
+from jobdeck.integrations.bullmq.source import BullMQSource
+from jobdeck.recorder import Recorder
+from jobdeck.store import Store
+from jobdeck.store.runs import get_run
+from jobdeck.web.app import create_app
+from tests.services import port_open, unavailable
+
+URL = "redis://127.0.0.1:6379/7"
+HERE = Path(__file__).parents[1] / "bullmq"
+STATES = ["waiting", "active", "completed", "failed", "delayed", "paused", "prioritized", "waiting-children"]
+
+
+def node_report(*args: str) -> dict[str, Any]:
+    """Run tests/bullmq/fill.mjs (installing bullmq from npm into tests/bullmq/ on first use)."""
+    node = shutil.which("node")
+    if node is None:
+        unavailable("node", "not installed (scripts/ensure-services.sh installs nodejs)")
+    if not (HERE / "node_modules" / "bullmq").exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            unavailable("npm", "not installed")
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True, timeout=300)
+    done = subprocess.run(
+        [node, str(HERE / "fill.mjs"), URL, *args], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
+
+
+@pytest.fixture(scope="module")
+def filled() -> Iterator[dict[str, Any]]:
+    if not port_open("127.0.0.1", 6379):
+        unavailable("Redis", "nothing listens on 127.0.0.1:6379")
+    redis.Redis.from_url(URL).flushdb()
+    yield node_report()
+    redis.Redis.from_url(URL).flushdb()
+
+
+@pytest.fixture
+def source(filled: dict[str, Any]) -> Iterator[BullMQSource]:
+    made = BullMQSource(URL)
+    yield made
+    made.close()
+
+
+def test_counts_paused_and_schedulers_are_what_bullmq_reports(
+    filled: dict[str, Any], source: BullMQSource
+) -> None:
+    assert filled["version"] == "6.7.6"
+    found = {q.name: q for q in source.queues()}
+    assert set(found) == set(filled["queues"]) == {"work", "emails", "reports"}
+    for name, theirs in filled["queues"].items():
+        ours = found[name]
+        assert ours.counts == theirs["counts"], name  # every state, exactly getJobCounts(...STATES)
+        assert {k: v for k, v in ours.counts.items() if k in theirs["default_counts"]} == theirs[
+            "default_counts"
+        ]
+        assert ours.paused is theirs["paused"]
+        assert ours.system == "bullmq"
+        assert ours.broker == "redis://127.0.0.1:6379/7"
+    # The fill made every kind of job: a test that compares zeros would prove nothing.
+    assert found["work"].counts["completed"] == 3
+    assert found["work"].counts["failed"] == 2
+    assert found["emails"].counts["prioritized"] == 3
+    assert found["emails"].counts["delayed"] == 2
+    assert found["reports"].paused is True
+    schedulers = {s["key"]: s for s in found["reports"].details["schedulers"]}
+    for theirs in filled["queues"]["reports"]["schedulers"]:
+        ours = schedulers[theirs["key"]]
+        assert ours["name"] == theirs["name"]
+        assert ours["pattern"] == theirs["pattern"]
+        assert ours["every_ms"] == theirs["every"]
+        assert ours["next_run_ms"] == theirs["next"]  # the next run, to the millisecond
+    assert schedulers["nightly"]["next_run"].endswith("T03:00:00Z")
+    reasons = {f["id"]: (f["reason"], f["attempts_made"]) for f in found["work"].details["failed_jobs"]}
+    assert reasons == {
+        f["id"]: (f["failedReason"], f["attemptsMade"]) for f in filled["queues"]["work"]["failed"]
+    }
+
+
+def test_jobs_become_runs(filled: dict[str, Any], source: BullMQSource, store: Store) -> None:
+    poller = BullMQRuns(source, Recorder(store).record)
+    first = poller.run_once()
+    assert sorted(first.backfilled) == ["emails", "reports", "work"]
+    with store.read() as conn:
+        failed_id = filled["queues"]["work"]["failed"][0]["id"]
+        failed = get_run(conn, f"bullmq:work:{failed_id}")
+        assert failed is not None
+        assert failed["status"] == "failed"
+        assert failed["job"] == "boom"
+        assert failed["source"] == "bullmq"
+        assert failed["queue"] == "work"
+        assert failed["error_message"] == filled["queues"]["work"]["failed"][0]["failedReason"]
+        assert failed["error_type"] == "TypeError"
+        assert "fill.mjs" in failed["traceback"]
+        assert failed["attempt"] == 1
+        assert failed["started_at"] is not None
+        assert failed["finished_at"] is not None
+        states = filled["queues"]["work"]["states"]
+        done_id = next(i for i, s in states.items() if s == "completed")
+        done = get_run(conn, f"bullmq:work:{done_id}")
+        assert done is not None
+        assert done["status"] == "succeeded"
+        assert done["job"] == "resize"
+        assert set(done["result"]) == {"resized"}
+        flaky_id = next(i for i, s in states.items() if s == "delayed")
+        flaky = get_run(conn, f"bullmq:work:{flaky_id}")
+        assert flaky is not None
+        assert flaky["status"] == "retrying"
+        assert flaky["max_retries"] == 2
+        delayed = get_run(conn, "bullmq:emails:3")
+        assert delayed is not None
+        assert delayed["status"] == "pending"
+        assert delayed["eta"] is not None
+    # A second pass reads the stream from its watermark: nothing new, no backfill.
+    assert not poller.run_once().backfilled
+
+
+def test_retry_and_remove_a_failed_job_as_bullmq_does(filled: dict[str, Any], store: Store) -> None:
+    redis.Redis.from_url(URL).flushdb()
+    filled = node_report()  # afresh: this test changes the queues
+    app = create_app(Settings(database_url=str(store.engine.url), bullmq=[URL]), store)
+    with TestClient(app) as client:
+        failed = [f["id"] for f in filled["queues"]["work"]["failed"]]
+        first, second = failed
+        retried = client.post(f"/api/v1/queues/bullmq/work/jobs/{first}/retry")
+        assert retried.status_code == 200, retried.text
+        assert "back to waiting" in retried.json()["detail"]
+        again = client.post(f"/api/v1/queues/bullmq/work/jobs/{first}/retry")
+        assert again.status_code == 409
+        assert "is not failed" in again.json()["detail"]
+        removed = client.post(f"/api/v1/queues/bullmq/work/jobs/{second}/remove")
+        assert removed.status_code == 200, removed.text
+        gone = client.post(f"/api/v1/queues/bullmq/work/jobs/{second}/remove")
+        assert gone.status_code == 404
+        assert client.post("/api/v1/queues/bullmq/work/jobs/1/requeue").status_code == 409
+        assert client.post("/api/v1/queues/rq/work/jobs/1/requeue").status_code == 404
+        ours = {q["name"]: q for q in client.get("/api/v1/queues").json()["queues"]}
+    theirs = node_report("--report")["queues"]["work"]
+    assert ours["work"]["counts"] == theirs["counts"]
+    assert theirs["counts"]["failed"] == 0
+    assert theirs["counts"]["waiting"] == 3  # the retried job waits again, as BullMQ sees it
+    assert theirs["states"][first] == "waiting"
+    assert second not in theirs["states"]
+    job = redis.Redis.from_url(URL).hgetall(f"bull:work:{first}")
+    assert b"failedReason" not in job
+    assert b"finishedOn" not in job
+    assert job[b"atm"] == b"1"  # attemptsMade kept, as Job.retry() keeps it by default
+
+
+def test_a_redis_that_is_gone_is_reported_and_the_source_resumes(filled: dict[str, Any]) -> None:
+    down = BullMQSource("redis://127.0.0.1:6399/7")  # nothing listens there
+    with pytest.raises(OSError, match="connection refused"):
+        down.queues()
+    health = down.health()
+    assert health.reachable is False
+    assert health.error == "connection refused"
+    assert health.unreachable_since is not None
+    # The same source object, once its Redis answers (simulated by pointing it back), works again.
+    down.redis = redis.Redis.from_url(URL)
+    down._health.redis = down.redis
+    assert {q.name for q in down.queues()} == {"work", "emails", "reports"}
+    assert down.health().reachable is True
