@@ -22,4 +22,11 @@ def sources_from_settings(settings: Settings, recorder: Recorder) -> list[tuple[
         for url in settings.bullmq:
             bullmq = BullMQSource(url)
             made.append((bullmq, BullMQRuns(bullmq, recorder.record)))
+    if settings.rq:
+        from jobdeck.integrations.rq.runs import RQRuns
+        from jobdeck.integrations.rq.source import RQSource
+
+        for url in settings.rq:
+            rq_source = RQSource(url)
+            made.append((rq_source, RQRuns(rq_source, recorder.record)))
     return made
