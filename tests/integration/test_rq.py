@@ -91,6 +91,10 @@ def test_counts_are_rqs_own(filled: dict[str, Any]) -> None:
         "canceled": 0,
     }
     assert found["reports"].counts["waiting"] == 4
+    failures = found["default"].details["failed_jobs"]
+    assert {f["id"] for f in failures} == set(filled["failed"])
+    assert {f["reason"] for f in failures} == {"ZeroDivisionError: division by zero"}
+    assert {f["name"] for f in failures} == {"tests.rq_tasks.divide"}
     assert source.health().reachable is True
     source.close()
 

@@ -3,7 +3,8 @@
 A broker that hangs (a half-open TCP connection, a Redis stuck in a long script) must not hang the
 request or the sampler that asked: each source is read in a daemon thread, and a source that has
 not answered within the limit is reported unreachable ("no answer within 3 s"). While a source's
-earlier read still hangs, no second thread is started for it. A source that raises is reported
+earlier read is still under way (a hung one, or another caller's), no second thread is started for
+it: the caller waits for that read, within its own limit. A source that raises is reported
 unreachable with its error; the others still answer. The reader remembers since when each broker
 has been unreachable, so `/api/health` and the Queues page can say "unreachable since 14:02".
 """
@@ -74,23 +75,23 @@ class QueueReader:
     def read(self, sources: Iterable[QueueSource], now: datetime | None = None) -> Snapshot:
         """Every source's queues and broker health; never raises."""
         sources = list(sources)
-        reads: list[tuple[QueueSource, _Read, bool]] = []
+        reads: list[tuple[QueueSource, _Read]] = []
         with self._lock:
             for source in sources:
                 pending = self._pending.get(id(source))
                 if pending is not None and not pending.done.is_set():
-                    reads.append((source, pending, False))
+                    reads.append((source, pending))
                     continue
                 fresh = _Read(source)
                 self._pending[id(source)] = fresh
                 fresh.thread.start()
-                reads.append((source, fresh, True))
+                reads.append((source, fresh))
         deadline = time.monotonic() + self.timeout_s
         queues: list[QueueState] = []
         brokers: list[BrokerHealth] = []
-        for source, read, started in reads:
-            if started:
-                read.done.wait(max(deadline - time.monotonic(), 0.0))
+        for source, read in reads:
+            # A read already under way (another request's, the sampler's) is waited for like a new one.
+            read.done.wait(max(deadline - time.monotonic(), 0.0))
             found, health = self._outcome(source, read, now or datetime.now(UTC))
             queues.extend(found)
             brokers.append(health)

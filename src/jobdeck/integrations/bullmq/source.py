@@ -124,7 +124,7 @@ class BullMQSource:
             ids = [text(i) for i in newest]
             pipe = self.redis.pipeline(transaction=False)
             for job_id in ids:
-                pipe.hmget(keys.job(job_id), "name", "failedReason", "finishedOn", "atm")  # type: ignore[arg-type]
+                pipe.hmget(keys.job(job_id or ""), ["name", "failedReason", "finishedOn", "atm"])
             rows = pipe.execute() if ids else []
         return [
             {

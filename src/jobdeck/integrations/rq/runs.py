@@ -9,66 +9,21 @@ A job is `rq:<id>` (RQ ids are unique across queues), source "rq".
 
 from __future__ import annotations
 
-import base64
 import logging
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from jobdeck.background.periodic import Periodic
 from jobdeck.events import Event, make_event
 from jobdeck.integrations import redis_broker
+from jobdeck.integrations.rq.jobs import error_of, job_name, latest_traceback, rq_time, text
 from jobdeck.integrations.rq.source import REGISTRIES, RQSource
 
 log = logging.getLogger(__name__)
 SOURCE = "rq"
 EVERY_S = 2.0
 SCAN = 1000  # newest ids read per queue and registry each pass
-
-
-def _text(value: bytes | str | None) -> str | None:
-    if value is None:
-        return None
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-
-
-def rq_time(value: str | None) -> datetime | None:
-    """RQ's `2026-12-05T07:05:34.123456Z` as a time (None when absent or malformed)."""
-    if not value:
-        return None
-    try:
-        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
-
-
-def job_name(description: str | None) -> str:
-    """The function an RQ job calls, from its description `tasks.add(1, 2)`."""
-    name = (description or "").split("(", 1)[0].strip()
-    return (name or "(unnamed)")[:200]
-
-
-def _exc_text(raw: str | None, base64_zlib: bool) -> str | None:
-    if not raw:
-        return None
-    try:
-        data = base64.b64decode(raw) if base64_zlib else raw.encode("latin-1")
-        return zlib.decompress(data).decode("utf-8", "replace")
-    except (ValueError, zlib.error, UnicodeEncodeError):
-        return raw
-
-
-def _error(traceback: str | None) -> tuple[str | None, str | None]:
-    """(type, message) from a Python traceback's last line `ZeroDivisionError: division by zero`."""
-    last = (traceback or "").strip().splitlines()[-1:] or [""]
-    kind, _, message = last[0].partition(":")
-    kind = kind.strip()
-    if not kind or " " in kind:
-        return None, last[0][:10_000] or None
-    return kind[:500], message.strip()[:10_000] or None
 
 
 def job_events(job_id: str, fields: dict[str, str], latest: dict[str, str] | None) -> list[Event]:
@@ -93,10 +48,8 @@ def job_events(job_id: str, fields: dict[str, str], latest: dict[str, str] | Non
     if status == "finished":
         events.append(make_event(run_id, "succeeded", ended or started or enqueued, common))
     elif status == "failed":
-        traceback = _exc_text((latest or {}).get("exc_string"), True) or _exc_text(
-            fields.get("exc_info"), False
-        )
-        kind, message = _error(traceback)
+        traceback = latest_traceback(fields, latest)
+        kind, message = error_of(traceback)
         failed = dict(
             common, error_type=kind, error_message=message, traceback=(traceback or "")[-200_000:] or None
         )
@@ -158,11 +111,9 @@ class RQRuns(Periodic):
                     raw, results = answers[2 * n], answers[2 * n + 1]
                     if not raw:
                         continue
-                    fields = {_text(k) or "": _text(v) or "" for k, v in raw.items() if k != b"data"}
+                    fields = {text(k) or "": text(v) or "" for k, v in raw.items() if k != b"data"}
                     latest = (
-                        {_text(k) or "": _text(v) or "" for k, v in results[0][1].items()}
-                        if results
-                        else None
+                        {text(k) or "": text(v) or "" for k, v in results[0][1].items()} if results else None
                     )
                     try:
                         events.extend(job_events(job_id, fields, latest))

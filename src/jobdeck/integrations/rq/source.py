@@ -20,8 +20,10 @@ from rq.suspension import is_suspended
 
 from jobdeck.integrations import redis_broker
 from jobdeck.integrations.queues import BrokerHealth, QueueState, redact_url
+from jobdeck.integrations.rq.jobs import error_of, job_name, latest_traceback, rq_time, text
 
 SYSTEM = "rq"
+FAILED_SHOWN = 10
 REGISTRIES: dict[str, type[BaseRegistry]] = {
     "started": StartedJobRegistry,
     "finished": FinishedJobRegistry,
@@ -59,6 +61,33 @@ class RQSource:
                 counts[state] = int(self.registry(queue, state).get_job_count(cleanup=False))
         return counts
 
+    def failed_jobs(self, queue: Queue, limit: int = FAILED_SHOWN) -> list[dict[str, Any]]:
+        """A queue's latest failed jobs, newest first: id, function, reason (the traceback's last line)."""
+        registry = FailedJobRegistry(queue=queue)
+        with redis_broker.talking(self.broker):
+            ids = registry.get_job_ids(0, limit - 1, desc=True, cleanup=False)
+            pipe = self.redis.pipeline(transaction=False)
+            for job_id in ids:
+                pipe.hmget(f"rq:job:{job_id}", ["description", "ended_at", "exc_info"])
+                pipe.xrevrange(f"rq:results:{job_id}", "+", "-", count=1)
+            answers: Any = pipe.execute() if ids else []
+        found = []
+        for n, job_id in enumerate(ids):
+            (description, ended, exc_info), results = answers[2 * n], answers[2 * n + 1]
+            fields = {"exc_info": text(exc_info) or ""}
+            latest = {text(k) or "": text(v) or "" for k, v in results[0][1].items()} if results else None
+            kind, message = error_of(latest_traceback(fields, latest))
+            ended_at = rq_time(text(ended))
+            found.append(
+                {
+                    "id": job_id,
+                    "name": job_name(text(description)),
+                    "reason": ": ".join(part for part in (kind, message) if part) or None,
+                    "failed_at": ended_at.isoformat() if ended_at else None,
+                }
+            )
+        return found
+
     def workers(self) -> list[Any]:
         with redis_broker.talking(self.broker):
             return list(Worker.all(connection=self.redis))
@@ -79,7 +108,10 @@ class RQSource:
             }
             if not listening:
                 details = {}
-            states.append(QueueState(queue.name, SYSTEM, self.broker, self.counts(queue), suspended, details))
+            counts = self.counts(queue)
+            if counts["failed"]:
+                details["failed_jobs"] = self.failed_jobs(queue)
+            states.append(QueueState(queue.name, SYSTEM, self.broker, counts, suspended, details))
         return states
 
     def health(self) -> BrokerHealth:

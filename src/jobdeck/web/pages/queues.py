@@ -15,11 +15,14 @@ from jobdeck.integrations.queues import BrokerHealth, QueueSources, QueueState
 from jobdeck.integrations.reading import QueueReader
 from jobdeck.store import Store
 from jobdeck.store import queue_samples as samples
+from jobdeck.web.pages import formatting
 from jobdeck.web.pages.rendering import render
 
 router = APIRouter(include_in_schema=False)
 SPARK_S = 3600
 SYSTEM_NAMES = {"bullmq": "BullMQ", "rq": "RQ", "celery": "Celery"}
+# The buttons beside a failed job, per system (POST /api/v1/queues/{system}/{queue}/jobs/{id}/{action}).
+ACTIONS = {"bullmq": ["retry", "remove"], "rq": ["requeue"]}
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,16 @@ def broker_line(health: BrokerHealth) -> str:
     return f"{kind}: unreachable{since}: {health.error or 'no answer'}"
 
 
+def iso_when(iso: str | None) -> str:
+    """A system's ISO time (a scheduler's next run) as the pages write times."""
+    if not iso:
+        return "—"
+    try:
+        return formatting.when(datetime.fromisoformat(iso.replace("Z", "+00:00")))
+    except ValueError:
+        return iso
+
+
 def queue_context(request: Request) -> dict[str, Any]:
     sources: QueueSources = request.app.state.queue_sources
     reader: QueueReader = request.app.state.queue_reader
@@ -56,6 +69,8 @@ def queue_context(request: Request) -> dict[str, Any]:
         "rows": rows,
         "brokers": [(health, broker_line(health)) for health in snapshot.brokers],
         "system_names": SYSTEM_NAMES,
+        "actions": ACTIONS,
+        "iso_when": iso_when,
         "sources": len(sources),
         "now": datetime.now(UTC),
     }
