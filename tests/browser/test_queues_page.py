@@ -69,7 +69,7 @@ def test_the_page_shows_every_queue_and_broker_and_acts_on_failed_jobs(
         expect(_row(page, system, queue)).to_be_visible()
     expect(_row(page, "rq", "reports")).to_have_count(1)
     expect(_row(page, "bullmq", "reports")).to_contain_text("paused")
-    expect(_row(page, "bullmq", "work")).to_contain_text("failed 2")
+    expect(_row(page, "bullmq", "work")).to_contain_text("failed 3")
     expect(_row(page, "bullmq", "work").locator("polyline")).to_have_count(1)
     brokers = page.locator(".jd-broker")
     expect(brokers).to_have_count(3)
@@ -81,7 +81,7 @@ def test_the_page_shows_every_queue_and_broker_and_acts_on_failed_jobs(
 
     page.locator('[data-jd-queue-action="retry"]').first.click()
     expect(page.locator("#jd-action-result")).to_contain_text("moved from failed back to waiting")
-    expect(_row(page, "bullmq", "work")).to_contain_text("failed 1")
+    expect(_row(page, "bullmq", "work")).to_contain_text("failed 2")
     page.locator('[data-jd-queue-action="requeue"]').first.click()
     expect(page.locator("#jd-action-result")).to_contain_text("requeued on default")
     expect(_row(page, "rq", "default")).to_contain_text("failed 1")

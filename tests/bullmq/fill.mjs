@@ -1,12 +1,21 @@
 // Fills Redis with BullMQ queues for jobdeck's tests, and prints what BullMQ itself says of them.
+// BullMQ comes from npm into this folder (package.json: 6.x) or, with BULLMQ_DIR=v5, from v5/ (5.x).
 //   node fill.mjs redis://127.0.0.1:6379/7 [prefix]          fill, then report
 //   node fill.mjs redis://127.0.0.1:6379/7 [prefix] --report  report only
+//   … --report --pause NAME                                    pause queue NAME, then report
 // The report (JSON on stdout): per queue getJobCounts() of every state, isPaused(), the job schedulers
 // with their next run, and failed jobs' reasons and attemptsMade; plus the BullMQ version.
-import { Queue, Worker } from "bullmq";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createRequire } from "node:module";
 
-const [url = "redis://127.0.0.1:6379/7", prefixArg, flag] = process.argv.slice(2);
+// BULLMQ_DIR: a folder whose node_modules holds another BullMQ (tests/bullmq/v5); default: this one's.
+const here = new URL(".", import.meta.url).pathname;
+const dir = process.env.BULLMQ_DIR || here;
+const pkg = JSON.parse(readFileSync(join(dir, "node_modules/bullmq/package.json")));
+const { Queue, Worker } = createRequire(join(dir, "package.json"))("bullmq");
+
+const [url = "redis://127.0.0.1:6379/7", prefixArg] = process.argv.slice(2);
 const prefix = prefixArg && !prefixArg.startsWith("--") ? prefixArg : "bull";
 const reportOnly = process.argv.includes("--report");
 const parsed = new URL(url);
@@ -28,9 +37,10 @@ async function fill() {
     { name: "resize", data: { n: 3 } },
     { name: "boom", data: { why: "bad input" }, opts: { attempts: 1 } },
     { name: "boom", data: { why: "again" }, opts: { attempts: 1 } },
+    { name: "boom", data: { why: "a third time" }, opts: { attempts: 1 } },
     { name: "flaky", data: {}, opts: { attempts: 3, backoff: { type: "fixed", delay: 3600000 } } },
   ]);
-  let left = 6;
+  let left = 7;
   let settle;
   const done = new Promise((resolve) => { settle = () => { if (--left === 0) resolve(); }; });
   const worker = new Worker("work", async (job) => {
@@ -64,7 +74,7 @@ async function fill() {
 }
 
 async function report() {
-  const out = { version: JSON.parse(readFileSync(new URL("./node_modules/bullmq/package.json", import.meta.url))).version, queues: {} };
+  const out = { version: pkg.version, queues: {} };
   for (const name of NAMES) {
     const q = new Queue(name, { connection, prefix });
     const failed = await q.getFailed(0, 50);
@@ -84,5 +94,11 @@ async function report() {
 }
 
 if (!reportOnly) await fill();
+const pause = process.argv.indexOf("--pause");
+if (pause > 0) {
+  const q = new Queue(process.argv[pause + 1], { connection, prefix });
+  await q.pause();
+  await q.close();
+}
 await report();
 process.exit(0);

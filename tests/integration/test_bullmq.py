@@ -6,6 +6,7 @@ is reported unreachable and the source resumes by itself."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -27,33 +28,47 @@ from tests.services import port_open, unavailable
 
 URL = "redis://127.0.0.1:6379/7"
 HERE = Path(__file__).parents[1] / "bullmq"
+# The BullMQ versions tested, each installed from npm into its own tests-only folder on first use.
+VERSIONS = {"6.7.6": HERE, "5.81.5": HERE / "v5"}
 STATES = ["waiting", "active", "completed", "failed", "delayed", "paused", "prioritized", "waiting-children"]
 
 
-def node_report(*args: str) -> dict[str, Any]:
-    """Run tests/bullmq/fill.mjs (installing bullmq from npm into tests/bullmq/ on first use)."""
+def node_report(*args: str, where: Path = HERE) -> dict[str, Any]:
+    """Run tests/bullmq/fill.mjs with the BullMQ installed in `where` (from npm, on first use)."""
     node = shutil.which("node")
     if node is None:
         unavailable("node", "not installed (scripts/ensure-services.sh installs nodejs)")
-    if not (HERE / "node_modules" / "bullmq").exists():
+    if not (where / "node_modules" / "bullmq").exists():
         npm = shutil.which("npm")
         if npm is None:
             unavailable("npm", "not installed")
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True, timeout=300)
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=where, check=True, timeout=300)
     done = subprocess.run(
-        [node, str(HERE / "fill.mjs"), URL, *args], capture_output=True, text=True, timeout=120, check=False
+        [node, str(HERE / "fill.mjs"), URL, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "BULLMQ_DIR": str(where)},
     )
     assert done.returncode == 0, done.stderr
     report: dict[str, Any] = json.loads(done.stdout)
     return report
 
 
+@pytest.fixture(scope="module", params=list(VERSIONS))
+def version(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def filled() -> Iterator[dict[str, Any]]:
+def filled(version: str) -> Iterator[dict[str, Any]]:
     if not port_open("127.0.0.1", 6379):
         unavailable("Redis", "nothing listens on 127.0.0.1:6379")
     redis.Redis.from_url(URL).flushdb()
-    yield node_report()
+    report = node_report(where=VERSIONS[version])
+    assert report["version"] == version
+    yield report
     redis.Redis.from_url(URL).flushdb()
 
 
@@ -67,7 +82,6 @@ def source(filled: dict[str, Any]) -> Iterator[BullMQSource]:
 def test_counts_paused_and_schedulers_are_what_bullmq_reports(
     filled: dict[str, Any], source: BullMQSource
 ) -> None:
-    assert filled["version"] == "6.7.6"
     found = {q.name: q for q in source.queues()}
     assert set(found) == set(filled["queues"]) == {"work", "emails", "reports"}
     for name, theirs in filled["queues"].items():
@@ -81,7 +95,7 @@ def test_counts_paused_and_schedulers_are_what_bullmq_reports(
         assert ours.broker == "redis://127.0.0.1:6379/7"
     # The fill made every kind of job: a test that compares zeros would prove nothing.
     assert found["work"].counts["completed"] == 3
-    assert found["work"].counts["failed"] == 2
+    assert found["work"].counts["failed"] == 3
     assert found["emails"].counts["prioritized"] == 3
     assert found["emails"].counts["delayed"] == 2
     assert found["reports"].paused is True
@@ -137,13 +151,14 @@ def test_jobs_become_runs(filled: dict[str, Any], source: BullMQSource, store: S
     assert not poller.run_once().backfilled
 
 
-def test_retry_and_remove_a_failed_job_as_bullmq_does(filled: dict[str, Any], store: Store) -> None:
+def test_retry_and_remove_a_failed_job_as_bullmq_does(
+    filled: dict[str, Any], version: str, store: Store
+) -> None:
     redis.Redis.from_url(URL).flushdb()
-    filled = node_report()  # afresh: this test changes the queues
+    filled = node_report(where=VERSIONS[version])  # afresh: this test changes the queues
     app = create_app(Settings(database_url=str(store.engine.url), bullmq=[URL]), store)
     with TestClient(app) as client:
-        failed = [f["id"] for f in filled["queues"]["work"]["failed"]]
-        first, second = failed
+        first, second, third = (f["id"] for f in filled["queues"]["work"]["failed"])
         retried = client.post(f"/api/v1/queues/bullmq/work/jobs/{first}/retry")
         assert retried.status_code == 200, retried.text
         assert "back to waiting" in retried.json()["detail"]
@@ -157,16 +172,27 @@ def test_retry_and_remove_a_failed_job_as_bullmq_does(filled: dict[str, Any], st
         assert client.post("/api/v1/queues/bullmq/work/jobs/1/requeue").status_code == 409
         assert client.post("/api/v1/queues/rq/work/jobs/1/requeue").status_code == 404
         ours = {q["name"]: q for q in client.get("/api/v1/queues").json()["queues"]}
-    theirs = node_report("--report")["queues"]["work"]
-    assert ours["work"]["counts"] == theirs["counts"]
-    assert theirs["counts"]["failed"] == 0
-    assert theirs["counts"]["waiting"] == 3  # the retried job waits again, as BullMQ sees it
-    assert theirs["states"][first] == "waiting"
-    assert second not in theirs["states"]
-    job = redis.Redis.from_url(URL).hgetall(f"bull:work:{first}")
-    assert b"failedReason" not in job
-    assert b"finishedOn" not in job
-    assert job[b"atm"] == b"1"  # attemptsMade kept, as Job.retry() keeps it by default
+        theirs = node_report("--report", where=VERSIONS[version])["queues"]["work"]
+        assert ours["work"]["counts"] == theirs["counts"]
+        assert theirs["counts"]["failed"] == 1
+        assert theirs["counts"]["waiting"] == 3  # the retried job waits again, as BullMQ sees it
+        assert theirs["states"][first] == "waiting"
+        assert second not in theirs["states"]
+        job = redis.Redis.from_url(URL).hgetall(f"bull:work:{first}")
+        assert b"failedReason" not in job
+        assert b"finishedOn" not in job
+        assert job[b"atm"] == b"1"  # attemptsMade kept, as Job.retry() keeps it by default
+
+        # Into a paused queue: where this BullMQ version's own retry would put it (BullMQ 5: `paused`).
+        paused = node_report("--report", "--pause", "work", where=VERSIONS[version])["queues"]["work"]
+        assert client.post(f"/api/v1/queues/bullmq/work/jobs/{third}/retry").status_code == 200
+        after = node_report("--report", where=VERSIONS[version])["queues"]["work"]
+        ours = {q["name"]: q for q in client.get("/api/v1/queues").json()["queues"]}
+    assert ours["work"]["counts"] == after["counts"]
+    assert ours["work"]["paused"] is True
+    state = "paused" if version.startswith("5.") else "waiting"
+    assert after["counts"][state] == paused["counts"][state] + 1
+    assert after["states"][third] in ("paused", "waiting")
 
 
 def test_a_redis_that_is_gone_is_reported_and_the_source_resumes(filled: dict[str, Any]) -> None:

@@ -3,7 +3,8 @@
 job retried or removed the way BullMQ's own scripts do it.
 
 `jobdeck serve --bullmq redis://host:6379/0#prefix` (repeatable; the prefix defaults to "bull").
-Tested against BullMQ 6.7.6 (tests/bullmq/package.json), whose layout under `{prefix}:{queue}:` is:
+Tested against BullMQ 6.7.6 and 5.81.5 from npm (tests/bullmq/package.json, tests/bullmq/v5/), whose
+layout under `{prefix}:{queue}:` is:
 `wait`, `paused`, `active` (lists), `prioritized`, `delayed`, `completed`, `failed`,
 `waiting-children` (sorted sets), `meta` (hash: `paused`, `concurrency`, `opts.maxLenEvents`),
 `events` (stream), `repeat` (sorted set of job scheduler ids by next run) with a hash

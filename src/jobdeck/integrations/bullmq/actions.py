@@ -3,11 +3,13 @@
 Retry is `Job.retry('failed')` (BullMQ's reprocessJob script) with its defaults: the job leaves the
 failed set, loses finishedOn/processedOn/failedReason, keeps attemptsMade (`atm`) and attemptsStarted,
 and goes back to `wait` (LPUSH, RPUSH for a lifo job) or, with a priority, into `prioritized` with
-BullMQ's priority score; the worker marker is set unless the queue is paused or at its concurrency;
-a `waiting` event goes on the queue's stream. Remove is `Job.remove()` (removeJob) for a failed job:
-out of the failed set, the job's keys deleted, its deduplication key freed if it still holds it, and
-a `removed` event. Jobs in a flow (with a parent or children) are refused: BullMQ moves their
-dependencies too, which is for BullMQ itself to do.
+BullMQ's priority score. BullMQ 5 (told by the queue's meta `version`) puts it in `paused` while the
+queue is paused, else in `wait`, whatever its priority, as its own script does. The worker marker is
+set unless the queue is paused or at its concurrency; a `waiting` event goes on the queue's stream.
+
+Remove is `Job.remove()` (removeJob) for a failed job: out of the failed set, the job's keys deleted,
+its deduplication key freed if it still holds it, and a `removed` event. Jobs in a flow (with a
+parent or children) are refused: BullMQ moves their dependencies too, which is for BullMQ to do.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import redis
 from jobdeck.integrations import redis_broker
 from jobdeck.integrations.bullmq.keys import QueueKeys
 
-# KEYS: job, events, failed, wait, meta, active, marker, prioritized, pc
+# KEYS: job, events, failed, wait, meta, active, marker, prioritized, pc, paused
 # ARGV: job id
 RETRY = """
 local rcall = redis.call
@@ -37,13 +39,17 @@ elseif meta[2] then
   pausedOrMaxed = rcall("LLEN", KEYS[6]) >= tonumber(meta[2])
 end
 local priority = tonumber(rcall("HGET", jobKey, "priority")) or 0
-if priority == 0 then
-  local opts = rcall("HGET", jobKey, "opts")
-  local push = "LPUSH"
-  if opts then
-    local ok, decoded = pcall(cjson.decode, opts)
-    if ok and type(decoded) == "table" and decoded["lifo"] then push = "RPUSH" end
-  end
+local push = "LPUSH"
+local opts = rcall("HGET", jobKey, "opts")
+if opts then
+  local ok, decoded = pcall(cjson.decode, opts)
+  if ok and type(decoded) == "table" and decoded["lifo"] then push = "RPUSH" end
+end
+local major = tonumber(string.match(rcall("HGET", KEYS[5], "version") or "", "^bullmq:(%d+)") or "6")
+if major < 6 then
+  -- BullMQ 5: back to `paused` while the queue is paused, else `wait`; the priority is not looked at.
+  if meta[1] then rcall(push, KEYS[10], jobId) else rcall(push, KEYS[4], jobId) end
+elseif priority == 0 then
   rcall(push, KEYS[4], jobId)
 else
   local counter = rcall("INCR", KEYS[9])
@@ -104,9 +110,9 @@ def _refusal(code: int, keys: QueueKeys, job_id: str) -> str:
 
 
 def retry_failed(client: redis.Redis, broker: str, keys: QueueKeys, job_id: str) -> str:
-    names = ("events", "failed", "wait", "meta", "active", "marker", "prioritized", "pc")
+    names = ("events", "failed", "wait", "meta", "active", "marker", "prioritized", "pc", "paused")
     with redis_broker.talking(broker):
-        code = int(client.eval(RETRY, 9, keys.job(job_id), *(keys(n) for n in names), job_id))  # type: ignore[arg-type]
+        code = int(client.eval(RETRY, 10, keys.job(job_id), *(keys(n) for n in names), job_id))  # type: ignore[arg-type]
     if code != 1:
         _refusal(code, keys, job_id)
     return f"job {job_id} of {keys.queue} moved from failed back to waiting"
