@@ -3,6 +3,7 @@ with its paused state, job schedulers (pattern or interval, next run) and latest
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ from jobdeck.integrations.queues import BrokerHealth, QueueState, redact_url
 
 SYSTEM = "bullmq"
 FAILED_SHOWN = 10
+NAMES_TTL_S = 30.0  # how long the queue names found by a SCAN are kept
 
 
 def text(value: bytes | str | None) -> str | None:
@@ -46,12 +48,24 @@ class BullMQSource:
         self.broker = redact_url(self.url) + ("" if self.prefix == "bull" else f"#{self.prefix}")
         self.redis = redis_broker.client(self.url)
         self._health = redis_broker.Health(SYSTEM, self.broker, self.redis)
+        self._names: list[str] | None = None
+        self._names_at = 0.0
 
     def keys(self, queue: str) -> QueueKeys:
         return QueueKeys(self.prefix, queue)
 
     def queue_names(self) -> list[str]:
-        """Every queue under the prefix: those with a `meta` hash or an `id` counter."""
+        """Every queue under the prefix: those with a `meta` hash or an `id` counter. BullMQ keeps no
+        list of its queues, so finding them is a SCAN of the whole keyspace (job hashes included):
+        done at most every NAMES_TTL_S seconds, and the names kept in between."""
+        now = time.monotonic()
+        if self._names is not None and now - self._names_at < NAMES_TTL_S:
+            return list(self._names)
+        self._names = self._scan_names()
+        self._names_at = now
+        return list(self._names)
+
+    def _scan_names(self) -> list[str]:
         with redis_broker.talking(self.broker):
             found: set[str] = set()
             head = _glob_escape(self.prefix) + ":"
