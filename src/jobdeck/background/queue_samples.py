@@ -57,5 +57,8 @@ class QueueSampler(Periodic):
         return Sampled(len(snapshot.queues), unreachable, pruned)
 
 
-def loop(store: Store, sources: QueueSources, reader: QueueReader) -> QueueSampler:
-    return QueueSampler(store, sources, reader)
+def loop(
+    store: Store, sources: QueueSources, reader: QueueReader, keep_days: float = KEEP_DAYS
+) -> QueueSampler:
+    """The sampler every EVERY_S seconds, keeping `keep_days` (JOBDECK_QUEUE_SAMPLE_DAYS) of samples."""
+    return QueueSampler(store, sources, reader, keep_days=keep_days)

@@ -153,4 +153,6 @@ def install(app: FastAPI, store: Store, settings: Settings, recorder: Recorder) 
         app.state.queue_sources.add(source)
         if poller is not None:
             app.state.services.add(poller)
-    app.state.services.add(queue_samples.loop(store, app.state.queue_sources, reader))
+    app.state.services.add(
+        queue_samples.loop(store, app.state.queue_sources, reader, keep_days=settings.queue_sample_days)
+    )
