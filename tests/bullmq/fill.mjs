@@ -3,6 +3,7 @@
 //   node fill.mjs redis://127.0.0.1:6379/7 [prefix]          fill, then report
 //   node fill.mjs redis://127.0.0.1:6379/7 [prefix] --report  report only
 //   … --report --pause NAME                                    pause queue NAME, then report
+//   … --report --add NAME                                      add a job "late" to queue NAME, then report
 // The report (JSON on stdout): per queue getJobCounts() of every state, isPaused(), the job schedulers
 // with their next run, and failed jobs' reasons and attemptsMade; plus the BullMQ version.
 import { readFileSync } from "node:fs";
@@ -94,6 +95,12 @@ async function report() {
 }
 
 if (!reportOnly) await fill();
+const add = process.argv.indexOf("--add");
+if (add > 0) {
+  const q = new Queue(process.argv[add + 1], { connection, prefix });
+  await q.add("late", { added: true });
+  await q.close();
+}
 const pause = process.argv.indexOf("--pause");
 if (pause > 0) {
   const q = new Queue(process.argv[pause + 1], { connection, prefix });

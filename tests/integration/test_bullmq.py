@@ -113,7 +113,7 @@ def test_counts_paused_and_schedulers_are_what_bullmq_reports(
     }
 
 
-def test_jobs_become_runs(filled: dict[str, Any], source: BullMQSource, store: Store) -> None:
+def test_jobs_become_runs(filled: dict[str, Any], version: str, source: BullMQSource, store: Store) -> None:
     poller = BullMQRuns(source, Recorder(store).record)
     first = poller.run_once()
     assert sorted(first.backfilled) == ["emails", "reports", "work"]
@@ -149,6 +149,20 @@ def test_jobs_become_runs(filled: dict[str, Any], source: BullMQSource, store: S
         assert delayed["eta"] is not None
     # A second pass reads the stream from its watermark: nothing new, no backfill.
     assert not poller.run_once().backfilled
+    # A job added since is read from the stream (no backfill) and becomes a run.
+    node_report("--report", "--add", "emails", where=VERSIONS[version])
+    third = poller.run_once()
+    assert third.backfilled == []
+    assert third.jobs == 1
+    late = f"bullmq:emails:{int(redis.Redis.from_url(URL).get('bull:emails:id') or 0)}"  # the newest id
+    with store.read() as conn:
+        run = get_run(conn, late)
+        assert run is not None
+        assert run["job"] == "late"
+    # A stream trimmed past the watermark: that queue is read whole again.
+    redis.Redis.from_url(URL).xtrim("bull:emails:events", maxlen=0)
+    node_report("--report", "--add", "emails", where=VERSIONS[version])
+    assert poller.run_once().backfilled == ["emails"]
 
 
 def test_retry_and_remove_a_failed_job_as_bullmq_does(
