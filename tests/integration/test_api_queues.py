@@ -166,3 +166,16 @@ def test_health_lists_each_broker_and_an_unreachable_one_does_not_change_the_sta
             ("bullmq", False, None),
         ]
         assert body["brokers"][1]["unreachable_since"] is not None
+
+
+def test_health_reuses_a_recent_read_and_reads_again_when_it_is_old() -> None:
+    source = FakeSource("rq", "redis://a/8", {"q": {"waiting": 1}})
+    sources = QueueSources()
+    sources.add(source)
+    reader = QueueReader()
+    first = reader.read(sources)
+    source.counts["q"]["waiting"] = 5
+    assert reader.recent(sources, max_age_s=60) is first
+    fresh = reader.recent(sources, max_age_s=0)
+    assert fresh is not first
+    assert fresh.queues[0].counts == {"waiting": 5}

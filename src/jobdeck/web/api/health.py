@@ -16,6 +16,7 @@ from jobdeck.web.api.models import Health, Unhealthy
 from jobdeck.web.deps import StoreDep
 
 router = APIRouter(tags=["health"])
+BROKERS_MAX_AGE_S = 10.0
 
 
 def _check(store: Any) -> dict[str, Any]:
@@ -24,11 +25,12 @@ def _check(store: Any) -> dict[str, Any]:
 
 
 async def _brokers(request: Request) -> list[dict[str, Any]]:
-    """Each queue source's broker health (integrations/reading.py), read with a time limit."""
+    """Each queue source's broker health (integrations/reading.py): the queue sampler's last read when
+    it is at most BROKERS_MAX_AGE_S old, else a new one (each source in a thread with a time limit)."""
     sources = request.app.state.queue_sources
     if not len(sources):
         return []
-    snapshot = await run_in_threadpool(request.app.state.queue_reader.read, sources)
+    snapshot = await run_in_threadpool(request.app.state.queue_reader.recent, sources, BROKERS_MAX_AGE_S)
     return [health_json(broker) for broker in snapshot.brokers]
 
 
