@@ -79,6 +79,18 @@ def test_the_page_shows_every_queue_and_broker_and_acts_on_failed_jobs(
     expect(page.get_by_text("nightly-report")).to_be_visible()
     _shots(queue_server, page)
 
+    # What the reader closes stays closed when the list refreshes.
+    page.locator("summary", has_text="2 job schedulers").click()
+    expect(page.get_by_text("nightly-report")).to_be_hidden()
+    with page.expect_response(lambda r: "/fragments/queues" in r.url):
+        page.evaluate("document.dispatchEvent(new CustomEvent('jobdeck:queues'))")
+    page.wait_for_timeout(200)
+    expect(page.get_by_text("nightly-report")).to_be_hidden()
+    page.locator("summary", has_text="2 job schedulers").click()
+    expect(page.get_by_text("nightly-report")).to_be_visible()
+    # A queue's name leads to its runs.
+    assert _row(page, "rq", "default").locator("a").first.get_attribute("href") == "/runs?queue=default"
+
     page.locator('[data-jd-queue-action="retry"]').first.click()
     expect(page.locator("#jd-action-result")).to_contain_text("moved from failed back to waiting")
     expect(_row(page, "bullmq", "work")).to_contain_text("failed 2")

@@ -15,6 +15,19 @@
     slot.appendChild(p);
   }
 
+  // The list is swapped in anew every 10 s: what the reader opened or closed stays so.
+  var kept = {};
+  document.addEventListener("toggle", function (event) {
+    var details = event.target;
+    if (details.dataset && details.dataset.jdKeep) kept[details.dataset.jdKeep] = details.open;
+  }, true);
+  document.addEventListener("htmx:afterSwap", function () {
+    document.querySelectorAll("details[data-jd-keep]").forEach(function (details) {
+      var open = kept[details.dataset.jdKeep];
+      if (open !== undefined) details.open = open;
+    });
+  });
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-jd-queue-action]");
     if (!button) return;
