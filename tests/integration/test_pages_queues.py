@@ -29,7 +29,7 @@ def test_the_page_shows_each_queue_its_counts_a_sparkline_and_each_broker(store:
         assert "BullMQ" in html
         assert "<strong>5</strong>" in html  # size: waiting + active, failed not counted
         assert "<polyline" in html
-        assert "Redis: connected, 0.2 ms" in html
+        assert "Redis: connected, 0.25 ms" in html
         assert "Redis: unreachable since " in html
         assert ": connection refused" in html
         assert 'href="/queues" aria-current="page"' in html

@@ -36,7 +36,7 @@ def broker_line(health: BrokerHealth) -> str:
     """ "Redis: connected, 0.3 ms" / "unreachable since 14:02: connection refused"."""
     kind = health.broker.split("://", 1)[0].capitalize() if "://" in health.broker else "Broker"
     if health.reachable:
-        rtt = f", {health.rtt_ms:.1f} ms" if health.rtt_ms is not None else ""
+        rtt = "" if health.rtt_ms is None else f", {health.rtt_ms:.{2 if health.rtt_ms < 1 else 1}f} ms"
         return f"{kind}: connected{rtt}"
     since = f" since {health.unreachable_since.astimezone(UTC):%H:%M}" if health.unreachable_since else ""
     return f"{kind}: unreachable{since}: {health.error or 'no answer'}"
