@@ -207,7 +207,11 @@ class BullMQRuns(Periodic):
                         events.extend(
                             job_events(queue, job_id, fields, failed is not None, delayed is not None)
                         )
-                    except (ValueError, TypeError) as exc:  # one odd job must not stop the others
+                    except (
+                        ValueError,
+                        TypeError,
+                        ArithmeticError,
+                    ) as exc:  # one odd job must not stop the others
                         log.warning("BullMQ job %s of %s skipped: %s", job_id, queue, exc)
         if events:
             self.record(events)

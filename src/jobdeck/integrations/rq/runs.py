@@ -117,7 +117,7 @@ class RQRuns(Periodic):
                     )
                     try:
                         events.extend(job_events(job_id, fields, latest))
-                    except (ValueError, TypeError) as exc:
+                    except (ValueError, TypeError, ArithmeticError) as exc:  # an odd job is skipped
                         log.warning("RQ job %s skipped: %s", job_id, exc)
         if events:
             self.record(events)
