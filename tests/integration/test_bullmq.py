@@ -108,6 +108,17 @@ def test_counts_paused_and_schedulers_are_what_bullmq_reports(
         assert ours["next_run_ms"] == theirs["next"]  # the next run, to the millisecond
     assert schedulers["nightly"]["next_run"].endswith("T03:00:00Z")
     reasons = {f["id"]: (f["reason"], f["attempts_made"]) for f in found["work"].details["failed_jobs"]}
+    # A queue whose keys are not BullMQ's layout is left out; the others still count.
+    client = redis.Redis.from_url(URL)
+    client.hset("bull:broken:meta", "version", "bullmq:6.7.6")
+    client.set("bull:broken:wait", "not a list")
+    try:
+        fresh = BullMQSource(URL)
+        assert {q.name for q in fresh.queues()} == {"work", "emails", "reports"}
+        assert fresh.health().reachable is True
+        fresh.close()
+    finally:
+        client.delete("bull:broken:meta", "bull:broken:wait")
     assert reasons == {
         f["id"]: (f["failedReason"], f["attemptsMade"]) for f in filled["queues"]["work"]["failed"]
     }

@@ -23,6 +23,11 @@ class BrokerUnreachable(ConnectionError):
     """Redis could not be reached or did not answer (an OSError, as the QueueSource protocol says)."""
 
 
+class UnexpectedAnswer(ValueError):
+    """Redis answered with an error (a key of another type than the job system's layout says): one
+    queue or job that is not what it should be, not a broker that is gone."""
+
+
 def client(url: str) -> redis.Redis:
     """A client for `url` (redis:// or rediss://, with its db), answering bytes, with time limits."""
     return redis.Redis.from_url(
@@ -40,8 +45,8 @@ def talking(broker: str) -> Iterator[None]:
         yield
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise BrokerUnreachable(_reason(exc)) from exc
-    except RedisError as exc:  # e.g. a script or type error: still an answer we cannot use
-        raise BrokerUnreachable(_reason(exc)) from exc
+    except RedisError as exc:  # e.g. WRONGTYPE: an answer, though not one we can use
+        raise UnexpectedAnswer(_reason(exc)) from exc
 
 
 def call(broker: str, step: Callable[[], T]) -> T:

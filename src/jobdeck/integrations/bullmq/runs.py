@@ -147,9 +147,12 @@ class BullMQRuns(Periodic):
     def run_once(self) -> Polled:
         polled = Polled()
         for queue in self.source.queue_names():
-            ids = self._changed(queue, polled)
-            if ids:
-                polled.jobs += self._record_jobs(queue, ids)
+            try:
+                ids = self._changed(queue, polled)
+                if ids:
+                    polled.jobs += self._record_jobs(queue, ids)
+            except redis_broker.UnexpectedAnswer as exc:  # one malformed queue: the others go on
+                log.warning("BullMQ queue %s under %s skipped this pass: %s", queue, self.source.broker, exc)
         return polled
 
     def _changed(self, queue: str, polled: Polled) -> list[str]:

@@ -3,6 +3,7 @@ with its paused state, job schedulers (pattern or interval, next run) and latest
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +13,7 @@ from jobdeck.integrations.bullmq import actions
 from jobdeck.integrations.bullmq.keys import LISTS, STATE_KEYS, QueueKeys, split_url
 from jobdeck.integrations.queues import BrokerHealth, QueueState, redact_url
 
+log = logging.getLogger(__name__)
 SYSTEM = "bullmq"
 FAILED_SHOWN = 10
 NAMES_TTL_S = 30.0  # how long the queue names found by a SCAN are kept
@@ -154,15 +156,22 @@ class BullMQSource:
     def queues(self) -> list[QueueState]:
         states = []
         for name in self.queue_names():
-            counts, paused = self.counts(name)
-            details: dict[str, Any] = {}
-            schedulers = self.schedulers(name)
-            if schedulers:
-                details["schedulers"] = schedulers
-            if counts["failed"]:
-                details["failed_jobs"] = self.failed_jobs(name)
-            states.append(QueueState(name, SYSTEM, self.broker, counts, paused, details))
+            try:
+                states.append(self.queue(name))
+            except redis_broker.UnexpectedAnswer as exc:  # one malformed queue: the others still count
+                log.warning("BullMQ queue %s under %s skipped: %s", name, self.broker, exc)
         return states
+
+    def queue(self, name: str) -> QueueState:
+        """One queue counted now, with its schedulers and latest failed jobs."""
+        counts, paused = self.counts(name)
+        details: dict[str, Any] = {}
+        schedulers = self.schedulers(name)
+        if schedulers:
+            details["schedulers"] = schedulers
+        if counts["failed"]:
+            details["failed_jobs"] = self.failed_jobs(name)
+        return QueueState(name, SYSTEM, self.broker, counts, paused, details)
 
     def health(self) -> BrokerHealth:
         return self._health.check()
