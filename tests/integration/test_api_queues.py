@@ -179,3 +179,18 @@ def test_health_reuses_a_recent_read_and_reads_again_when_it_is_old() -> None:
     fresh = reader.recent(sources, max_age_s=0)
     assert fresh is not first
     assert fresh.queues[0].counts == {"waiting": 5}
+
+
+def test_acting_on_a_queue_job_needs_the_operator_role(store: Store) -> None:
+    from tests.auth_helpers import add_token
+
+    viewer, operator = add_token(store, "v", "viewer"), add_token(store, "o", "operator")
+    app = create_app(Settings(database_url=store.url, auth=True), store)
+    app.state.queue_sources.add(FakeSource("rq", "redis://h/8", {}))
+    path = "/api/v1/queues/rq/default/jobs/abc/requeue"
+    with TestClient(app) as client:
+        assert client.get("/api/v1/queues", headers={"Authorization": f"Bearer {viewer}"}).status_code == 200
+        assert client.post(path, headers={"Authorization": f"Bearer {viewer}"}).status_code == 403
+        refused = client.post(path, headers={"Authorization": f"Bearer {operator}"})
+        assert refused.status_code == 409  # allowed; the fake source offers no actions
+        assert "offer no actions" in refused.json()["detail"]

@@ -23,6 +23,7 @@ from jobdeck.integrations.rq.runs import RQRuns
 from jobdeck.integrations.rq.source import REGISTRIES, RQSource
 from jobdeck.recorder import Recorder
 from jobdeck.store import Store
+from jobdeck.store import audit as audit_rows
 from jobdeck.store.runs import get_run
 from jobdeck.web.app import create_app
 from tests import rq_tasks
@@ -142,6 +143,9 @@ def test_requeue_a_failed_job(filled: dict[str, Any], sqlite_store: Store) -> No
         assert client.post("/api/v1/queues/rq/default/jobs/nope/requeue").status_code == 404
         assert client.post(f"/api/v1/queues/rq/default/jobs/{job_id}/retry").status_code == 409
         ours = {q["name"]: q for q in client.get("/api/v1/queues").json()["queues"]}
+    done_entries = audit_rows.entries(sqlite_store, action="queue-job-requeue")
+    assert [(e.target, e.result) for e in done_entries][-1] == (f"rq:default:{job_id}", "done")
+    assert {e.result for e in done_entries} == {"done", "refused"}
     connection = redis.Redis.from_url(URL)
     assert Job.fetch(job_id, connection=connection).get_status() == "queued"
     assert job_id in Queue("default", connection=connection).job_ids
