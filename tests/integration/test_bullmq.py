@@ -6,6 +6,7 @@ is reported unreachable and the source resumes by itself."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -218,6 +219,24 @@ def test_retry_and_remove_a_failed_job_as_bullmq_does(
     state = "paused" if version.startswith("5.") else "waiting"
     assert after["counts"][state] == paused["counts"][state] + 1
     assert after["states"][third] in ("paused", "waiting")
+
+
+def test_a_poller_says_once_that_redis_is_gone_and_once_that_it_is_back(
+    filled: dict[str, Any], sqlite_store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = BullMQSource("redis://127.0.0.1:6399/7")
+    poller = BullMQRuns(source, Recorder(sqlite_store).record)
+    with caplog.at_level(logging.WARNING, logger="jobdeck.integrations.bullmq.runs"):
+        assert poller.run_once() is None
+        assert poller.run_once() is None
+        source.redis = redis.Redis.from_url(URL)
+        polled = poller.run_once()
+    assert polled is not None
+    assert sorted(polled.backfilled) == ["emails", "reports", "work"]
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2
+    assert "Redis unreachable (connection refused)" in lines[0]
+    assert "Redis answers again" in lines[1]
 
 
 def test_a_redis_that_is_gone_is_reported_and_the_source_resumes(filled: dict[str, Any]) -> None:

@@ -76,9 +76,26 @@ class RQRuns(Periodic):
     ):
         super().__init__(f"rq runs {source.broker}", self.run_once, every_s)
         self.source, self.record = source, record
+        self._down: str | None = None  # why Redis cannot be reached, while it cannot
         self.seen: dict[str, str] = {}  # job id → where it was last seen ("queue:…" or a registry)
 
-    def run_once(self) -> Polled:
+    def run_once(self) -> Polled | None:
+        """One pass; None while Redis cannot be reached (said once in the log, and once when it is back)."""
+        try:
+            polled = self.poll()
+        except redis_broker.BrokerUnreachable as exc:
+            if self._down is None:
+                log.warning(
+                    "%s: Redis unreachable (%s); trying again every %.0f s", self.name, exc, self.every_s
+                )
+            self._down = str(exc)
+            return None
+        if self._down is not None:
+            log.warning("%s: Redis answers again", self.name)
+            self._down = None
+        return polled
+
+    def poll(self) -> Polled:
         polled = Polled()
         where: dict[str, str] = {}
         for queue in self.source.all_queues():
