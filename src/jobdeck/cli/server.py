@@ -49,7 +49,9 @@ def serve(
     ] = None,
     bullmq: Annotated[
         list[str] | None,
-        typer.Option(help="BullMQ queues in this Redis: redis://host:6379/0[#prefix] (repeatable)"),
+        typer.Option(
+            help="BullMQ queues in this Redis: redis://host:6379/0, #PREFIX after it if not bull (repeatable)"
+        ),
     ] = None,
     rq: Annotated[
         list[str] | None, typer.Option(help="RQ queues in this Redis: redis://host:6379/0 (repeatable)")
