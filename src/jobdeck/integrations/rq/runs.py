@@ -100,7 +100,7 @@ class RQRuns(Periodic):
         where: dict[str, str] = {}
         for queue in self.source.all_queues():
             with redis_broker.talking(self.source.broker):
-                for job_id in queue.get_job_ids(0, SCAN - 1):
+                for job_id in queue.get_job_ids(0, SCAN):  # (offset, length)
                     where[job_id] = "waiting"
                 for state in REGISTRIES:
                     registry = self.source.registry(queue, state)
