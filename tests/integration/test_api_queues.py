@@ -139,6 +139,9 @@ def test_the_sampler_stores_sizes_served_as_the_queue_size_series(store: Store) 
         assert [minute, 10] in series["points"]
         only = client.get("/api/v1/timeseries", params={"metric": "queue_size", "queue": "other", "hours": 1})
         assert only.json()["series"] == []
+        sizes = {"metric": "queue_size", "job": "emails", "hours": 1}
+        by_job = client.get("/api/v1/timeseries", params=sizes)
+        assert [s["job"] for s in by_job.json()["series"]] == ["emails"]
 
 
 def test_old_samples_are_pruned(sqlite_store: Store) -> None:
