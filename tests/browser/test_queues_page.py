@@ -97,6 +97,10 @@ def test_the_page_shows_every_queue_and_broker_and_acts_on_failed_jobs(
     page.locator('[data-jd-queue-action="requeue"]').first.click()
     expect(page.locator("#jd-action-result")).to_contain_text("requeued on default")
     expect(_row(page, "rq", "default")).to_contain_text("failed 1")
+    # A failed job's id leads to its run, recorded by the BullMQ poller.
+    page.locator('a[href="/runs/bullmq%3Awork%3A4"]').click()
+    expect(page.locator("main")).to_contain_text("cannot process bad input")
+    expect(page.locator("main")).to_contain_text("TypeError")
     assert page.jd_errors == []
 
 
