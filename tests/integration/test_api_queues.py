@@ -169,6 +169,31 @@ def test_health_lists_each_broker_and_an_unreachable_one_does_not_change_the_sta
             ("bullmq", False, None),
         ]
         assert body["brokers"][1]["unreachable_since"] is not None
+        assert body["brokers"][1]["broker"] == "redis://b/7"
+
+
+def test_health_tells_a_caller_not_signed_in_whether_brokers_answer_not_where_they_are(store: Store) -> None:
+    bad = FakeSource("bullmq", "redis://10.1.2.3:6379/7", {})
+    bad.fail = OSError("Error 113 connecting to 10.1.2.3:6379. No route to host.")
+    app = create_app(Settings(database_url=store.url, auth=True), store)
+    app.state.queue_sources.add(bad)
+    with TestClient(app) as client:
+        body = client.get("/api/health").json()
+    assert body["brokers"] == [
+        {
+            "system": "bullmq",
+            "broker": None,
+            "reachable": False,
+            "rtt_ms": None,
+            "unreachable_since": body["brokers"][0]["unreachable_since"],
+            "error": None,
+        }
+    ]
+    assert "10.1.2.3" not in str(body)
+
+
+def test_health_without_sources_has_no_brokers_key(client: TestClient) -> None:
+    assert "brokers" not in client.get("/api/health").json()
 
 
 def test_health_reuses_a_recent_read_and_reads_again_when_it_is_old() -> None:

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 import jobdeck
+from jobdeck.auth.principal import principal_of
 from jobdeck.integrations.reading import health_json
 from jobdeck.web.api.errors import RETRY_AFTER_S
 from jobdeck.web.api.models import Health, Unhealthy
@@ -24,14 +25,20 @@ def _check(store: Any) -> dict[str, Any]:
     return {"backend": store.backend, "migrated": store.is_current()}
 
 
-async def _brokers(request: Request) -> list[dict[str, Any]]:
+async def _brokers(request: Request) -> list[dict[str, Any]] | None:
     """Each queue source's broker health (integrations/reading.py): the queue sampler's last read when
-    it is at most BROKERS_MAX_AGE_S old, else a new one (each source in a thread with a time limit)."""
+    it is at most BROKERS_MAX_AGE_S old, else a new one (each source in a thread with a time limit).
+    None without sources. /api/health is open: a caller who is not signed in (on a server with
+    sign-in) learns whether each broker answers, not where it is or what it said."""
     sources = request.app.state.queue_sources
     if not len(sources):
-        return []
+        return None
     snapshot = await run_in_threadpool(request.app.state.queue_reader.recent, sources, BROKERS_MAX_AGE_S)
-    return [health_json(broker) for broker in snapshot.brokers]
+    brokers = [health_json(broker) for broker in snapshot.brokers]
+    if principal_of(request) is None:
+        for broker in brokers:
+            broker.update(broker=None, error=None)
+    return brokers
 
 
 @router.get(
@@ -59,8 +66,11 @@ async def health(request: Request, store: StoreDep) -> JSONResponse:
         }
         return JSONResponse(body, status_code=503, headers={"Retry-After": RETRY_AFTER_S})
     status = "healthy" if state["migrated"] else "degraded"
+    answer: dict[str, Any] = {"status": status, "version": jobdeck.__version__, "store": state}
     brokers = await _brokers(request)
+    if brokers is not None:
+        answer["brokers"] = brokers
     return JSONResponse(
-        {"status": status, "version": jobdeck.__version__, "store": state, "brokers": brokers},
+        answer,
         status_code=200 if state["migrated"] else 503,
     )

@@ -314,7 +314,9 @@ class BrokerState(Answer):
     """A job system's broker (integrations/queues.py): reachable, and how fast; else since when and why."""
 
     system: str
-    broker: str = Field(description="The broker's URL without credentials")
+    broker: str | None = Field(
+        description="The broker's URL without credentials (null in /api/health for a caller not signed in)"
+    )
     reachable: bool
     rtt_ms: float | None = Field(description="Round trip of one PING, in milliseconds")
     unreachable_since: datetime | None
@@ -328,7 +330,9 @@ class Health(Answer):
     status: Literal["healthy", "degraded"]
     version: str
     store: StoreState
-    brokers: list[BrokerState] = Field(default_factory=list, description="Every queue source's broker")
+    brokers: list[BrokerState] | None = Field(
+        default=None, description="Every queue source's broker (absent when there are none)"
+    )
 
 
 class StoreError(Answer):
