@@ -252,3 +252,52 @@ def test_a_redis_that_is_gone_is_reported_and_the_source_resumes(filled: dict[st
     down._health.redis = down.redis
     assert {q.name for q in down.queues()} == {"work", "emails", "reports"}
     assert down.health().reachable is True
+
+
+LEGACY = """
+const { createRequire } = require("node:module");
+const { Queue } = createRequire(process.argv[2] + "/package.json")("bullmq");
+(async () => {
+  const connection = { host: "127.0.0.1", port: 6379, db: 7, maxRetriesPerRequest: null };
+  const q = new Queue("legacy", { connection, prefix: "old" });
+  await q.add("tick", {}, { repeat: { pattern: "*/5 * * * *" } });
+  await q.add("tock", {}, { repeat: { every: 30000 } });
+  const jobs = await q.getRepeatableJobs();
+  const shown = jobs.map((j) => ({
+    key: j.key, name: j.name, pattern: j.pattern, every: j.every, next: j.next,
+  }));
+  console.log(JSON.stringify(shown));
+  await q.close();
+})();
+"""
+
+
+def test_bullmq_5_repeatable_jobs_are_listed_with_their_next_run(
+    filled: dict[str, Any], tmp_path: Path
+) -> None:
+    """`queue.add(…, {repeat})`, BullMQ 5's older way (BullMQ 6 has only job schedulers)."""
+    script = tmp_path / "legacy.cjs"
+    script.write_text(LEGACY)
+    node = shutil.which("node")
+    assert node is not None
+    done = subprocess.run(
+        [node, str(script), str(VERSIONS["5.81.5"])], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    theirs = {j["key"]: j for j in json.loads(done.stdout)}
+    source = BullMQSource(URL + "#old")
+    try:
+        [queue] = source.queues()
+        assert source.broker == URL + "#old"
+        ours = {s["key"]: s for s in queue.details["schedulers"]}
+        assert set(ours) == set(theirs)
+        for key, job in theirs.items():
+            assert ours[key]["name"] == job["name"]
+            assert ours[key]["pattern"] == job["pattern"]
+            assert ours[key]["every_ms"] == (int(job["every"]) if job["every"] else None)
+            assert ours[key]["next_run_ms"] == job["next"]
+    finally:
+        source.close()
+        client = redis.Redis.from_url(URL)
+        for key in client.scan_iter(match="old:*"):
+            client.delete(key)
