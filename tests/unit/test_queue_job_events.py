@@ -89,3 +89,15 @@ def test_rq_reading_helpers() -> None:
 def test_a_stopped_or_canceled_rq_job_is_cancelled(status: str) -> None:
     fields = {"created_at": "2026-12-05T07:05:34Z", "ended_at": "2026-12-05T07:05:35Z", "status": status}
     assert [e.kind for e in rq_events("x", fields, None)][-1] == "cancelled"
+
+
+def test_bullmq_data_too_big_or_too_deep_is_left_out_not_a_failure() -> None:
+    base = {"name": "n", "timestamp": "1700000000000", "finishedOn": "1700000001000"}
+    deep = "[" * 100_000 + "]" * 100_000
+    huge = '{"blob": "' + "x" * 100_000 + '"}'
+    for data in (deep, huge):
+        fields = {**base, "data": data, "returnvalue": data}
+        [enqueued, succeeded] = bullmq_events("q", "1", fields, failed=False, delayed=False)
+        assert "kwargs" not in enqueued.data
+        assert "args" not in enqueued.data
+        assert "result" not in succeeded.data

@@ -14,11 +14,11 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from jobdeck.background.periodic import Periodic
-from jobdeck.events import Event, make_event
+from jobdeck.events import MAX_JSON_FIELD_CHARS, Event, make_event
 from jobdeck.integrations import redis_broker
 from jobdeck.integrations.bullmq.keys import QueueKeys
 from jobdeck.integrations.bullmq.source import BullMQSource, ms_time, text
@@ -32,13 +32,17 @@ ERROR_CHARS = 10_000
 TRACE_CHARS = 200_000
 
 
-def _json(value: str | None) -> Any:
-    if value is None:
+def _json(value: str | None, limit: int | None = None) -> Any:
+    """A BullMQ JSON field: its value, the text itself when it is not JSON, None when longer than `limit`
+    (a run keeps bounded args and results, as the ingest does) or nested too deep to read."""
+    if value is None or (limit is not None and len(value) > limit):
         return None
     try:
         return json.loads(value)
     except ValueError:
         return value
+    except RecursionError:
+        return None
 
 
 def job_events(queue: str, job_id: str, fields: dict[str, str], failed: bool, delayed: bool) -> list[Event]:
@@ -49,7 +53,7 @@ def job_events(queue: str, job_id: str, fields: dict[str, str], failed: bool, de
     run_id = f"{SOURCE}:{queue}:{job_id}"
     opts = _json(fields.get("opts"))
     opts = opts if isinstance(opts, dict) else {}
-    data = _json(fields.get("data"))
+    data = _json(fields.get("data"), MAX_JSON_FIELD_CHARS)
     attempts = opts.get("attempts")
     attempts_made = int(fields.get("atm") or 0)
     common: dict[str, Any] = {
@@ -95,7 +99,7 @@ def job_events(queue: str, job_id: str, fields: dict[str, str], failed: bool, de
             )
         )
     elif finished is not None:
-        result = _json(fields.get("returnvalue"))
+        result = _json(fields.get("returnvalue"), MAX_JSON_FIELD_CHARS)
         events.append(make_event(run_id, "succeeded", finished, dict(common, attempt=attempt, result=result)))
     elif delayed and attempts_made > 0:
         at = started or created
@@ -244,7 +248,3 @@ def _stream_id(value: str) -> tuple[int, int]:
         return int(ms), int(seq or 0)
     except ValueError:
         return 0, 0
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
