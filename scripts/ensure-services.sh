@@ -43,4 +43,14 @@ if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2
   fi
   command -v promtool >/dev/null 2>&1 || note "Prometheus (promtool) is not available"
 fi
+
+# Node and npm: the BullMQ tests fill queues with the real bullmq from npm (tests/bullmq/).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    note "installing Node.js and npm from Debian's packages (the BullMQ tests run bullmq with them)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null) \
+      || note "could not install nodejs"
+  fi
+  command -v node >/dev/null 2>&1 || note "Node.js is not available (BullMQ tests skip)"
+fi
 exit 0

@@ -107,6 +107,7 @@ EMPTY_PAGES = {
     "empty-control": "/control",
     "empty-alerts": "/alerts",
     "empty-channels": "/alerts/channels",
+    "empty-queues": "/queues",
 }
 # Thirty days with a busy job (11,000 runs): the overview over long and past windows.
 _PAST = f"from={(NOW - timedelta(days=10)):%Y-%m-%dT%H:%MZ}&to={(NOW - timedelta(days=9)):%Y-%m-%dT%H:%MZ}"

@@ -99,6 +99,14 @@ class Settings(BaseSettings):
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
+    # Queue sources (integrations/): BullMQ as redis://host:6379/0#prefix (prefix "bull" when none),
+    # RQ as redis://host:6379/0; each a list, one source per URL.
+    bullmq: list[str] = Field(default_factory=list)
+    rq: list[str] = Field(default_factory=list)
+    # Queue sizes (every source's queues, sampled every few seconds, a row per queue and minute) are
+    # kept this many days.
+    queue_sample_days: float = Field(default=14.0, gt=0)
+
     @property
     def base_url(self) -> str:
         """The public URL, or where this process serves."""

@@ -17,7 +17,7 @@ from jobdeck.web.app import create_app
 
 def stated_order(store: Store) -> list[str]:
     """What create_app's docstring states: the store's upkeep, live updates, the alert evaluator and
-    its sender, the control plane."""
+    its sender, the control plane; then the queue sampler (web/api/queues.install)."""
     upkeep = ["wal checkpoint"] if store.backend == "sqlite" else []
     return [
         *upkeep,
@@ -26,6 +26,7 @@ def stated_order(store: Store) -> list[str]:
         "alert evaluation",
         "alert delivery",
         "control plane",
+        "queue sampler",
     ]
 
 

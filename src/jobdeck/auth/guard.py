@@ -48,6 +48,7 @@ SELF_AUDITED = frozenset(
         "/api/v1/jobs/{job:path}/retry-failed",
         "/fragments/jobs/{job:path}/retry-failed",
         "/api/v1/queues/{name:path}/purge",
+        "/api/v1/queues/{system}/{queue}/jobs/{job_id}/{action}",
     }
 )
 AUDITED_NEEDS = frozenset({Need.OPERATOR, Need.ADMIN})

@@ -119,6 +119,10 @@ RULES: dict[tuple[str, str], Need] = {
     # Celery monitoring (integrations/celery): its workers, read like runs.
     ("GET", "/api/v1/workers"): V,
     ("GET", "/workers"): V,
+    # Queues of every job system (BullMQ, RQ, Celery): the list, the page, actions on a queue's jobs.
+    ("GET", "/api/v1/queues"): V,
+    ("GET", "/queues"): V,
+    ("POST", "/api/v1/queues/{system}/{queue}/jobs/{job_id}/{action}"): OP,
 }
 
 # Fragments a page loads are reads like the page.

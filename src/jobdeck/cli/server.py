@@ -68,6 +68,15 @@ def serve(
         Path | None,
         typer.Option("--source-map", help="A TOML file mapping the tables' columns and status words"),
     ] = None,
+    bullmq: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="BullMQ queues in this Redis: redis://host:6379/0, #PREFIX after it if not bull (repeatable)"
+        ),
+    ] = None,
+    rq: Annotated[
+        list[str] | None, typer.Option(help="RQ queues in this Redis: redis://host:6379/0 (repeatable)")
+    ] = None,
 ) -> None:
     """Serve the dashboard and API (migrating the store first), with the scheduler loop."""
     import uvicorn
@@ -88,7 +97,10 @@ def serve(
         source_tables=source_table or None,
         source_map=source_map,
         celery_brokers=celery_broker or None,
+        bullmq=bullmq or None,
+        rq=rq or None,
     )
+    check_queue_urls(settings)
     check_safe_default(settings)
     check_source_tables(settings)
     check_can_listen(settings.host, settings.port)
@@ -153,6 +165,16 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def check_queue_urls(settings: Settings) -> None:
+    """A --bullmq or --rq that is not a Redis URL: a message naming it, before anything starts."""
+    from urllib.parse import urlsplit
+
+    for flag, urls in (("--bullmq", settings.bullmq), ("--rq", settings.rq)):
+        for url in urls:
+            if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+                fail(f"{flag} {url!r}: give a Redis URL, e.g. redis://127.0.0.1:6379/0")
 
 
 def check_safe_default(settings: Settings) -> None:

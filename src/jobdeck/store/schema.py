@@ -377,3 +377,19 @@ job_expectations = Table(
     Column("source", String(32)),
     Column("updated_at", UTCDateTime(), nullable=False),
 )
+
+# Queue sizes of every job system (integrations/queues.py), sampled every few seconds by the queue
+# sampler: one row per queue and minute with the minute's last sample, its largest size, and the
+# last counts per state. `size` is what still waits or runs (every state but completed/failed).
+queue_samples = Table(
+    "queue_samples",
+    metadata,
+    Column("bucket", BigInteger, primary_key=True),
+    Column("system", String(32), primary_key=True),
+    Column("broker", String(400), primary_key=True),
+    Column("queue", String(200), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("size_max", BigInteger, nullable=False),
+    Column("counts", JSONValue(), nullable=False),
+    Index("ix_queue_samples_queue", "queue", "bucket"),
+)

@@ -36,6 +36,7 @@ from jobdeck.web.api import errors, health, ingest, reads, seed
 from jobdeck.web.api import export as export_api
 from jobdeck.web.api import overlaps as overlaps_api
 from jobdeck.web.api import prometheus as prometheus_api
+from jobdeck.web.api import queues as queues_api
 from jobdeck.web.api import safety as safety_api
 from jobdeck.web.api import schedules as schedules_api
 from jobdeck.web.api import timeseries as timeseries_api
@@ -49,6 +50,7 @@ from jobdeck.web.pages import failures as failures_page
 from jobdeck.web.pages import jobs as jobs_page
 from jobdeck.web.pages import login as login_page
 from jobdeck.web.pages import overview as overview_page
+from jobdeck.web.pages import queues as queues_page
 from jobdeck.web.pages import run_detail as run_detail_page
 from jobdeck.web.pages import runs as runs_page
 from jobdeck.web.pages import schedules as schedules_page
@@ -92,6 +94,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.health_sections = {"celery": celery.health} if celery.consumers else {}
     app.include_router(workers_api.router)
     app.include_router(workers_page.router)
+    queues_api.install(app, store, settings, app.state.recorder)  # BullMQ/RQ sources, queue sampler
     errors.install(app)
     error_pages.install(app)
     app.include_router(docs_page.router)
@@ -121,6 +124,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(channels_api.router)
     app.include_router(alerts_page.router)
     app.include_router(pings.router)
+    app.include_router(queues_api.router)
+    app.include_router(queues_page.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     openapi.install(app)
     install_security(app, settings, store)

@@ -193,7 +193,9 @@ class FailureGroupRow(Answer):
 
 
 class Series(Answer):
-    job: str
+    job: str = Field(description="The job (for queue_size: the queue)")
+    system: str | None = Field(default=None, description="queue_size only: the queue's job system")
+    broker: str | None = Field(default=None, description="queue_size only: the queue's broker")
     points: list[tuple[int, int | float | None]] = Field(description="[epoch seconds, value] per step")
 
 
@@ -208,8 +210,9 @@ Metric = Literal[
     "items_succeeded",
     "items_failed",
     "items_skipped",
+    "queue_size",
 ]
-"""The time series a chart can ask for."""
+"""The time series a chart can ask for (queue_size: per queue, the largest size sampled in a step)."""
 
 
 class Timeseries(Answer):
@@ -341,14 +344,31 @@ class StoreState(Answer):
     migrated: bool
 
 
+class BrokerState(Answer):
+    """A job system's broker (integrations/queues.py): reachable, and how fast; else since when and why."""
+
+    system: str
+    broker: str | None = Field(
+        description="The broker's URL without credentials (null in /api/health for a caller not signed in)"
+    )
+    reachable: bool
+    rtt_ms: float | None = Field(description="Round trip of one PING, in milliseconds")
+    unreachable_since: datetime | None
+    error: str | None
+
+
 class Health(Answer):
-    """Healthy (200), or degraded (503) while the store's schema is not the current one."""
+    """Healthy (200), or degraded (503) while the store's schema is not the current one. An unreachable
+    broker does not change the status (jobdeck still serves); it says so under `brokers`."""
 
     status: Literal["healthy", "degraded"]
     version: str
     store: StoreState
     celery: list[dict[str, Any]] | None = Field(
         default=None, description="Each Celery broker's event consumer (when brokers are set)"
+    )
+    brokers: list[BrokerState] | None = Field(
+        default=None, description="Every queue source's broker (absent when there are none)"
     )
 
 
