@@ -29,6 +29,7 @@ STATED_ORDER = [
     "alert delivery",
     "control plane",
     "scheduler",
+    "queue sampler",
 ]
 
 
