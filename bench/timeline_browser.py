@@ -30,7 +30,8 @@ def main() -> None:
     options = parser.parse_args()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        # bypass_csp: wait_for_function evaluates its text, which the page's CSP refuses
+        page = browser.new_page(viewport={"width": 1440, "height": 900}, bypass_csp=True)
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         start = time.monotonic()

@@ -62,7 +62,8 @@ def summary(body: dict[str, Any]) -> str:
 def browser(base: str, bars_hours: float) -> None:
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-        page = chromium.new_page(viewport={"width": 1440, "height": 900})
+        # bypass_csp: wait_for_function evaluates its text, which the page's CSP refuses
+        page = chromium.new_page(viewport={"width": 1440, "height": 900}, bypass_csp=True)
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         for hours in (720, 720, 720):
