@@ -28,8 +28,8 @@ STATED_ORDER = [
     "alert evaluation",
     "alert delivery",
     "control plane",
-    "scheduler",
     "queue sampler",
+    "scheduler",
 ]
 
 

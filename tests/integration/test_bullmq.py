@@ -34,16 +34,24 @@ VERSIONS = {"6.7.6": HERE, "5.81.5": HERE / "v5"}
 STATES = ["waiting", "active", "completed", "failed", "delayed", "paused", "prioritized", "waiting-children"]
 
 
-def node_report(*args: str, where: Path = HERE) -> dict[str, Any]:
-    """Run tests/bullmq/fill.mjs with the BullMQ installed in `where` (from npm, on first use)."""
+def installed(where: Path) -> str:
+    """The machine's node, with the BullMQ of `where` installed from npm (on first use)."""
     node = shutil.which("node")
     if node is None:
         unavailable("node", "not installed (scripts/ensure-services.sh installs nodejs)")
+    assert node is not None
     if not (where / "node_modules" / "bullmq").exists():
         npm = shutil.which("npm")
         if npm is None:
             unavailable("npm", "not installed")
+        assert npm is not None
         subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=where, check=True, timeout=300)
+    return node
+
+
+def node_report(*args: str, where: Path = HERE) -> dict[str, Any]:
+    """Run tests/bullmq/fill.mjs with the BullMQ installed in `where` (from npm, on first use)."""
+    node = installed(where)
     done = subprocess.run(
         [node, str(HERE / "fill.mjs"), URL, *args],
         capture_output=True,
@@ -278,8 +286,7 @@ def test_bullmq_5_repeatable_jobs_are_listed_with_their_next_run(
     """`queue.add(…, {repeat})`, BullMQ 5's older way (BullMQ 6 has only job schedulers)."""
     script = tmp_path / "legacy.cjs"
     script.write_text(LEGACY)
-    node = shutil.which("node")
-    assert node is not None
+    node = installed(VERSIONS["5.81.5"])  # whichever version's tests ran first, BullMQ 5 is needed here
     done = subprocess.run(
         [node, str(script), str(VERSIONS["5.81.5"])], capture_output=True, text=True, timeout=60, check=False
     )

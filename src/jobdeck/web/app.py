@@ -24,7 +24,6 @@ from jobdeck.integrations.pings import routes as pings
 from jobdeck.integrations.queues import QueueSources
 from jobdeck.integrations.table import source as table_source
 from jobdeck.recorder import Recorder
-from jobdeck.scheduler.loop import Scheduler
 from jobdeck.services import OnStop, Service, Services
 from jobdeck.store import Store
 from jobdeck.web import live, openapi, params
@@ -83,7 +82,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.live = updates.broadcaster
     control = control_api.install(app, store, app.state.recorder)
     scheduler = schedules_api.install(app, store, settings, app.state.recorder, control)
-    app.state.services = background_services(store, settings, updates, control, scheduler)
+    app.state.services = background_services(store, settings, updates, control)
     for source in table_source.loops(app.state.recorder, settings):  # foreign jobs tables, polled
         app.state.services.add(source)
     # Celery brokers (--celery-broker): event consumers, queue sources, the Workers page's data.
@@ -95,6 +94,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(workers_api.router)
     app.include_router(workers_page.router)
     queues_api.install(app, store, settings, app.state.recorder)  # BullMQ/RQ sources, queue sampler
+    if settings.scheduler:  # last to start, first to stop: nothing new starts while the rest stops
+        app.state.services.add(scheduler)
     errors.install(app)
     error_pages.install(app)
     app.include_router(docs_page.router)
@@ -154,14 +155,15 @@ def install_security(app: FastAPI, settings: Settings, store: Store) -> None:
 
 
 def background_services(
-    store: Store, settings: Settings, updates: live.LiveUpdates, control: ControlPlane, scheduler: Scheduler
+    store: Store, settings: Settings, updates: live.LiveUpdates, control: ControlPlane
 ) -> Services:
     """The app's background services in start order (they stop in reverse): the store's upkeep first
     (the WAL checkpoint on SQLite, retention cleanup when set) and last to stop, so that it runs
     while anything writes; then live updates; then the alert evaluator and its sender, which read
     and write the store like any client, so the upkeep outlives them; then the control plane, so
     that the commands it still runs are stopped and recorded as cancelled while the rest still
-    runs; last the scheduler (when settings.scheduler is on), which stops first, so that nothing
+    runs. The integrations' services (tables, Celery, the queue sampler) follow, and create_app adds
+    the scheduler (when settings.scheduler is on) after them all: it stops first, so that nothing
     new starts while the rest stops."""
     upkeep: list[Service | None] = [checkpoint.loop(store), retention.loop(store, settings)]
     services = Services(
@@ -170,8 +172,6 @@ def background_services(
         *alert_service.loops(store, settings),
         OnStop("control plane", control.close),
     )
-    if settings.scheduler:
-        services.add(scheduler)
     return services
 
 
