@@ -70,7 +70,10 @@ class ScheduleSpec(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     name: Name
-    job: Name | None = Field(default=None, description="The job its runs are of (default: the name)")
+    job: Name | None = Field(
+        default=None,
+        description="The job its runs are of (default: the name; a Celery target's task)",
+    )
     kind: Literal["once", "interval", "cron"] | None = Field(
         default=None, description="None only for a schedule that fires `after` another job"
     )
