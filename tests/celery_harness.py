@@ -26,14 +26,14 @@ RABBIT_VHOST = "jobdeck-celery"
 RABBIT_BROKER = f"amqp://guest:guest@127.0.0.1:5672/{RABBIT_VHOST}"
 
 
-def redis_broker() -> str:
-    """The Redis broker URL, its db emptied first (skips when Redis is not there)."""
+def redis_broker(url: str = REDIS_BROKER) -> str:
+    """The Redis broker URL (a feature's own db), its db emptied first (skips when Redis is not there)."""
     if not port_open("127.0.0.1", 6379):
         unavailable("Redis", "nothing listens on 127.0.0.1:6379")
     import redis
 
-    redis.Redis.from_url(REDIS_BROKER).flushdb()
-    return REDIS_BROKER
+    redis.Redis.from_url(url).flushdb()
+    return url
 
 
 def rabbit_broker() -> str:

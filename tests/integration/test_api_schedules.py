@@ -134,7 +134,7 @@ def test_run_now_starts_a_run_linked_to_the_schedule(client: TestClient, store: 
     assert run["job"] == "export"
     ended(store, created["id"])
     assert client.post("/api/v1/schedules/nope/run").status_code == 404
-    celery = create(client, {**CRON, "target": {"type": "celery", "task": "app.sync"}})
+    celery = create(client, {**CRON, "job": None, "target": {"type": "celery", "task": "app.sync"}})
     refused = client.post(f"/api/v1/schedules/{celery['id']}/run")
     assert refused.status_code == 422
     assert "Celery" in refused.json()["detail"]

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from jobdeck.config import Settings
 from jobdeck.store import Store
+from jobdeck.store import runs as run_rows
 from jobdeck.web.app import create_app
 from tests.celery_harness import Worker, celery_worker, client_app, rabbit_broker, redis_broker, wait_for
 from tests.integration.celery_support import close_client_pools, consuming, run_of, wait_status
@@ -130,7 +131,18 @@ def test_a_worker_that_died_while_jobdeck_was_away_has_its_runs_marked_lost(sqli
     broker = redis_broker()
     now = datetime.now(UTC)
     started = {"job": "tests.sleep", "source": "celery", "worker": "gone@nowhere"}
-    Recorder(sqlite).record([make_event("r-away", EventKind.STARTED, now, started)])
-    with consuming(broker, sqlite, lost_grace_s=0.5):
+    ours = {**started, "labels": {"celery.broker": broker}}
+    # A Celery-like run some other source recorded (the demo's synthetic workload), with no broker.
+    other = {**started, "worker": "celery@synthetic"}
+    Recorder(sqlite).record(
+        [
+            make_event("r-away", EventKind.STARTED, now, ours),
+            make_event("r-other", EventKind.STARTED, now, other),
+        ]
+    )
+    with consuming(broker, sqlite, lost_grace_s=0.5) as consumer:
         run = wait_status(sqlite, "r-away", "lost", timeout=15)
+        assert "celery@synthetic" not in {w["name"] for w in consumer.workers.snapshot()}
     assert "gone@nowhere stopped sending heartbeats" in run["labels"]["lost_reason"]
+    with sqlite.read() as conn:
+        assert run_rows.get_run(conn, "r-other")["status"] == "running"  # type: ignore[index]

@@ -206,14 +206,16 @@ def test_run_now_ignores_times_and_paused(store: Store, scheduler: Scheduler, he
     assert scheduler.fire_now("no-such-schedule") is None
 
 
-def test_celery_targets_are_refused_with_a_reason(store: Store, scheduler: Scheduler, clock: Clock) -> None:
+def test_celery_targets_without_a_broker_are_refused_with_a_reason(
+    store: Store, scheduler: Scheduler, clock: Clock
+) -> None:
     spec = every(60, target={"type": "celery", "task": "app.tasks.sync"})
     schedule = book.create(store, spec, T0)
     clock.at = T0 + timedelta(seconds=60)
     assert scheduler.run_once().refused == 1
     [firing] = firings(store, schedule["id"])
     assert firing["state"] == "refused"
-    assert "Celery executor" in firing["detail"]
+    assert "no Celery broker is configured" in firing["detail"]
     assert firing["run_id"] is None
 
 

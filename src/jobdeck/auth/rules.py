@@ -123,6 +123,9 @@ RULES: dict[tuple[str, str], Need] = {
     ("GET", "/api/v1/queues"): V,
     ("GET", "/queues"): V,
     ("POST", "/api/v1/queues/{system}/{queue}/jobs/{job_id}/{action}"): OP,
+    # Expectations declared without a run (a Celery app's beat schedule, through the SDK's token).
+    ("POST", "/api/v1/expectations"): INGEST,
+    ("GET", "/api/v1/expectations"): V,
 }
 
 # Fragments a page loads are reads like the page.

@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from jobdeck.background.periodic import Periodic
-from jobdeck.cli.common import DbOption, check_can_listen, console, open_store, settings_for
+from jobdeck.cli.common import DbOption, check_can_listen, console, fail, open_store, settings_for
 from jobdeck.demo import live_loop
 from jobdeck.demo.local_jobs import LocalSchedule
 from jobdeck.demo.profiles import PROFILES
@@ -35,13 +35,23 @@ def demo(
     local_jobs: Annotated[
         bool, typer.Option(help="Also run two real local jobs (small Python commands) to stop and retry")
     ] = True,
+    celery_broker: Annotated[
+        str | None,
+        typer.Option(
+            "--celery-broker",
+            help="Also run a real Celery worker with demo tasks on this broker (redis://… or amqp://…), "
+            "a producer sending them, and jobdeck's consumer recording them",
+        ),
+    ] = None,
 ) -> None:
     """Serve the dashboard on a synthetic workload: a week of history, then new runs in real time."""
     import uvicorn
 
     from jobdeck.web.app import create_app
 
-    settings = settings_for(db, host=host, port=port)
+    settings = settings_for(
+        db, host=host, port=port, celery_brokers=[celery_broker] if celery_broker else None
+    )
     check_can_listen(settings.host, settings.port)  # before a backfill that takes a while
     store = open_store(settings)
     app = create_app(settings, store)
@@ -61,6 +71,12 @@ def demo(
     if local_jobs:
         schedule = LocalSchedule(app.state.control.executors["local"])
         app.state.services.add(Periodic("demo local jobs", lambda: schedule.run_once(datetime.now(UTC)), 1.0))
+    if celery_broker:
+        try:
+            from jobdeck.demo.celery_demo import CeleryDemo
+        except ImportError as exc:
+            fail(f"--celery-broker needs the celery extra (pip install 'jobdeck[celery]'): {exc}")
+        app.state.services.add(CeleryDemo(celery_broker))
     url = f"http://{settings.host}:{settings.port}{settings.root_path}/"
     console.print(
         f"jobdeck demo serving on {url} — new runs arrive in real time (seed {seed}); Ctrl-C stops",

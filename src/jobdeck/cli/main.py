@@ -6,7 +6,19 @@ from typing import Annotated
 
 import typer
 
-from jobdeck.cli import auth, crontab, data, demo, grafana, prometheus_rules, run, scheduler, server, spool
+from jobdeck.cli import (
+    auth,
+    celery_beat,
+    crontab,
+    data,
+    demo,
+    grafana,
+    prometheus_rules,
+    run,
+    scheduler,
+    server,
+    spool,
+)
 from jobdeck.cli.common import out
 from jobdeck.version import __version__
 
@@ -29,5 +41,17 @@ def main(
     """jobdeck: one dashboard and control plane for background jobs."""
 
 
-for _module in (server, data, demo, run, crontab, scheduler, grafana, prometheus_rules, spool, auth):
+for _module in (
+    server,
+    data,
+    demo,
+    run,
+    crontab,
+    scheduler,
+    grafana,
+    prometheus_rules,
+    spool,
+    auth,
+    celery_beat,
+):
     _module.register(app)

@@ -37,6 +37,7 @@ StaleAfter = Annotated[
 def scheduler(db: DbOption = None, stale_after: StaleAfter = None) -> None:
     """Run the scheduler loop and the safety sweep until stopped (no web server)."""
     from jobdeck.recorder import Recorder
+    from jobdeck.scheduler.launch import Launcher, runs_in
     from jobdeck.scheduler.loop import Scheduler
     from jobdeck.scheduler.safety import Sweeper
 
@@ -49,7 +50,13 @@ def scheduler(db: DbOption = None, stale_after: StaleAfter = None) -> None:
     sweeper = Sweeper(
         store, recorder, stale_after_s=settings.stale_after_s, stale_after_by_job=settings.stale_after_by_job
     )
-    loop = Scheduler(store, recorder, sweep=sweeper)
+    celery = None
+    if settings.celery_brokers:  # Celery targets are sent (their runs end through serve's consumer)
+        from jobdeck.integrations.celery.executor import CeleryExecutor
+
+        celery = CeleryExecutor(recorder.record, settings.celery_brokers)
+    launcher = Launcher(recorder.record, celery=celery, run_of=runs_in(store))
+    loop = Scheduler(store, recorder, launcher, sweep=sweeper)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         loop.stop_thread_soon()
@@ -61,6 +68,8 @@ def scheduler(db: DbOption = None, stale_after: StaleAfter = None) -> None:
         loop.serve()
     finally:
         loop.launcher.close()
+        if celery is not None:
+            celery.close()
         store.close()
 
 

@@ -151,7 +151,7 @@ class Scheduler:
             if row is None:
                 return None
             spec = ScheduleSpec.model_validate(row["definition"])
-            reason = launch.why_not(spec)
+            reason = self.launcher.why_not(spec)
             if reason is not None:
                 raise Refused(Refusal(reason))
             self._claim(conn, schedule_id, spec, now, claims, detail="run now")
@@ -203,7 +203,7 @@ class Scheduler:
         done: Pass,
     ) -> None:
         """Record a firing for each time, by the overlap policy: a run, a skip or a place in the queue."""
-        reason = launch.why_not(spec)
+        reason = self.launcher.why_not(spec)
         busy: str | None = None
         if spec.overlap != "allow":
             live = rows.live_runs(conn, schedule_id)

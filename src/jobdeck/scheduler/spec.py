@@ -70,7 +70,10 @@ class ScheduleSpec(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     name: Name
-    job: Name | None = Field(default=None, description="The job its runs are of (default: the name)")
+    job: Name | None = Field(
+        default=None,
+        description="The job its runs are of (default: the name; a Celery target's task)",
+    )
     kind: Literal["once", "interval", "cron"] | None = Field(
         default=None, description="None only for a schedule that fires `after` another job"
     )
@@ -111,6 +114,10 @@ class ScheduleSpec(BaseModel):
 
     @property
     def job_name(self) -> str:
+        """The job its runs are of: `job`, else a Celery target's task (Celery's events name the
+        runs so), else the schedule's name."""
+        if isinstance(self.target, CeleryTarget):
+            return self.job or self.target.task
         return self.job or self.name
 
     def trigger(self, anchor: datetime | None = None) -> Trigger | None:
@@ -132,6 +139,12 @@ class ScheduleSpec(BaseModel):
 
     def check(self) -> None:
         """Raise TriggerError naming the field when the schedule cannot work as a whole."""
+        if isinstance(self.target, CeleryTarget) and self.job not in (None, self.target.task):
+            raise TriggerError(
+                "job",
+                f"a Celery target's runs are of its task ({self.target.task!r}: Celery's events name them "
+                "so); leave 'job' out or give the task's name",
+            )
         if self.kind is None and self.after is None:
             raise TriggerError("kind", "give a kind (once, interval or cron), or 'after' a job")
         trigger = self.trigger()

@@ -62,6 +62,7 @@ class HttpTransport:
         import httpx2
 
         self.endpoint = url.rstrip("/") + "/api/v1/events"
+        self.expectations_url = url.rstrip("/") + "/api/v1/expectations"
         self.health_url = url.rstrip("/") + "/api/health"
         headers = {"User-Agent": f"jobdeck-python/{__version__}", "Content-Type": "application/json"}
         if token:
@@ -95,6 +96,22 @@ class HttpTransport:
         if status >= 500 or status in _RETRY_STATUSES:
             raise Unavailable(detail)
         raise Rejected(detail, per_event=status not in _DESTINATION_STATUSES)
+
+    def declare(self, declarations: Sequence[dict[str, Any]], source: str) -> None:
+        """Declare jobs' expectations without a run (`{"job", "schedule", "timezone", "grace",
+        "max_runtime"}` each); raises Unavailable or Rejected like `send`."""
+        body = json.dumps({"expectations": list(declarations), "source": source}, separators=(",", ":"))
+        try:
+            response = self._client.post(self.expectations_url, content=body, headers=self._headers)
+        except self._httpx.HTTPError as exc:
+            raise Unavailable(f"{type(exc).__name__}: {exc}") from exc
+        status = response.status_code
+        if status < 300:
+            return
+        detail = f"HTTP {status} from {self.expectations_url}: {response.text[:500]}"
+        if status >= 500 or status in _RETRY_STATUSES:
+            raise Unavailable(detail)
+        raise Rejected(detail, per_event=False)
 
     def healthy(self) -> bool:
         """True if the server says it and its store are fine (GET /api/health answers 200)."""
@@ -180,6 +197,29 @@ class DirectTransport:
                 raise Unavailable(str(exc)) from exc
             raise Rejected(f"{type(exc).__name__}: {exc}") from exc
         except SQLAlchemyError as exc:
+            raise Unavailable(f"{type(exc).__name__}: {exc}") from exc
+
+    def declare(self, declarations: Sequence[dict[str, Any]], source: str) -> None:
+        """Declare jobs' expectations without a run, straight into the store."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from jobdeck.alerts import expectations
+        from jobdeck.store import alerts as store_alerts
+
+        rows = []
+        for declared in declarations:
+            fields = {name: declared[name] for name in expectations.FIELDS if declared.get(name) is not None}
+            try:
+                rows.append(expectations.declaration(fields, str(declared["job"]), source))
+            except expectations.BadExpectation as exc:
+                raise Rejected(f"job {declared.get('job')!r}: field '{exc.field}': {exc}") from exc
+        try:
+            if self._recorder is None:
+                self._recorder = self._open()
+            with self._recorder.store.write() as conn:
+                for row in rows:
+                    store_alerts.set_expectation(conn, row)
+        except (SQLAlchemyError, OSError) as exc:
             raise Unavailable(f"{type(exc).__name__}: {exc}") from exc
 
     def close(self) -> None:

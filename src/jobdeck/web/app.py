@@ -32,6 +32,7 @@ from jobdeck.web.api import audit as audit_api
 from jobdeck.web.api import channels as channels_api
 from jobdeck.web.api import control as control_api
 from jobdeck.web.api import errors, health, ingest, reads, seed
+from jobdeck.web.api import expectations as expectations_api
 from jobdeck.web.api import export as export_api
 from jobdeck.web.api import overlaps as overlaps_api
 from jobdeck.web.api import prometheus as prometheus_api
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(pings.router)
     app.include_router(queues_api.router)
     app.include_router(queues_page.router)
+    app.include_router(expectations_api.router)  # expectations declared without a run (Celery beat)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     openapi.install(app)
     install_security(app, settings, store)

@@ -326,17 +326,21 @@ class EventConsumer:
 
     def seed_running(self, now: datetime) -> None:
         """Runs this broker's workers were running when jobdeck last saw them: their workers are taken
-        as heard from now, so a worker that died while jobdeck was away has them marked lost too."""
+        as heard from now, so a worker that died while jobdeck was away has them marked lost too.
+        Only runs that came through this broker (its `celery.broker` label): not another broker's,
+        nor Celery-like runs other sources recorded (the demo's synthetic workload)."""
         runs = schema.runs
         with self.store.read() as conn:
             rows = conn.execute(
-                select(runs.c.run_id, runs.c.job, runs.c.worker).where(
+                select(runs.c.run_id, runs.c.job, runs.c.worker, runs.c.labels).where(
                     runs.c.source == mapping.SOURCE,
                     runs.c.status == "running",
                     runs.c.worker.is_not(None),
                 )
             ).all()
-        for run_id, job, worker in rows:
+        for run_id, job, worker, labels in rows:
+            if not isinstance(labels, dict) or labels.get("celery.broker") != self.broker:
+                continue
             self._remember(run_id, job)
             self.workers.task_started(worker, run_id, heard_at=now)
         self._seeded = True

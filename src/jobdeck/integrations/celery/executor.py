@@ -390,6 +390,19 @@ class CeleryExecutor:
         fields = {"job": run.job, "worker": worker, "error_message": message}
         self._record_safely([make_event(run.run_id, EventKind.CANCELLED, _now(), fields)])
 
+    def expire(self, run_id: str, why: str, run: RunInfo | None = None) -> None:
+        """A schedule's timeout: revoke the task with terminate (SIGTERM) on every worker, whatever
+        its state (a pending one is dropped, a running one signalled), and record it cancelled, why.
+        Celery signals a task once: one that ignores SIGTERM runs on (docs/scheduling.md)."""
+        broker = self._broker_of(run) if run is not None else self.broker_named(None)
+        if not isinstance(broker, Broker):
+            raise Refused(broker or Refusal("it does not say which broker it was sent to"))
+        self._revoke(broker, run_id, "SIGTERM")
+        fields: dict[str, Any] = {"error_message": why}
+        if run is not None:
+            fields["job"] = run.job
+        self._record_safely([make_event(run_id, EventKind.CANCELLED, _now(), fields)])
+
     # --- queues -----------------------------------------------------------------------------------
 
     def purge(self, queue: str, broker_name: str | None = None) -> int:

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from jobdeck.integrations.celery import beat
 from jobdeck.integrations.celery.mapping import SOURCE, workflow_labels
 from jobdeck.integrations.queues import redact_url
 from jobdeck.sdk import payload
@@ -82,6 +83,7 @@ class Instrumentation:
         self._priorities: dict[str, int] = {}
         self._lock = threading.Lock()
         self._handlers: list[tuple[Any, Callable[..., None]]] = []
+        self.beat = beat.Declarer(app)
 
     def connect(self) -> Instrumentation:
         from celery import signals
@@ -96,11 +98,14 @@ class Instrumentation:
             (signals.task_postrun, self.postrun),
             (signals.task_revoked, self.revoked),
             (signals.worker_init, self.worker_init),
+            (signals.beat_init, self.beat_started),
+            (signals.worker_ready, self.beat_started),
         ):
             guarded = _safely(handler)
             signal.connect(guarded, weak=False)
             self._handlers.append((signal, guarded))
         self.mark_worker()
+        self.beat.soon()  # the beat schedule as each beat task's expectation (beat.py)
         return self
 
     def disconnect(self) -> None:
@@ -112,6 +117,12 @@ class Instrumentation:
 
     def worker_init(self, **_: Any) -> None:
         self.mark_worker()
+
+    def beat_started(self, sender: Any = None, **_: Any) -> None:
+        """Beat (or a worker) of this app has started: its schedule is complete now; declared again
+        when it changed (entries added by `add_periodic_task` after `instrument`)."""
+        if getattr(sender, "app", None) is self.app:
+            self.beat.soon()
 
     @staticmethod
     def mark_worker() -> None:

@@ -17,7 +17,7 @@ from jobdeck.executors import Refused
 from jobdeck.executors.local import LocalExecutor
 from jobdeck.recorder import Recorder
 from jobdeck.scheduler import book, prediction
-from jobdeck.scheduler.launch import Launcher
+from jobdeck.scheduler.launch import Launcher, runs_in
 from jobdeck.scheduler.loop import Scheduler
 from jobdeck.scheduler.safety import Sweeper
 from jobdeck.scheduler.spec import ScheduleSpec
@@ -255,8 +255,15 @@ def install(
         stale_after_s=settings.stale_after_s,
         stale_after_by_job=settings.stale_after_by_job,
     )
-    local = control.executors.get("local")
-    launcher = Launcher(recorder.record, local if isinstance(local, LocalExecutor) else None)
+    from jobdeck.integrations.celery.executor import CeleryExecutor  # no Celery import: only its type
+
+    local, celery = control.executors.get("local"), control.executors.get("celery")
+    launcher = Launcher(
+        recorder.record,
+        local if isinstance(local, LocalExecutor) else None,
+        celery=celery if isinstance(celery, CeleryExecutor) else None,
+        run_of=runs_in(store),
+    )
     scheduler = Scheduler(store, recorder, launcher, sweep=sweeper)
     app.state.scheduler, app.state.sweeper = scheduler, sweeper
     return scheduler
