@@ -73,9 +73,11 @@ def granularity_for(step: int) -> int:
 
 def buckets(
     conn: Connection, since: datetime, until: datetime, step: int, jobs: Sequence[str]
-) -> list[dict[str, Any]]:
+) -> list[tuple[Any, ...]]:
     """Per job and bucket of `step` seconds (aligned to the epoch) meeting [since, until]: the run
-    counts by status, the duration sum and the longest duration, summed from rollup cells.
+    counts by status, the duration sum and the longest duration, summed from rollup cells, as tuples
+    (job, start, *BUCKET_COUNTERS, dur_sum, dur_max) — tuples, not dicts: 30 days of 200 lanes are
+    48,200 of them.
 
     The cost follows cells (buckets times jobs times cells per bucket), not runs: one grouped range read of
     the rollups' primary key at the coarsest granularity that tiles a bucket."""
@@ -102,16 +104,8 @@ def buckets(
     # was five times slower.
     if len(wanted) <= FEW_JOBS:
         query = query.where(rollup_cells.c.job.in_(sorted(wanted)))
-    names = ("job", "start", *BUCKET_COUNTERS)
-    found = []
-    for row in conn.execute(query):
-        if row[0] not in wanted or not row[2]:
-            continue
-        cell: dict[str, Any] = {
-            name: int(value or 0) for name, value in zip(names[1:], row[1:-2], strict=True)
-        }
-        cell["job"] = row[0]
-        cell["dur_sum"] = float(row[-2] or 0.0)
-        cell["dur_max"] = row[-1]
-        found.append(cell)
-    return found
+    wanted_rows = []
+    for row in conn.execute(query).all():
+        if row[0] in wanted and row[2]:
+            wanted_rows.append(tuple(row))
+    return wanted_rows
