@@ -224,27 +224,53 @@
       for (var i = 0; i < list.length; i++) if (list[i][1] <= t && t < list[i][2]) return list[i];
       return null;
     }
+    // A lane's buckets as step outlines along its bottom: two points per bucket (the top corners),
+    // neighbours at the same pixel height merged and edges shared, so 240 buckets of a 30-day lane
+    // cost a few hundred points instead of a thousand and the x of each edge is computed once.
+    function Outline(bottom) { this.points = []; this.bottom = bottom; this.x1 = null; this.h = -1; }
+    Outline.prototype.add = function (x0, x1, h) {
+      var pts = this.points, bottom = this.bottom;
+      if (this.x1 === null || x0 - this.x1 > 0.01) {
+        if (this.x1 !== null) pts.push([this.x1, bottom]);
+        pts.push([x0, bottom]);
+        this.h = -1;
+      }
+      h = Math.round(h * 2) / 2;
+      if (h === this.h) { pts[pts.length - 1][0] = x1; }
+      else { pts.push([x0, bottom - h], [x1, bottom - h]); this.h = h; }
+      this.x1 = x1;
+    };
+    Outline.prototype.done = function () {
+      if (this.x1 !== null) this.points.push([this.x1, this.bottom]);
+      return this.points;
+    };
     function lanePolygons(params, api, jobIndex) {
       var cs = params.coordSys;
       var centre = api.coord([data.since, jobIndex])[1];
       var band = api.size([0, 1])[1] * 0.84;
       var bottom = centre + band / 2, top = laneRate[jobIndex];
-      function x(t) { return Math.min(Math.max(api.coord([t, jobIndex])[0], cs.x), cs.x + cs.width); }
-      var all = [], failed = [], running = [];
+      // The time axis is linear: two coordinates give every x.
+      var t0 = data.since, px0 = api.coord([t0, jobIndex])[0];
+      var perMs = (api.coord([t0 + 3600000, jobIndex])[0] - px0) / 3600000;
+      function x(t) { return Math.min(Math.max(px0 + (t - t0) * perMs, cs.x), cs.x + cs.width); }
+      var all = new Outline(bottom), failed = new Outline(bottom), running = [];
+      var lastEnd = null, lastX = 0;
       (laneBuckets[jobIndex] || []).forEach(function (b) {
-        var x0 = x(b[1]), x1 = x(b[2]);
+        var x0 = b[1] === lastEnd ? lastX : x(b[1]), x1 = x(b[2]);
+        lastEnd = b[2]; lastX = x1;
         if (x1 - x0 < 0.01) return;
         var h = Math.max(band * Math.sqrt(rate(b) / top), 2);
-        all.push([x0, bottom], [x0, bottom - h], [x1, bottom - h], [x1, bottom]);
+        all.add(x0, x1, h);
         var hf = b[5] ? Math.max(h * b[5] / b[3], 1.5) : 0;
-        if (hf) failed.push([x0, bottom], [x0, bottom - hf], [x1, bottom - hf], [x1, bottom]);
+        if (hf) failed.add(x0, x1, hf);
         if (b[6]) {
           var hr = Math.max(h * b[6] / b[3], 1.5);
           running.push([x0, bottom - hf], [x0, bottom - hf - hr], [x1, bottom - hf - hr], [x1, bottom - hf]);
         }
       });
-      var children = [{ type: "polygon", name: "lane-" + jobIndex, shape: { points: all }, style: { fill: c.succeeded, opacity: 0.8 } }];
-      if (failed.length) children.push({ type: "polygon", name: "failed-" + jobIndex, shape: { points: failed }, style: { fill: c.failed } });
+      var children = [{ type: "polygon", name: "lane-" + jobIndex, shape: { points: all.done() }, style: { fill: c.succeeded, opacity: 0.8 } }];
+      var failedPoints = failed.done();
+      if (failedPoints.length) children.push({ type: "polygon", name: "failed-" + jobIndex, shape: { points: failedPoints }, style: { fill: c.failed } });
       if (running.length) children.push({ type: "polygon", name: "running-" + jobIndex, shape: { points: running }, style: { fill: c.running } });
       return { type: "group", children: children };
     }
