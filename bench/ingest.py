@@ -10,7 +10,8 @@
 Beside each repeat's events/s the raw write limit of the same machine in the same run: the rows
 of the runs the batches hold (folded by jobdeck, outside the clock) written into a plain table
 shaped like `runs` (no index, no key) of the same store, as many rows as the batches had events,
-one transaction per `--batch-size` rows — SQLite `executemany`, PostgreSQL binary `COPY` — and
+one transaction per `--batch-size` rows — SQLite `executemany`, PostgreSQL binary `COPY`, the
+best of three — and
 the ratio events/s ÷ raw rows/s (the issue's measure: as if each event were one plain row).
 
 Each repeat starts `jobdeck serve` on a free localhost port against a fresh store, posts
@@ -252,7 +253,7 @@ def raw_rows_per_s(url: str, bodies: list[bytes], rows_wanted: int, size: int) -
     """The raw write limit: the runs of `bodies` folded into runs-table rows (outside the clock),
     then `rows_wanted` of them (cycled) written into a plain table shaped like `runs` — no index,
     no key — one transaction per `size` rows: SQLite `executemany`, PostgreSQL binary `COPY`
-    (the statements the recorder itself writes new runs with). Rows per second."""
+    (the statements the recorder itself writes new runs with). Rows per second, the best of three."""
     from sqlalchemy import Column, MetaData, Table
 
     from jobdeck.recorder import prepare
@@ -272,16 +273,20 @@ def raw_rows_per_s(url: str, bodies: list[bytes], rows_wanted: int, size: int) -
             [rows[i % len(rows)] for i in range(start, min(start + size, rows_wanted))]
             for start in range(0, rows_wanted, size)
         ]
-        began = time.perf_counter()
-        for chunk in chunks:
+        best = float("inf")
+        for _ in range(3):  # a second or less each: the best of three is the limit, not the noise
             with store.write() as conn:
-                bulk.insert(conn, plain, run_writes.WRITE_COLUMNS, chunk)
-        seconds = time.perf_counter() - began
+                conn.exec_driver_sql("DELETE FROM raw_runs")
+            began = time.perf_counter()
+            for chunk in chunks:
+                with store.write() as conn:
+                    bulk.insert(conn, plain, run_writes.WRITE_COLUMNS, chunk)
+            best = min(best, time.perf_counter() - began)
         with store.write() as conn:
             plain.drop(conn)
     finally:
         store.close()
-    return rows_wanted / seconds
+    return rows_wanted / best
 
 
 @dataclass
