@@ -93,8 +93,13 @@ def record_events(conn: Connection, batch: Sequence[Event] | Prepared) -> Record
     fresh = prepared.fresh
     inserts: list[tuple[Any, ...]] = []
     updates: list[tuple[tuple[Any, ...], tuple[Any, ...]]] = []
-    # The changes as prepared hold when every run is new; otherwise they are added up again.
-    changes = prepared.changes if not stored else rollups.Changes()
+    # The changes as prepared (every fresh run added) hold when none of the fresh runs is stored —
+    # a batch of new runs, or a live stream's batch whose other runs are only updated: those
+    # updates' changes are added to a copy of them (the prepared batch is tried again as it is
+    # after a deadlock). Otherwise they are added up again from nothing. (Sums: the order they
+    # are added in does not matter.)
+    recount = any(run_id in stored for run_id in fresh) if stored else False
+    changes = prepared.changes if not stored else rollups.Changes() if recount else prepared.changes.copy()
     changed: list[str] = []
     applied = 0
     for run_id, folded in prepared.states.items():
@@ -104,7 +109,7 @@ def record_events(conn: Connection, batch: Sequence[Event] | Prepared) -> Record
                 raise MissingJob(run_id)
             row, contribution = fresh[run_id]
             inserts.append(row)
-            if stored:
+            if recount:
                 changes.change(None, contribution)
         else:
             state = run_writes.state_of(old)

@@ -76,8 +76,9 @@ def mask_events(events: list[Event], patterns: Sequence[str]) -> list[Event]:
     if not patterns:
         return events
     masked = []
+    fields = frozenset(MASKED_FIELDS)
     for event in events:
-        if any(field in event.data for field in MASKED_FIELDS):
+        if not fields.isdisjoint(event.data):
             data = {k: mask(v, patterns) if k in MASKED_FIELDS else v for k, v in event.data.items()}
             event = event._replace(data=data)
         masked.append(event)

@@ -288,8 +288,11 @@ def insert_driver_rows(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> Non
         index_for_search(conn, first_id)
 
 
+_INDEXES = range(len(WRITE_COLUMNS))
+
+
 def _changed(old: Sequence[Any], new: Sequence[Any]) -> tuple[int, ...]:
-    return tuple(i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b or type(a) is not type(b))
+    return tuple([i for i, a, b in zip(_INDEXES, old, new, strict=True) if a != b or type(a) is not type(b)])
 
 
 def update(conn: Connection, changes: Sequence[tuple[Sequence[Any], Sequence[Any]]]) -> None:

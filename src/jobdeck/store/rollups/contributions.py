@@ -56,6 +56,17 @@ class Changes:
     def empty(cls) -> Changes:
         return cls()
 
+    def copy(self) -> Changes:
+        """Changes of their own with the same deltas (adding to one leaves the other as it is)."""
+        copied = Changes()
+        for key, delta in self.cells.items():
+            twin = copied.cells[key] = Delta()
+            twin.counters = delta.counters.copy()
+            twin.low, twin.high, twin.recompute = delta.low, delta.high, delta.recompute
+            twin.sketches = (delta.sketches[0].copy(), delta.sketches[1].copy())
+        copied.failures = {key: found.copy() for key, found in self.failures.items()}
+        return copied
+
     def add(self, c: Contribution, sign: int) -> None:
         job, at, status, duration, wait, items, failure = c
         if failure is not None:
