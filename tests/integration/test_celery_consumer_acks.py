@@ -68,3 +68,28 @@ def test_a_real_worker_s_tasks_are_recorded_with_acks_on_rabbitmq_only(sqlite: S
         for result in sent:
             assert wait_status(sqlite, result.id, "succeeded")["source"] == "celery"
         assert consumer.acks is (kind == "rabbitmq")
+
+
+def test_tasks_the_name_cache_no_longer_holds_are_named_from_the_store(
+    sqlite: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The consumer holds the names of the last KNOWN_JOBS tasks only (its memory is bounded); the
+    ends of older ones still find their job, read from the stored runs."""
+    from jobdeck.integrations.celery import consumer as consumer_module
+    from tests.integration.celery_support import run_of
+
+    monkeypatch.setattr(consumer_module, "KNOWN_JOBS", 3)
+    consumer = EventConsumer("redis://127.0.0.1:6379/0", sqlite, Recorder(sqlite))
+    ids = [f"task-{i}" for i in range(10)]
+    consumer.recorder.record(consumer.to_events([received(run_id) for run_id in ids]))
+    assert len(consumer._jobs) == 3
+    ended = [
+        {"type": "task-succeeded", "uuid": run_id, "hostname": "w@h", "timestamp": 1.7e9 + 1, "result": "2"}
+        for run_id in ids
+    ]
+    consumer.recorder.record(consumer.to_events(ended))
+    for run_id in ids:
+        run = run_of(sqlite, run_id)
+        assert run is not None
+        assert (run["status"], run["job"]) == ("succeeded", "tests.add")
+    assert consumer.health.unknown_runs == 0
