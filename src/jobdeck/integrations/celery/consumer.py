@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -37,7 +38,10 @@ log = logging.getLogger(__name__)
 
 FLUSH_EVERY_S = 0.5
 FLUSH_EVENTS = 500
-KNOWN_JOBS = 100_000  # task id → name, for events that do not name the task
+# Task id → name, for events that do not name the task (a cache: a task it no longer holds is
+# looked up in the store). 100,000 held 23 MB, the larger part of the consumer's growth to 161 MB at
+# 100,000 tasks (bench/celery_throughput.py); 10,000 covers the tasks between a received and an end.
+KNOWN_JOBS = 10_000
 BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 
 
@@ -113,6 +117,10 @@ class EventConsumer:
         self._ask_now = False  # a worker new here: ask for events now, not at the next round
         self._seeded = False
         self._unknown_kinds: set[str] = set()
+        # Whether recorded messages are acknowledged: on RabbitMQ yes; on Redis the events come by
+        # PUBLISH with nothing to acknowledge, and kombu's ack there is a MULTI/EXEC round trip a
+        # message (bench/celery_throughput.py: most of the consumer's time at 2,000 events/s).
+        self.acks = True
 
     # --- the Service -----------------------------------------------------------------------------
 
@@ -163,6 +171,7 @@ class EventConsumer:
         with Connection(self.url, connect_timeout=3) as conn:
             conn.ensure_connection(max_retries=1, timeout=3)
             redis = conn.transport.driver_type == "redis"
+            self.acks = not redis
             arguments = (
                 {}
                 if redis
@@ -232,7 +241,7 @@ class EventConsumer:
         if events:
             self.recorder.record(events)  # a store that fails raises: nothing is acknowledged
             self.health.recorded += len(events)
-        for _, message in pending:
+        for _, message in pending if self.acks else ():
             if (
                 message is not None
                 and not message.acknowledged
@@ -249,6 +258,7 @@ class EventConsumer:
         malformed ones are counted and logged)."""
         self.health.events += len(bodies)
         tasks: list[Mapping[str, Any]] = []
+        named: dict[str, str] = {}  # this batch's names (held here too: the cache may drop them)
         for body in bodies:
             try:
                 kind = mapping.event_type(body)
@@ -260,7 +270,7 @@ class EventConsumer:
                     name = body.get("name")
                     uuid = body.get("uuid")
                     if isinstance(name, str) and name and isinstance(uuid, str):
-                        self._remember(uuid, name[:200])
+                        named[uuid] = self._remember(uuid, name[:200])
                 else:  # custom events and any Celery adds later: not runs, counted
                     self.health.unknown_events += 1
                     if kind not in self._unknown_kinds and len(self._unknown_kinds) < 100:
@@ -268,12 +278,15 @@ class EventConsumer:
                         log.info("celery %s: events of type %.100r are not recorded", self.broker, kind)
             except (mapping.Malformed, ValueError, TypeError) as exc:
                 self._malformed(body, exc)
-        self._look_up_jobs({str(b.get("uuid")) for b in tasks if b.get("uuid") not in self._jobs})
+        for run_id in {str(b.get("uuid")) for b in tasks} - named.keys():
+            if run_id in self._jobs:
+                named[run_id] = self._jobs[run_id]
+        named.update(self._look_up_jobs({str(b.get("uuid")) for b in tasks} - named.keys()))
         events = []
         for body in tasks:
             try:
                 instrumented = self.workers.instrumented(body.get("hostname"))
-                job = self._jobs.get(str(body.get("uuid")))
+                job = named.get(str(body.get("uuid")))
                 event = mapping.task_event(body, job, instrumented, self.broker)
             except (mapping.Malformed, ValueError, TypeError) as exc:
                 self._malformed(body, exc)
@@ -304,23 +317,23 @@ class EventConsumer:
         self.health.malformed += 1
         log.warning("celery %s: malformed event left out (%s): %.300r", self.broker, exc, body)
 
-    def _remember(self, run_id: str, job: str) -> None:
-        self._jobs[run_id] = job
+    def _remember(self, run_id: str, job: str) -> str:
+        job = self._jobs[run_id] = sys.intern(job)  # a few names, held once each
         self._jobs.move_to_end(run_id)
         while len(self._jobs) > KNOWN_JOBS:
             self._jobs.popitem(last=False)
+        return job
 
-    def _look_up_jobs(self, run_ids: set[str]) -> None:
-        """Names of tasks seen before this process (their runs are in the store)."""
+    def _look_up_jobs(self, run_ids: set[str]) -> dict[str, str]:
+        """Names of tasks seen before this process, or no longer in its cache (from the stored runs)."""
         if not run_ids:
-            return
+            return {}
         runs = schema.runs
         with self.store.read() as conn:
             rows = conn.execute(
                 select(runs.c.run_id, runs.c.job).where(runs.c.run_id.in_(sorted(run_ids)))
             ).all()
-        for run_id, job in rows:
-            self._remember(run_id, job)
+        return {run_id: self._remember(run_id, job) for run_id, job in rows}
 
     # --- workers gone ----------------------------------------------------------------------------
 
