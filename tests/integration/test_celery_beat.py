@@ -14,7 +14,7 @@ from celery import Celery
 from celery.schedules import crontab
 from fastapi.testclient import TestClient
 
-from jobdeck.integrations.celery.instrument import instrument, uninstrument
+from jobdeck.integrations.celery.instrumentation import instrument, uninstrument
 from jobdeck.recorder import Recorder
 from jobdeck.sdk import HttpTransport, configure, shutdown
 from jobdeck.store import Store

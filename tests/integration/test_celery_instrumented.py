@@ -11,7 +11,7 @@ import pytest
 
 from jobdeck import sdk
 from jobdeck.integrations.celery import instrument
-from jobdeck.integrations.celery.instrument import uninstrument
+from jobdeck.integrations.celery.instrumentation import uninstrument
 from jobdeck.store import Store
 from tests.celery_harness import celery_worker, client_app, redis_broker, wait_for
 from tests.integration.celery_support import close_client_pools, consuming, run_of, wait_status

@@ -55,7 +55,10 @@ class LocalProcess:
         self._exited = popen is None
         self._timer: threading.Timer | None = None
         self._stderr = bytearray()
-        self._output = bytearray()  # stdout and stderr together, in the order they were read
+        self._output = bytearray()  # stdout and stderr together, whole lines in the order they were read
+        # Each stream's line not yet ended: two pipes read by two threads would otherwise splice their
+        # chunks mid-line ("disk fullrows: 12").
+        self._pending = {"stdout": bytearray(), "stderr": bytearray()}
         self._done = threading.Event()
         # ru_maxrss of this process when the child was forked (what the child's inherits), and the
         # child's own peak as last sampled from /proc.
@@ -134,12 +137,24 @@ class LocalProcess:
         """Keep what it wrote to stderr, the end of it (in its output too)."""
         with self._lock:
             _keep(self._stderr, chunk)
-            _keep(self._output, chunk)
+            self._add_output("stderr", chunk)
 
     def add_stdout(self, chunk: bytes) -> None:
         """Keep what it wrote to stdout in its output, the end of it."""
         with self._lock:
-            _keep(self._output, chunk)
+            self._add_output("stdout", chunk)
+
+    def _add_output(self, stream: str, chunk: bytes) -> None:
+        """Whole lines go to the output as they end; a very long unended line goes as it is."""
+        pending = self._pending[stream]
+        pending += chunk
+        cut = pending.rfind(b"\n")
+        if cut >= 0:
+            _keep(self._output, bytes(pending[: cut + 1]))
+            del pending[: cut + 1]
+        if len(pending) > STDERR_TAIL_BYTES:
+            _keep(self._output, bytes(pending))
+            pending.clear()
 
     def stderr_tail(self) -> str:
         """The end of what the command wrote to stderr, from the first whole line kept."""
@@ -150,7 +165,7 @@ class LocalProcess:
     def output_tail(self) -> str:
         """The end of its output: stderr, and stdout when it was read (`jobdeck run`), as written."""
         with self._lock:
-            raw = bytes(self._output)
+            raw = bytes(self._output) + bytes(self._pending["stderr"]) + bytes(self._pending["stdout"])
         return _tail(raw)
 
     def sample_memory(self) -> None:

@@ -10,8 +10,8 @@ from typing import Any
 
 
 def instrument(app: Any) -> Any:
-    """Record `app`'s tasks through the SDK's buffered sender (instrumented mode, see instrument.py);
+    """Record `app`'s tasks through the SDK's buffered sender (instrumented mode, see instrumentation.py);
     returns the instrumentation (its `disconnect()` undoes it)."""
-    from jobdeck.integrations.celery.instrument import instrument as connect
+    from jobdeck.integrations.celery.instrumentation import instrument as connect
 
     return connect(app)

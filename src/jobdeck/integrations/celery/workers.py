@@ -37,7 +37,7 @@ class WorkerState:
     # Times still to ask it for task events, on its next heartbeats: a worker that just came up may
     # not listen to broadcasts yet (on Redis a broadcast is a PUBLISH, missed by one not subscribed).
     asks_left: int = 0
-    instrumented: bool = False  # its heartbeats say jobdeck.integrations.celery.instrument runs in it
+    instrumented: bool = False  # its heartbeats say jobdeck.integrations.celery.instrumentation runs in it
 
     def gone_since(self, now: datetime) -> datetime | None:
         """When the worker went away (it said so, or its heartbeats stopped), or None if it is here."""
