@@ -8,12 +8,32 @@ the pages show only buttons that work and say why the others are missing.
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from jobdeck.domain import Status
+from jobdeck.events import Event
+
+log = logging.getLogger(__name__)
+RECORD_ATTEMPTS = 4
+
+
+def record_safely(record: Callable[[Sequence[Event]], object], events: Sequence[Event]) -> None:
+    """Record, trying again a few times with growing pauses: what an executor saw (a start, an end,
+    a stop) must not be lost to a busy store; the last failure is logged, never raised."""
+    for attempt in range(RECORD_ATTEMPTS):
+        try:
+            record(events)
+            return
+        except Exception:
+            if attempt == RECORD_ATTEMPTS - 1:
+                log.exception("could not record %s of run %s", events[0].kind.value, events[0].run_id)
+                return
+            time.sleep(0.5 * 2**attempt)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from typing import IO, Any
 from jobdeck.domain import EventKind, Status
 from jobdeck.events import Event, make_event
 from jobdeck.executors import procfs, seal
-from jobdeck.executors.base import Refusal, Refused, RunInfo, Submission
+from jobdeck.executors.base import Refusal, Refused, RunInfo, Submission, record_safely
 from jobdeck.executors.local_process import LocalProcess, Outcome
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,6 @@ RUN_ID_ENV = "JOBDECK_RUN_ID"
 WRAPPER_ENV = "JOBDECK_RUN_WRAPPER_PID"
 SAMPLE_S = 1.0  # how often the memory peak of running commands is read
 MESSAGE_LINE_CHARS = 300
-RECORD_ATTEMPTS = 4
 
 # Where events go: the recorder's `record` in a server, the SDK's sender in `jobdeck run`.
 Sink = Callable[[Sequence[Event]], object]
@@ -396,16 +395,7 @@ class LocalExecutor:
                 self._record_safely(beats)
 
     def _record_safely(self, events: list[Event]) -> None:
-        """Record, trying again a few times: a process's end must not be lost to a busy store."""
-        for attempt in range(RECORD_ATTEMPTS):
-            try:
-                self.record(events)
-                return
-            except Exception:
-                if attempt == RECORD_ATTEMPTS - 1:
-                    log.exception("could not record %s of run %s", events[0].kind.value, events[0].run_id)
-                    return
-                time.sleep(0.5 * 2**attempt)
+        record_safely(self.record, events)
 
     def _seal_key(self) -> bytes | None:
         if self._key is None and self._key_problem is None:

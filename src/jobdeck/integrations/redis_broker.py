@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,7 +13,10 @@ from typing import TypeVar
 import redis
 from redis.exceptions import RedisError
 
+from jobdeck.background.periodic import Periodic
 from jobdeck.integrations.queues import BrokerHealth
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 CONNECT_TIMEOUT_S = 2.0
@@ -84,3 +88,30 @@ class Health:
         self.down_since = None
         rtt_ms = (time.perf_counter() - started) * 1000
         return BrokerHealth(self.system, self.broker, reachable=True, rtt_ms=rtt_ms)
+
+
+class RedisPoller(Periodic):
+    """A loop reading a Redis-based system's jobs as runs (BullMQ, RQ): `poll()` is one pass; while
+    Redis cannot be reached a pass answers None, said once in the log, and once when it is back."""
+
+    def __init__(self, name: str, every_s: float) -> None:
+        super().__init__(name, self.run_once, every_s)
+        self._down: str | None = None  # why Redis cannot be reached, while it cannot
+
+    def poll(self) -> object:
+        raise NotImplementedError
+
+    def run_once(self) -> object:
+        try:
+            polled = self.poll()
+        except BrokerUnreachable as exc:
+            if self._down is None:
+                log.warning(
+                    "%s: Redis unreachable (%s); trying again every %.0f s", self.name, exc, self.every_s
+                )
+            self._down = str(exc)
+            return None
+        if self._down is not None:
+            log.warning("%s: Redis answers again", self.name)
+            self._down = None
+        return polled

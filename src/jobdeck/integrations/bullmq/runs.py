@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from jobdeck.background.periodic import Periodic
 from jobdeck.events import MAX_JSON_FIELD_CHARS, Event, make_event
 from jobdeck.integrations import redis_broker
 from jobdeck.integrations.bullmq.keys import QueueKeys
@@ -136,7 +135,7 @@ class Polled:
         return bool(self.backfilled)
 
 
-class BullMQRuns(Periodic):
+class BullMQRuns(redis_broker.RedisPoller):
     """A `services.Loop`: each pass reads every queue's new stream entries (or backfills) and records
     the runs of the jobs they name. A Redis that is gone makes the pass fail (logged once); the next
     pass resumes from the same watermark."""
@@ -144,26 +143,14 @@ class BullMQRuns(Periodic):
     def __init__(
         self, source: BullMQSource, record: Callable[[Sequence[Event]], object], every_s: float = EVERY_S
     ):
-        super().__init__(f"bullmq runs {source.broker}", self.run_once, every_s)
+        super().__init__(f"bullmq runs {source.broker}", every_s)
         self.source, self.record = source, record
-        self._down: str | None = None  # why Redis cannot be reached, while it cannot
         self.watermarks: dict[str, str] = {}  # queue → last stream id read
 
     def run_once(self) -> Polled | None:
-        """One pass; None while Redis cannot be reached (said once in the log, and once when it is back)."""
-        try:
-            polled = self.poll()
-        except redis_broker.BrokerUnreachable as exc:
-            if self._down is None:
-                log.warning(
-                    "%s: Redis unreachable (%s); trying again every %.0f s", self.name, exc, self.every_s
-                )
-            self._down = str(exc)
-            return None
-        if self._down is not None:
-            log.warning("%s: Redis answers again", self.name)
-            self._down = None
-        return polled
+        """One pass; None while Redis cannot be reached (redis_broker.RedisPoller)."""
+        polled = super().run_once()
+        return polled if isinstance(polled, Polled) else None
 
     def poll(self) -> Polled:
         polled = Polled()

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobdeck.domain import EventKind, Status
 from jobdeck.events import Event, make_event
-from jobdeck.executors.base import Refusal, Refused, RunInfo, Submission
+from jobdeck.executors.base import Refusal, Refused, RunInfo, Submission, record_safely
 from jobdeck.integrations.celery import retry_args
 from jobdeck.integrations.queues import redact_url
 
@@ -49,7 +49,6 @@ RETRYABLE = frozenset({Status.FAILED, Status.CANCELLED, Status.LOST})
 POLL_S = 0.5
 PAGE_PING_S = 0.5  # how long a page waits for a worker's pong
 GONE_AFTER_KILL_S = 15.0  # how long a killed pool process may take to be gone before we stop watching
-RECORD_ATTEMPTS = 4
 
 Sink = Callable[[Sequence[Event]], object]
 
@@ -421,15 +420,7 @@ class CeleryExecutor:
     # --- the rest ---------------------------------------------------------------------------------
 
     def _record_safely(self, events: list[Event]) -> None:
-        for attempt in range(RECORD_ATTEMPTS):
-            try:
-                self.record(events)
-                return
-            except Exception:
-                if attempt == RECORD_ATTEMPTS - 1:
-                    log.exception("could not record %s of run %s", events[0].kind.value, events[0].run_id)
-                    return
-                time.sleep(0.5 * 2**attempt)
+        record_safely(self.record, events)
 
     def close(self) -> None:
         self._closing.set()

@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobdeck.background.periodic import Periodic
 from jobdeck.events import Event, make_event
 from jobdeck.integrations import redis_broker
 from jobdeck.integrations.rq.jobs import error_of, job_name, latest_traceback, rq_time, text
@@ -68,32 +67,20 @@ class Polled:
         return False  # every 2 s: not worth a log line
 
 
-class RQRuns(Periodic):
+class RQRuns(redis_broker.RedisPoller):
     """A `services.Loop`: records the runs of RQ jobs that are new or have moved since the last pass."""
 
     def __init__(
         self, source: RQSource, record: Callable[[Sequence[Event]], object], every_s: float = EVERY_S
     ):
-        super().__init__(f"rq runs {source.broker}", self.run_once, every_s)
+        super().__init__(f"rq runs {source.broker}", every_s)
         self.source, self.record = source, record
-        self._down: str | None = None  # why Redis cannot be reached, while it cannot
         self.seen: dict[str, str] = {}  # job id → where it was last seen ("queue:…" or a registry)
 
     def run_once(self) -> Polled | None:
-        """One pass; None while Redis cannot be reached (said once in the log, and once when it is back)."""
-        try:
-            polled = self.poll()
-        except redis_broker.BrokerUnreachable as exc:
-            if self._down is None:
-                log.warning(
-                    "%s: Redis unreachable (%s); trying again every %.0f s", self.name, exc, self.every_s
-                )
-            self._down = str(exc)
-            return None
-        if self._down is not None:
-            log.warning("%s: Redis answers again", self.name)
-            self._down = None
-        return polled
+        """One pass; None while Redis cannot be reached (redis_broker.RedisPoller)."""
+        polled = super().run_once()
+        return polled if isinstance(polled, Polled) else None
 
     def poll(self) -> Polled:
         polled = Polled()
