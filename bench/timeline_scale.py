@@ -19,12 +19,15 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx2 as httpx
 from playwright.sync_api import sync_playwright
+from sqlalchemy import select
 
 import machine
 from jobdeck.store import Store, rollups
+from jobdeck.store.schema import runs
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 # Where the page's time went: the HTML, and when the timeline's request left and how long it took.
@@ -59,7 +62,7 @@ def summary(body: dict[str, Any]) -> str:
     )
 
 
-def browser(base: str, bars_hours: float) -> None:
+def browser(base: str, bars_window: tuple[str, str]) -> None:
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         # bypass_csp: wait_for_function evaluates its text, which the page's CSP refuses
@@ -80,10 +83,12 @@ def browser(base: str, bars_hours: float) -> None:
             )
             print("   ", page.locator("#jd-timeline-info").inner_text())
         # Drawing alone: fetch a window (30 days in buckets; about 10,000 runs as bars), then time render().
-        for label, hours in (("30 days", 720), ("10,000 runs", bars_hours)):
+        since, until = bars_window
+        windows = (("30 days", "hours=720"), ("10,000 runs", f"since={quote(since)}&until={quote(until)}"))
+        for label, window in windows:
             draw = page.evaluate(
-                """async (hours) => {
-                    const r = await fetch('/api/v1/timeline?hours=' + hours + '&columns=1240&limit=10000');
+                """async (window) => {
+                    const r = await fetch('/api/v1/timeline?' + window + '&columns=1240&limit=10000');
                     const data = await r.json();
                     const times = [];
                     for (let i = 0; i < 5; i++) {
@@ -95,7 +100,7 @@ def browser(base: str, bars_hours: float) -> None:
                     times.sort((a, b) => a - b);
                     return {bars: data.runs.length, buckets: data.buckets.length, ms: times.map(Math.round)};
                 }""",
-                hours,
+                window,
             )
             drawn = f"{draw['bars']:,} bars, {draw['buckets']:,} buckets"
             print(f"draw {label}: {drawn}, five times: {draw['ms']} ms")
@@ -113,6 +118,11 @@ def main() -> None:
     store = Store(options.db)
     with store.read() as conn:
         total = sum(int(t["runs"]) for t in rollups.totals_by_job(conn, 0, 2**40).values())
+        # The newest 10,000 started runs' span (not the last hours before now: a generated store's
+        # newest runs end when it was made): all of them drawn as single bars.
+        newest = select(runs.c.run_at).where(runs.c.started_at.is_not(None)).order_by(runs.c.run_at.desc())
+        until = conn.execute(newest.limit(1)).scalar_one()
+        since = conn.execute(newest.offset(9_999).limit(1)).scalar_one()
     store.close()
     print(f"store: {total:,} runs")
     jobbin = str(Path(sys.executable).with_name("jobdeck"))
@@ -144,8 +154,7 @@ def main() -> None:
                 times = f"median {result['median_ms']} ms (first {result['first_ms']} ms)"
                 print(f"/api/v1/timeline {name}: {times}")
                 print("   ", summary(result["body"]))
-        # About 9,900 runs in the window: all of it as single bars.
-        browser(base, round(9_900 / (total / 720), 2))
+        browser(base, (since.isoformat(), until.isoformat()))
     finally:
         server.terminate()
         server.wait(timeout=30)

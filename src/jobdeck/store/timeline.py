@@ -3,6 +3,7 @@ runs each job has in the window, and per-job time buckets from the rollups for l
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ COLUMNS = ("run_id", "job", "status", "started_at", "finished_at")
 # Finished runs whose duration the rollups do not record (lost, cancelled): their reach is not known.
 UNTIMED = sorted(s.value for s in Status if s not in DURATION_STATUSES and s not in LIVE_STATUSES)
 FEW_JOBS = 8
+DAY = 86_400
 BUCKET_COUNTERS = ("runs", "succeeded", "failed", "lost", "cancelled", "running", "pending", "retrying")
 
 
@@ -114,12 +116,30 @@ def buckets(
     48,200 of them.
 
     The cost follows cells (buckets times jobs times cells per bucket), not runs: one grouped range read of
-    the rollups' primary key at the coarsest granularity that tiles a bucket."""
+    the rollups' primary key at the coarsest granularity that tiles a bucket. For many jobs, the whole
+    days inside the window come from `day_buckets`, read again only for days whose cells changed."""
     if not jobs or step <= 0:
         return []
     g = granularity_for(step)
     lo = int(since.timestamp()) // step * step
     hi = (int(until.timestamp()) // step + 1) * step
+    wanted = set(jobs)
+    if len(wanted) <= FEW_JOBS:
+        # A few jobs: a range of the (granularity, job, bucket) index each. Many: one range of the
+        # primary key (granularity, bucket, job), the other jobs' cells skipped here; seeking per job
+        # row by row was five times slower.
+        cells = _read_buckets(conn, g, step, lo, hi, sorted(wanted))
+    elif g < DAY and DAY % step == 0:
+        cells = day_buckets.read(conn, g, step, lo, hi)
+    else:
+        cells = _read_buckets(conn, g, step, lo, hi, None)
+    return [row for row in cells if row[0] in wanted and row[2]]
+
+
+def _read_buckets(
+    conn: Connection, g: int, step: int, lo: int, hi: int, jobs: Sequence[str] | None
+) -> list[tuple[Any, ...]]:
+    """The buckets of `step` over [lo, hi) summed from cells of granularity g, of every job or of `jobs`."""
     start = rollup_cells.c.bucket - rollup_cells.c.bucket % step
     query = (
         select(
@@ -132,14 +152,58 @@ def buckets(
         .where(rollup_cells.c.granularity == g, rollup_cells.c.bucket >= lo, rollup_cells.c.bucket < hi)
         .group_by(rollup_cells.c.job, start)
     )
-    wanted = set(jobs)
-    # A few jobs: a range of the (granularity, job, bucket) index each. Many: one range of the primary
-    # key (granularity, bucket, job), the other jobs' cells skipped here; seeking per job row by row
-    # was five times slower.
-    if len(wanted) <= FEW_JOBS:
-        query = query.where(rollup_cells.c.job.in_(sorted(wanted)))
-    wanted_rows = []
-    for row in conn.execute(query).all():
-        if row[0] in wanted and row[2]:
-            wanted_rows.append(tuple(row))
-    return wanted_rows
+    if jobs is not None:
+        query = query.where(rollup_cells.c.job.in_(jobs))
+    return [tuple(row) for row in conn.execute(query).all()]
+
+
+class DayBuckets:
+    """Every job's buckets of whole days, kept per (store, step, day) with the version of that day's
+    day cells (`rollups.versions_by_bucket`): a write to any finer cell of a day writes its day cell
+    too, so an unchanged version means unchanged buckets. A 30-day window reads 6,000 day cells'
+    versions and, once warm, only the day or two at its edges from hour cells, instead of 144,000
+    hour cells at 200 jobs. The least recently used days go first."""
+
+    def __init__(self, days: int = 200) -> None:
+        self.cache = rollups.RangeCache(size=days)
+
+    def read(self, conn: Connection, g: int, step: int, lo: int, hi: int) -> list[tuple[Any, ...]]:
+        first = -(-lo // DAY) * DAY
+        last = hi // DAY * DAY
+        if last - first < DAY:
+            return _read_buckets(conn, g, step, lo, hi, None)
+        # Versions first, then cells: a write landing between the two leaves an entry whose version
+        # is already old (read again next time), never new values kept under an old version.
+        versions = rollups.versions_by_bucket(conn, DAY, first, last)
+        out = _read_buckets(conn, g, step, lo, first, None) if lo < first else []
+        missing: list[int] = []
+        for day in range(first, last, DAY):
+            found = self.cache.get((conn.engine.url, g, step, day), versions.get(day, (0, 0)))
+            if found is None:
+                missing.append(day)
+            else:
+                out += found
+        for a, b in _spans(missing):
+            by_day: dict[int, list[tuple[Any, ...]]] = {day: [] for day in range(a, b, DAY)}
+            for row in _read_buckets(conn, g, step, a, b, None):
+                by_day[int(row[1]) // DAY * DAY].append((sys.intern(row[0]), *row[1:]))
+            for day, rows in by_day.items():
+                self.cache.put((conn.engine.url, g, step, day), versions.get(day, (0, 0)), tuple(rows))
+                out += rows
+        if last < hi:
+            out += _read_buckets(conn, g, step, last, hi, None)
+        return out
+
+
+day_buckets = DayBuckets()
+
+
+def _spans(days: Sequence[int]) -> list[tuple[int, int]]:
+    """Consecutive days as [start, end) spans."""
+    spans: list[tuple[int, int]] = []
+    for day in days:
+        if spans and spans[-1][1] == day:
+            spans[-1] = (spans[-1][0], day + DAY)
+        else:
+            spans.append((day, day + DAY))
+    return spans

@@ -9,7 +9,15 @@ A batch's deltas are summed per cell in Python (contributions.py), merged into t
 
 from __future__ import annotations
 
-from jobdeck.store.rollups.cache import RangeCache, cached, new_version, range_cache, range_version
+from jobdeck.store.rollups.cache import (
+    RangeCache,
+    RangeVersion,
+    cached,
+    new_version,
+    range_cache,
+    range_version,
+    versions_by_bucket,
+)
 from jobdeck.store.rollups.cells import COUNTERS, DURATION, GRANULARITIES, HISTOGRAMS, WAIT, Cell, epoch
 from jobdeck.store.rollups.contributions import Changes, Contribution, Delta
 from jobdeck.store.rollups.reads import all_cells, bins_by_job, cover, totals_by_job
@@ -26,6 +34,7 @@ __all__ = [
     "Contribution",
     "Delta",
     "RangeCache",
+    "RangeVersion",
     "all_cells",
     "apply_changes",
     "bins_by_job",
@@ -37,4 +46,5 @@ __all__ = [
     "range_version",
     "sqlite_cells_query",
     "totals_by_job",
+    "versions_by_bucket",
 ]

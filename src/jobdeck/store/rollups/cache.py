@@ -73,6 +73,16 @@ def range_version(conn: Connection, g: int, lo: int, hi: int, job: str | None = 
     return int(count), int(total)
 
 
+def versions_by_bucket(conn: Connection, g: int, lo: int, hi: int) -> dict[int, RangeVersion]:
+    """The range version of each bucket's cells (every job's) at granularity g over [lo, hi)."""
+    query = (
+        select(rollups.c.bucket, func.count(), func.coalesce(func.sum(rollups.c.version % _VERSION_MOD), 0))
+        .where(rollups.c.granularity == g, rollups.c.bucket >= lo, rollups.c.bucket < hi)
+        .group_by(rollups.c.bucket)
+    )
+    return {int(bucket): (int(count), int(total)) for bucket, count, total in conn.execute(query)}
+
+
 def cached(
     conn: Connection, kind: Hashable, g: int, lo: int, hi: int, job: str | None, compute: Callable[[], T]
 ) -> T:

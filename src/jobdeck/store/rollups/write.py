@@ -8,7 +8,7 @@ its raw runs (rare: only a finished run that changes).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
@@ -17,7 +17,7 @@ from jobdeck.analytics import sketch
 from jobdeck.domain import DURATION_STATUSES
 from jobdeck.store import bulk, key_locks
 from jobdeck.store.rollups.cache import new_version
-from jobdeck.store.rollups.cells import COUNTERS, HISTOGRAMS, Cell, epoch
+from jobdeck.store.rollups.cells import COUNTERS, GRANULARITIES, HISTOGRAMS, Cell, epoch
 from jobdeck.store.rollups.contributions import RUNS, Changes, Delta
 from jobdeck.store.schema import rollups, runs
 
@@ -104,7 +104,7 @@ def apply_changes(conn: Connection, changes: Changes) -> None:
     """
     cells = changes.cells
     _apply_failures(conn, changes.failures)
-    keys = sorted(key for key, d in cells.items() if any(d.counters) or d.recompute or any(d.sketches))
+    keys = _changed_cells(cells)
     if not keys:
         return
     key_locks.lock(conn, key_locks.ROLLUP_CELLS, [f"{g}:{bucket}:{job}" for g, bucket, job in keys])
@@ -139,6 +139,28 @@ def apply_changes(conn: Connection, changes: Changes) -> None:
         bulk.execute_many(conn, f"DELETE FROM rollups WHERE {where}", emptied)
     for g, bucket, job in recompute:
         _recompute_extremes(conn, g, bucket, job, stamp)
+
+
+def _changed_cells(cells: Mapping[Cell, Delta]) -> list[Cell]:
+    """The cells a transaction changes, in key order: those with a non-zero delta, and the coarser
+    cells of the same job holding one. A run moved between two hours of one day changes the hour
+    cells but can leave the day cell's sums as they were; the day cell is written all the same, so
+    its version changes whenever anything inside it does (caches of finer cells rely on that)."""
+    changed: list[Cell] = []
+    unchanged: set[Cell] = set()
+    for key, d in cells.items():
+        if any(d.counters) or d.recompute or any(d.sketches):
+            changed.append(key)
+        else:
+            unchanged.add(key)
+    if unchanged:  # rare: most batches change every cell they touch
+        for g, bucket, job in list(changed):
+            for coarser in GRANULARITIES:
+                key = (coarser, bucket - bucket % coarser, job)
+                if coarser > g and key in unchanged:
+                    unchanged.discard(key)
+                    changed.append(key)
+    return sorted(changed)
 
 
 def _apply_failures(conn: Connection, failures: dict[tuple[int, int, str], list[Any]]) -> None:
