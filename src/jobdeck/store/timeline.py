@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import BigInteger, Connection, and_, cast, func, or_, select
 
 from jobdeck.domain import DURATION_STATUSES, LIVE_STATUSES, Status
 from jobdeck.store import rollups
@@ -112,7 +112,8 @@ def buckets(
 ) -> list[tuple[Any, ...]]:
     """Per job and bucket of `step` seconds (aligned to the epoch) meeting [since, until]: the run
     counts by status, the duration sum and the longest duration, summed from rollup cells, as tuples
-    (job, start, *BUCKET_COUNTERS, dur_sum, dur_max) — tuples, not dicts: 30 days of 200 lanes are
+    (job, start, *BUCKET_COUNTERS, dur_sum, dur_max) of ints (and floats for the durations, the
+    longest None when no run has one) — tuples, not dicts: 30 days of 200 lanes are
     48,200 of them.
 
     The cost follows cells (buckets times jobs times cells per bucket), not runs: one grouped range read of
@@ -141,11 +142,15 @@ def _read_buckets(
 ) -> list[tuple[Any, ...]]:
     """The buckets of `step` over [lo, hi) summed from cells of granularity g, of every job or of `jobs`."""
     start = rollup_cells.c.bucket - rollup_cells.c.bucket % step
+    # PostgreSQL sums bigints as numeric (Decimal in Python): cast back, so every row holds ints.
+    whole = (
+        (lambda sum_: cast(sum_, BigInteger)) if conn.dialect.name == "postgresql" else (lambda sum_: sum_)
+    )
     query = (
         select(
             rollup_cells.c.job,
             start.label("start"),
-            *(func.sum(rollup_cells.c[name]).label(name) for name in BUCKET_COUNTERS),
+            *(whole(func.sum(rollup_cells.c[name])).label(name) for name in BUCKET_COUNTERS),
             func.sum(rollup_cells.c.dur_sum).label("dur_sum"),
             func.max(rollup_cells.c.dur_max).label("dur_max"),
         )
