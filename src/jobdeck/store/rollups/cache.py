@@ -33,7 +33,7 @@ class RangeCache:
     """Values computed from a range of rollup cells, each kept with the range version it was computed
     at and returned only while that is unchanged. A few entries are kept."""
 
-    def __init__(self, size: int = 48) -> None:
+    def __init__(self, size: int = 96) -> None:
         self.size = size
         self._entries: OrderedDict[Hashable, tuple[RangeVersion, Any]] = OrderedDict()
         self._lock = threading.Lock()

@@ -49,7 +49,14 @@ def totals_by_job(
     """
     result: dict[str, dict[str, Any]] = {}
     for g, lo, hi in cover(since, until):
-        for row in _totals(conn, g, lo, hi, job):
+        # Hour and day ranges are cached while unchanged (a version check instead of a row a job);
+        # the minutes at the window's edges hold now and change all the time.
+        rows = (
+            cached(conn, "totals", g, lo, hi, job, partial(_totals, conn, g, lo, hi, job))
+            if g >= 3600
+            else _totals(conn, g, lo, hi, job)
+        )
+        for row in rows:
             total = result.get(row["job"])
             if total is None:
                 result[row["job"]] = dict(row)
