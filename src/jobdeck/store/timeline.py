@@ -22,7 +22,6 @@ COLUMNS = ("run_id", "job", "status", "started_at", "finished_at")
 # Finished runs whose duration the rollups do not record (lost, cancelled): their reach is not known.
 UNTIMED = sorted(s.value for s in Status if s not in DURATION_STATUSES and s not in LIVE_STATUSES)
 FEW_JOBS = 8
-DAY = 86_400
 BUCKET_COUNTERS = ("runs", "succeeded", "failed", "lost", "cancelled", "running", "pending", "retrying")
 
 
@@ -118,7 +117,7 @@ def buckets(
 
     The cost follows cells (buckets times jobs times cells per bucket), not runs: one grouped range read of
     the rollups' primary key at the coarsest granularity that tiles a bucket. For many jobs, the whole
-    days inside the window come from `day_buckets`, read again only for days whose cells changed."""
+    hours or days inside the window come from `chunk_buckets`, read again only where cells changed."""
     if not jobs or step <= 0:
         return []
     g = granularity_for(step)
@@ -130,8 +129,8 @@ def buckets(
         # primary key (granularity, bucket, job), the other jobs' cells skipped here; seeking per job
         # row by row was five times slower.
         cells = _read_buckets(conn, g, step, lo, hi, sorted(wanted))
-    elif g < DAY and DAY % step == 0:
-        cells = day_buckets.read(conn, g, step, lo, hi)
+    elif chunk_of(g, step):
+        cells = chunk_buckets.read(conn, g, step, lo, hi)
     else:
         cells = _read_buckets(conn, g, step, lo, hi, None)
     return [row for row in cells if row[0] in wanted and row[2]]
@@ -162,53 +161,63 @@ def _read_buckets(
     return [tuple(row) for row in conn.execute(query).all()]
 
 
-class DayBuckets:
-    """Every job's buckets of whole days, kept per (store, step, day) with the version of that day's
-    day cells (`rollups.versions_by_bucket`): a write to any finer cell of a day writes its day cell
-    too, so an unchanged version means unchanged buckets. A 30-day window reads 6,000 day cells'
-    versions and, once warm, only the day or two at its edges from hour cells, instead of 144,000
-    hour cells at 200 jobs. The least recently used days go first."""
+class ChunkBuckets:
+    """Every job's buckets over whole chunks — the cells of the next coarser granularity: hours for
+    buckets summed from minute cells, days for those from hour cells — kept per (store, step,
+    chunk) with the version of the chunk's coarser cells (`rollups.versions_by_bucket`). A write to
+    a cell writes the coarser cells holding it too, so an unchanged version means unchanged
+    buckets. Once warm, a 30-day window of 200 jobs reads 6,000 day cells' versions and the day or
+    two at its edges, instead of 144,000 hour cells; a 24-hour window 4,800 hour cells' versions
+    instead of 288,000 minute cells. The least recently used chunks go first."""
 
-    def __init__(self, days: int = 200) -> None:
-        self.cache = rollups.RangeCache(size=days)
+    def __init__(self, chunks: int = 400) -> None:
+        self.cache = rollups.RangeCache(size=chunks)
 
     def read(self, conn: Connection, g: int, step: int, lo: int, hi: int) -> list[tuple[Any, ...]]:
-        first = -(-lo // DAY) * DAY
-        last = hi // DAY * DAY
-        if last - first < DAY:
+        size = chunk_of(g, step)
+        first = -(-lo // size) * size if size else hi
+        last = hi // size * size if size else hi
+        if last - first < size or not size:
             return _read_buckets(conn, g, step, lo, hi, None)
         # Versions first, then cells: a write landing between the two leaves an entry whose version
         # is already old (read again next time), never new values kept under an old version.
-        versions = rollups.versions_by_bucket(conn, DAY, first, last)
+        versions = rollups.versions_by_bucket(conn, size, first, last)
         out = _read_buckets(conn, g, step, lo, first, None) if lo < first else []
         missing: list[int] = []
-        for day in range(first, last, DAY):
-            found = self.cache.get((conn.engine.url, g, step, day), versions.get(day, (0, 0)))
+        for chunk in range(first, last, size):
+            found = self.cache.get((conn.engine.url, g, step, chunk), versions.get(chunk, (0, 0)))
             if found is None:
-                missing.append(day)
+                missing.append(chunk)
             else:
                 out += found
-        for a, b in _spans(missing):
-            by_day: dict[int, list[tuple[Any, ...]]] = {day: [] for day in range(a, b, DAY)}
+        for a, b in _spans(missing, size):
+            by_chunk: dict[int, list[tuple[Any, ...]]] = {chunk: [] for chunk in range(a, b, size)}
             for row in _read_buckets(conn, g, step, a, b, None):
-                by_day[int(row[1]) // DAY * DAY].append((sys.intern(row[0]), *row[1:]))
-            for day, rows in by_day.items():
-                self.cache.put((conn.engine.url, g, step, day), versions.get(day, (0, 0)), tuple(rows))
+                by_chunk[int(row[1]) // size * size].append((sys.intern(row[0]), *row[1:]))
+            for chunk, rows in by_chunk.items():
+                self.cache.put((conn.engine.url, g, step, chunk), versions.get(chunk, (0, 0)), tuple(rows))
                 out += rows
         if last < hi:
             out += _read_buckets(conn, g, step, last, hi, None)
         return out
 
 
-day_buckets = DayBuckets()
+chunk_buckets = ChunkBuckets()
 
 
-def _spans(days: Sequence[int]) -> list[tuple[int, int]]:
-    """Consecutive days as [start, end) spans."""
+def chunk_of(g: int, step: int) -> int:
+    """The coarser granularity whose cells validate cached buckets of `step` summed from cells of
+    granularity g: the next one above g, when `step` divides it; 0 when there is none."""
+    coarser = [c for c in rollups.GRANULARITIES if c > g]
+    return coarser[0] if coarser and coarser[0] % step == 0 else 0
+
+
+def _spans(chunks: Sequence[int], size: int) -> list[tuple[int, int]]:
+    """Consecutive chunks as [start, end) spans."""
     spans: list[tuple[int, int]] = []
-    for day in days:
-        if spans and spans[-1][1] == day:
-            spans[-1] = (spans[-1][0], day + DAY)
+    for chunk in chunks:
+        if spans and spans[-1][1] == chunk:
+            spans[-1] = (spans[-1][0], chunk + size)
         else:
-            spans.append((day, day + DAY))
+            spans.append((chunk, chunk + size))
     return spans
