@@ -82,6 +82,13 @@ def test_thirty_jobs_still_fit(crowded: LiveServer, browser: Any) -> None:
         )
         assert page.evaluate(NO_SCROLL) == [True, True]
         assert page.locator("#jd-wall-tiles .jd-wall-tile").count() == 30
+        # Worst first: with more tiles than fit, the jobs in trouble are the ones in view.
+        order = ["bad", "warn", "ok", "muted"]
+        healths = page.locator("#jd-wall-tiles .jd-wall-tile").evaluate_all(
+            "tiles => tiles.map(t => t.dataset.health)"
+        )
+        assert {"bad", "ok"} <= set(healths)
+        assert healths == sorted(healths, key=order.index)
         # Tiles past the box's height are a scroll inside it, not cut off unseen.
         assert (
             page.evaluate(

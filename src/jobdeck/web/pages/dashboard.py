@@ -144,6 +144,8 @@ def summary_rows(
         row["since_success_s"] = since_success
         row["stale_tone"] = stale_tone(since_success)
         row["failures_tone"] = failures_tone(row["failures_per_min"])
+        row["health"] = health(row)
+        row["health_rank"] = HEALTH_ORDER.index(row["health"])
         row["runs_delta"] = delta(row["runs"], old.get("runs", 0), unit="count", higher_is_good=None)
         row["rate_delta"] = delta(
             row["success_rate"], old.get("success_rate"), unit="pts", higher_is_good=True
@@ -152,6 +154,21 @@ def summary_rows(
             row["avg_duration_s"], old.get("avg_duration_s"), unit="s", higher_is_good=False
         )
     return rows
+
+
+# A wall screen's tiles, worst first: with more jobs than fit, the ones in trouble are the ones shown.
+HEALTH_ORDER = ("bad", "warn", "ok", "muted")
+
+
+def health(row: dict[str, Any]) -> str:
+    """A job's tile tone: the worst of its success-rate and staleness tones, bad while it is failing,
+    muted when nothing finished in the window."""
+    tones = (row["rate_tone"], row["stale_tone"], "bad" if row["failing"] else "ok")
+    if "bad" in tones:
+        return "bad"
+    if "warn" in tones:
+        return "warn"
+    return "ok" if row["success_rate"] is not None else "muted"
 
 
 def recent_runs(conn: Connection, window: Window, job: str | None, limit: int = 20) -> list[dict[str, Any]]:

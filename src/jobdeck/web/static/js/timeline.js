@@ -275,6 +275,10 @@
       return { type: "group", children: children };
     }
     var grid = { left: narrow ? 8 : 16, right: narrow ? 12 : 24, top: 16, bottom: 64, containLabel: true };
+    // Lane names every `labelEvery` lanes when lanes are thinner than a line of text (a wall screen of
+    // 200 jobs): ECharts' own thinning of category labels let them overlap.
+    var laneHeight = Math.max(1, (this.el.clientHeight || 400) - grid.top - grid.bottom) / Math.max(1, jobs.length);
+    var labelEvery = Math.max(1, Math.ceil(14 / laneHeight));
     return {
       useUTC: true,
       animation: false,
@@ -321,7 +325,7 @@
       },
       yAxis: {
         type: "category", inverse: true, data: jobs.map(function (j) { return j.job; }),
-        axisLabel: { color: c.fg, width: narrow ? 90 : 170, overflow: "truncate" },
+        axisLabel: { color: c.fg, width: narrow ? 90 : 170, overflow: "truncate", interval: labelEvery - 1 },
         axisLine: { lineStyle: { color: c.border } }, axisTick: { show: false },
         splitLine: { show: true, lineStyle: { color: c.border, opacity: 0.6 } },
       },
