@@ -36,11 +36,7 @@ MARK = "jobdeck"  # the heartbeat field that tells the consumer a worker is inst
 class CeleryRun(Run):
     """An SDK run whose events say source "celery" (the task's run, reported from inside it)."""
 
-    def _event(self, kind: str, **fields: Any) -> dict[str, Any]:
-        event = super()._event(kind, **fields)
-        if "source" in event:
-            event["source"] = SOURCE
-        return event
+    source = SOURCE
 
     def finish_quietly(self) -> None:
         """End the run here without an outcome event (one was sent already, or another attempt follows)."""
