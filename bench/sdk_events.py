@@ -68,11 +68,11 @@ def counting_transport(sent: list[int]) -> Any:
     )
 
 
-def worker_loop(task: FakeTask, tasks: int) -> None:
+def worker_loop(task: FakeTask, tasks: int, ids: list[str] | None = None) -> None:
     from celery import signals
 
     for i in range(tasks):
-        task_id = str(uuid.uuid4())
+        task_id = ids[i] if ids else str(uuid.uuid4())
         task.request = FakeRequest(task_id)
         args, kwargs = (i, i), {}
         signals.task_prerun.send(sender=task, task_id=task_id, task=task, args=args, kwargs=kwargs)
@@ -82,11 +82,11 @@ def worker_loop(task: FakeTask, tasks: int) -> None:
         )
 
 
-def publish_loop(tasks: int) -> None:
+def publish_loop(tasks: int, ids: list[str] | None = None) -> None:
     from celery import signals
 
     for i in range(tasks):
-        task_id = str(uuid.uuid4())
+        task_id = ids[i] if ids else str(uuid.uuid4())
         headers = {"id": task_id, "task": "bench.add", "retries": 0, "eta": None, "root_id": task_id}
         headers.update(parent_id=None, group=None)
         properties = {"priority": 0}

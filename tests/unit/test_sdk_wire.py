@@ -55,7 +55,7 @@ anything = st.one_of(scalars, json_values)
 def field_values(name: str) -> st.SearchStrategy[Any]:
     """Values for one field: mostly ones near what the model takes, some of anything."""
     check = wire.CHECKS[name]
-    if check is wire._short or name.startswith(("error", "trace", "schedule", "timezone")):
+    if check in (wire._short, wire._name) or name.startswith(("error", "trace", "schedule", "timezone")):
         typical: st.SearchStrategy[Any] = texts
     elif check is wire._time:
         typical = times()

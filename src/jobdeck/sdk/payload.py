@@ -217,14 +217,16 @@ def error_fields(exc: BaseException) -> dict[str, Any]:
     }
 
 
-_hosts: dict[int, str] = {}  # by pid: asked once a process (a fork asks again)
+# This process's pid, host name and JOBDECK_WORKER, read once a process (a fork reads them again).
+_process: tuple[int, str, str | None] = (0, "", None)
 
 
 def process_fields(worker: str | None = None) -> dict[str, Any]:
     """Where this run happens: host, pid and worker."""
+    global _process
     pid = os.getpid()
-    host = _hosts.get(pid)
-    if host is None:
-        host = _hosts[pid] = clip(socket.gethostname() or "localhost", MAX_SHORT)
-    name = worker or os.environ.get("JOBDECK_WORKER") or f"{host}:{pid}"
-    return {"host": host, "pid": pid, "worker": clip(name, MAX_SHORT)}
+    if _process[0] != pid:
+        host = clip(socket.gethostname() or "localhost", MAX_SHORT)
+        _process = (pid, host, os.environ.get("JOBDECK_WORKER"))
+    _, host, named = _process
+    return {"host": host, "pid": pid, "worker": clip(worker or named or f"{host}:{pid}", MAX_SHORT)}

@@ -149,15 +149,17 @@ class Run:
         self._token = _current.set(self)
         self._cpu_start = time.thread_time()
         self._last_sent = time.monotonic()
-        fields: dict[str, Any] = {"source": self.source, **payload.process_fields(self.worker)}
-        optional = {"queue": self.queue, "labels": self.labels}
-        fields.update({name: value for name, value in optional.items() if value is not None})
+        event = self._event("started", source=self.source, **payload.process_fields(self.worker))
+        if self.queue is not None:
+            event["queue"] = self.queue
+        if self.labels is not None:
+            event["labels"] = self.labels
         if self.args is not None:
-            fields["args"] = payload.captured(self.args)
+            event["args"] = payload.captured(self.args)
         if self.kwargs is not None:
-            fields["kwargs"] = payload.captured(self.kwargs)
-        fields.update(self.expects)
-        event = self._event("started", **fields)
+            event["kwargs"] = payload.captured(self.kwargs)
+        if self.expects:
+            event.update(self.expects)
         self._trusted = wire.acceptable(event)
         self._send(event)
         if self._client is not None:

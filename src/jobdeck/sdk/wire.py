@@ -40,6 +40,24 @@ def _short(value: Any) -> bool:
     return type(value) is str and _SHORT.fullmatch(value) is not None
 
 
+_NAMES: set[str] = set()  # names that passed: a process reports the same few jobs, queues and workers
+_MAX_NAMES = 4096
+
+
+def _name(value: Any) -> bool:
+    """`_short`, remembering the values that pass."""
+    if type(value) is not str:
+        return False
+    if value in _NAMES:
+        return True
+    if _SHORT.fullmatch(value) is None:
+        return False
+    if len(_NAMES) >= _MAX_NAMES:
+        _NAMES.clear()
+    _NAMES.add(value)
+    return True
+
+
 def _text(limit: int) -> Check:
     def check(value: Any) -> bool:
         return type(value) is str and len(value) <= limit and _UNSTORABLE.search(value) is None
@@ -111,13 +129,13 @@ _count = _int(0, _JSON_INT)
 CHECKS: dict[str, Check] = {
     "run_id": _short,
     "event": _kind,
-    "job": _short,
+    "job": _name,
     "at": _time,
-    "queue": _short,
+    "queue": _name,
     "priority": _int(-(2**31), _INT32),
-    "source": _short,
-    "worker": _short,
-    "host": _short,
+    "source": _name,
+    "worker": _name,
+    "host": _name,
     "pid": _int(0, _INT32),
     "eta": _time,
     "attempt": _int(1, 10_000),
