@@ -106,9 +106,8 @@ def main() -> None:
         done = time.perf_counter()
         if profile is not None:
             profile.disable()
-        for name, seconds in zip(
-            steps, (decoded - began, masked - decoded, checked - masked, done - checked)
-        ):
+        times = (decoded - began, masked - decoded, checked - masked, done - checked)
+        for name, seconds in zip(steps, times, strict=True):
             steps[name] += seconds
     cpu = time.process_time() - cpu
     events_sent = sum(len(json.loads(body)) for body in worked)
@@ -120,9 +119,8 @@ def main() -> None:
     )
     for name, seconds in steps.items():
         print(f"  {name:10s} {seconds * 1e6 / args.tasks:7.1f} µs a task")
-    print(
-        f"  {'all':10s} {sum(steps.values()) * 1e6 / args.tasks:7.1f} µs a task ({cpu * 1e6 / args.tasks:.1f} CPU)"
-    )
+    total = sum(steps.values()) * 1e6 / args.tasks
+    print(f"  {'all':10s} {total:7.1f} µs a task ({cpu * 1e6 / args.tasks:.1f} µs of CPU)")
     if profile is not None:
         pstats.Stats(profile).sort_stats("tottime").print_stats(args.profile)
     store.close()
