@@ -62,10 +62,52 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
 )
+SDK_CPU = "bench-sdk-cpu"  # the line each pool process logs at its end: its SDK's CPU seconds
+
+
+def measure_sdk(instrumentation: Any) -> None:
+    """Time the instrumentation's signal handlers (their thread's CPU), and log it with the SDK
+    sender thread's CPU as each pool process ends: the SDK's own cost inside the worker."""
+    import logging
+    import threading
+
+    spent = {"handlers": 0.0, "tasks": 0}
+    per_task = (signals.task_prerun, signals.task_success, signals.task_failure, signals.task_postrun)
+    for sent_by, handler in list(instrumentation._handlers):
+        if sent_by not in per_task:
+            continue
+        sent_by.disconnect(handler)
+
+        def timed(*args: Any, _handler: Any = handler, **kwargs: Any) -> None:
+            began = time.thread_time()
+            try:
+                _handler(*args, **kwargs)
+            finally:
+                spent["handlers"] += time.thread_time() - began
+
+        sent_by.connect(timed, weak=False)
+
+    @signals.task_postrun.connect(weak=False)
+    def count(**_: Any) -> None:
+        spent["tasks"] += 1
+
+    @signals.worker_process_shutdown.connect(weak=False)
+    def report(**_: Any) -> None:
+        from jobdeck.sdk import client
+
+        sender = client._client.sender._thread if client._client is not None else None
+        sender_s = 0.0
+        if isinstance(sender, threading.Thread) and sender.ident is not None and sender.is_alive():
+            sender_s = time.clock_gettime(time.pthread_getcpuclockid(sender.ident))
+        logging.getLogger("bench").warning(
+            "%s handlers=%.6f sender=%.6f tasks=%d", SDK_CPU, spent["handlers"], sender_s, spent["tasks"]
+        )
+
+
 if os.environ.get("BENCH_INSTRUMENT") == "1":
     from jobdeck.integrations.celery import instrument
 
-    instrument(app)
+    measure_sdk(instrument(app))
 
 _counter: Any = None
 
@@ -120,6 +162,9 @@ class Result:
     read_first_ms: float | None = None
     worker_cpu_ms_per_task: float = 0.0
     monitor_cpu_ms_per_task: float | None = None
+    # Instrumented: the CPU of the SDK's signal handlers and sender thread in the pool processes.
+    sdk_handlers_us_per_task: float | None = None
+    sdk_sender_us_per_task: float | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -384,7 +429,24 @@ def one(config: str, tasks: int, logs: Path) -> Result:
         worker.stop()
         if monitor is not None:
             monitor.stop()
+    if config in ("instrumented", "sink"):
+        sdk_cpu(result, worker.text())
     return result
+
+
+def sdk_cpu(result: Result, log: str) -> None:
+    """The SDK's CPU in the worker's pool processes, from their last lines (`measure_sdk`)."""
+    import re
+
+    found = re.findall(SDK_CPU + r" handlers=(\S+) sender=(\S+) tasks=(\d+)", log)
+    tasks = sum(int(t) for _, _, t in found)
+    if tasks:
+        result.sdk_handlers_us_per_task = sum(float(h) for h, _, _ in found) * 1e6 / tasks
+        result.sdk_sender_us_per_task = sum(float(s) for _, s, _ in found) * 1e6 / tasks
+        result.notes.append(
+            f"the SDK in the worker's pool processes: {result.sdk_handlers_us_per_task:.1f} µs a task in"
+            f" the signal handlers, {result.sdk_sender_us_per_task:.1f} µs in the sender thread"
+        )
 
 
 def produce(tasks: int) -> None:

@@ -94,6 +94,7 @@ class Instrumentation:
             (signals.task_postrun, self.postrun),
             (signals.task_revoked, self.revoked),
             (signals.worker_init, self.worker_init),
+            (signals.worker_process_init, self.process_init),
             (signals.beat_init, self.beat_started),
             (signals.worker_ready, self.beat_started),
         ):
@@ -113,6 +114,12 @@ class Instrumentation:
 
     def worker_init(self, **_: Any) -> None:
         self.mark_worker()
+
+    @staticmethod
+    def process_init(**_: Any) -> None:
+        """A pool process has started: make its SDK client now (settings, transport, their imports),
+        not in its first task."""
+        get_client()
 
     def beat_started(self, sender: Any = None, **_: Any) -> None:
         """Beat (or a worker) of this app has started: its schedule is complete now; declared again
