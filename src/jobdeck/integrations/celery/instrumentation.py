@@ -88,7 +88,6 @@ class Instrumentation:
             (signals.before_task_publish, self.before_publish),
             (signals.after_task_publish, self.after_publish),
             (signals.task_prerun, self.prerun),
-            (signals.task_success, self.success),
             (signals.task_failure, self.failure),
             (signals.task_retry, self.retry),
             (signals.task_postrun, self.postrun),
@@ -213,9 +212,6 @@ class Instrumentation:
         if found is not None:
             found[1].update(facts)
 
-    def success(self, sender: Any = None, result: Any = None, **_: Any) -> None:
-        self._outcome(getattr(getattr(sender, "request", None), "id", None), result=result)
-
     def failure(self, task_id: Any = None, exception: Any = None, **_: Any) -> None:
         self._outcome(task_id, exception=exception)
 
@@ -244,7 +240,7 @@ class Instrumentation:
             run._emit(run._event("cancelled", source=SOURCE, labels={"celery_state": str(state)}))
             run.finish_quietly()
         else:
-            run.result = facts.get("result", retval)
+            run.result = retval  # what task_success reports too: no handler of its own needed
             run.finish(None)
 
     def revoked(self, request: Any = None, terminated: Any = None, expired: Any = None, **_: Any) -> None:
