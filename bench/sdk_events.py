@@ -3,8 +3,9 @@
     python bench/sdk_events.py                 # this checkout
     python bench/sdk_events.py --ref main      # and the same against `main`, with the ratio
 
-The worker's side of a trivial task: Celery's task_prerun, task_success and task_postrun signals
-sent as a worker sends them (`bench.add(i, i)` returning an int), to an app with `instrument(app)`;
+The worker's side of a trivial task: Celery's task_prerun, task_success (while something
+listens) and task_postrun signals sent as a worker sends them (`bench.add(i, i)` returning an
+int), to an app with `instrument(app)`;
 the producer's side: before/after_task_publish as `apply_async` sends them. Events go through the
 SDK's real sender thread and HTTP transport (its JSON encoding of each batch and httpx's request),
 to an httpx mock transport that answers 202, so no server and no network are timed.
