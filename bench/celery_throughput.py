@@ -15,7 +15,9 @@ result backend) through one prefork worker (`-c 2`), each configuration on a flu
 - `instrumented`: `instrument(app)` in the worker and the producer, recording through the SDK to a
   `jobdeck serve` (new SQLite store, no `--celery-broker`) at JOBDECK_URL; the worker sends no events;
 - `flower`: Flower 2.x (`celery flower --max_tasks N`, so it keeps every task as jobdeck does); it
-  enables the worker's events.
+  enables the worker's events;
+- `sink` (only with `--only sink`): as `instrumented`, but to `bench/event_sink.py`, which only counts
+  the events: what the SDK costs the worker without a server recording on the same two cores.
 
 For each: the worker is started and ready (and its events enabled by the monitor), its consumer of
 the queue cancelled; a producer process sends N tasks as fast as it can (`apply_async` in a loop on
@@ -60,10 +62,52 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
 )
+SDK_CPU = "bench-sdk-cpu"  # the line each pool process logs at its end: its SDK's CPU seconds
+
+
+def measure_sdk(instrumentation: Any) -> None:
+    """Time the instrumentation's signal handlers (their thread's CPU), and log it with the SDK
+    sender thread's CPU as each pool process ends: the SDK's own cost inside the worker."""
+    import logging
+    import threading
+
+    spent = {"handlers": 0.0, "tasks": 0}
+    per_task = (signals.task_prerun, signals.task_success, signals.task_failure, signals.task_postrun)
+    for sent_by, handler in list(instrumentation._handlers):
+        if sent_by not in per_task:
+            continue
+        sent_by.disconnect(handler)
+
+        def timed(*args: Any, _handler: Any = handler, **kwargs: Any) -> None:
+            began = time.thread_time()
+            try:
+                _handler(*args, **kwargs)
+            finally:
+                spent["handlers"] += time.thread_time() - began
+
+        sent_by.connect(timed, weak=False)
+
+    @signals.task_postrun.connect(weak=False)
+    def count(**_: Any) -> None:
+        spent["tasks"] += 1
+
+    @signals.worker_process_shutdown.connect(weak=False)
+    def report(**_: Any) -> None:
+        from jobdeck.sdk import client
+
+        sender = client._client.sender._thread if client._client is not None else None
+        sender_s = 0.0
+        if isinstance(sender, threading.Thread) and sender.ident is not None and sender.is_alive():
+            sender_s = time.clock_gettime(time.pthread_getcpuclockid(sender.ident))
+        logging.getLogger("bench").warning(
+            "%s handlers=%.6f sender=%.6f tasks=%d", SDK_CPU, spent["handlers"], sender_s, spent["tasks"]
+        )
+
+
 if os.environ.get("BENCH_INSTRUMENT") == "1":
     from jobdeck.integrations.celery import instrument
 
-    instrument(app)
+    measure_sdk(instrument(app))
 
 _counter: Any = None
 
@@ -93,6 +137,9 @@ def _quiet_task_lines(**_: Any) -> None:
 BENCH_DIR = Path(__file__).resolve().parent
 JOBDECK = str(Path(sys.executable).with_name("jobdeck"))
 CONFIGS = ("none", "events", "instrumented", "flower")
+# Not run unless asked: instrumented mode sending to bench/event_sink.py, which only counts the
+# events (what the SDK costs the worker, without a server recording on the same cores).
+CHOICES = (*CONFIGS, "sink")
 READS = 21
 
 
@@ -115,6 +162,9 @@ class Result:
     read_first_ms: float | None = None
     worker_cpu_ms_per_task: float = 0.0
     monitor_cpu_ms_per_task: float | None = None
+    # Instrumented: the CPU of the SDK's signal handlers and sender thread in the pool processes.
+    sdk_handlers_us_per_task: float | None = None
+    sdk_sender_us_per_task: float | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -232,6 +282,16 @@ def start_serve(logs: Path, db: str, celery: bool) -> tuple[Proc, str]:
     return serve, base
 
 
+def start_sink(logs: Path) -> tuple[Proc, str]:
+    port = free_port()
+    sink = Proc(
+        [sys.executable, "event_sink.py", "--port", str(port)], clean_env(), logs / f"sink-{port}.log"
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_for(lambda: http_ok(base + "/api/health"), 60, "event sink up")
+    return sink, base
+
+
 def start_flower(logs: Path, tasks: int) -> tuple[Proc, str]:
     port = free_port()
     flower = Proc(
@@ -296,10 +356,12 @@ def one(config: str, tasks: int, logs: Path) -> Result:
     if config in ("events", "instrumented"):
         db = f"sqlite:///{logs}/{config}.db"
         monitor, base = start_serve(logs, db, celery=config == "events")
-        if config == "instrumented":
-            sdk = {"BENCH_INSTRUMENT": "1", "JOBDECK_URL": base}
-            worker_env.update(sdk)
-            producer_env.update(sdk)
+    elif config == "sink":
+        monitor, base = start_sink(logs)
+    if config in ("instrumented", "sink"):
+        sdk = {"BENCH_INSTRUMENT": "1", "JOBDECK_URL": base}
+        worker_env.update(sdk)
+        producer_env.update(sdk)
     elif config == "flower":
         monitor, base = start_flower(logs, tasks)
     worker, name = start_worker(logs, worker_env)
@@ -318,7 +380,7 @@ def one(config: str, tasks: int, logs: Path) -> Result:
             check=True,
         )
         result.send_s = time.monotonic() - began
-        if config == "instrumented":
+        if config in ("instrumented", "sink"):
             # The published tasks are pending runs in jobdeck before the worker takes any.
             waited = wait_for(lambda: jobdeck_counts(base)["pending"] >= tasks, 600, "pending runs", 0.5)
             result.notes.append(f"{tasks} pending runs recorded {waited:.1f} s after the producer ended")
@@ -340,7 +402,7 @@ def one(config: str, tasks: int, logs: Path) -> Result:
         result.worker_cpu_ms_per_task = (cpu_s(worker.pid) - worker_cpu) * 1000 / tasks
         if monitor is not None:
             result.rss_100_mb = rss_mb(monitor.pid)
-        if config in ("events", "instrumented"):
+        if config in ("events", "instrumented", "sink"):
             counts: dict[str, int] = {}
 
             def all_recorded() -> bool:
@@ -367,7 +429,24 @@ def one(config: str, tasks: int, logs: Path) -> Result:
         worker.stop()
         if monitor is not None:
             monitor.stop()
+    if config in ("instrumented", "sink"):
+        sdk_cpu(result, worker.text())
     return result
+
+
+def sdk_cpu(result: Result, log: str) -> None:
+    """The SDK's CPU in the worker's pool processes, from their last lines (`measure_sdk`)."""
+    import re
+
+    found = re.findall(SDK_CPU + r" handlers=(\S+) sender=(\S+) tasks=(\d+)", log)
+    tasks = sum(int(t) for _, _, t in found)
+    if tasks:
+        result.sdk_handlers_us_per_task = sum(float(h) for h, _, _ in found) * 1e6 / tasks
+        result.sdk_sender_us_per_task = sum(float(s) for _, s, _ in found) * 1e6 / tasks
+        result.notes.append(
+            f"the SDK in the worker's pool processes: {result.sdk_handlers_us_per_task:.1f} µs a task in"
+            f" the signal handlers, {result.sdk_sender_us_per_task:.1f} µs in the sender thread"
+        )
 
 
 def produce(tasks: int) -> None:
@@ -421,8 +500,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--tasks", type=int, default=100_000, help="tasks a configuration (0: none)")
-    parser.add_argument("--only", action="append", choices=CONFIGS, help="run only these (repeatable)")
-    parser.add_argument("--skip", action="append", choices=CONFIGS, default=[], help="leave these out")
+    parser.add_argument("--only", action="append", choices=CHOICES, help="run only these (repeatable)")
+    parser.add_argument("--skip", action="append", choices=CHOICES, default=[], help="leave these out")
     parser.add_argument("--big-store", help="also read /api/v1/runs?limit=100 on this existing store")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jobdeck.sdk import payload
+from jobdeck.sdk import payload, wire
 from jobdeck.sdk.sender import Sender
 from jobdeck.sdk.settings import SdkSettings, server_url
 from jobdeck.sdk.spool import Spool
@@ -33,7 +33,9 @@ def transport_for(settings: SdkSettings) -> Transport:
 
 
 def checked(event: EventDict) -> EventDict | None:
-    """The event as the server will accept it: fields it would refuse are dropped (and logged)."""
+    """The event as the server will accept it: fields it would refuse are dropped (and logged).
+
+    The full check, by the server's model: for the events `wire.acceptable` is unsure of."""
     from pydantic import ValidationError
 
     from jobdeck.events import EventIn
@@ -56,8 +58,6 @@ class Client:
     """Queues events for the sender and keeps the runs in progress (for heartbeats)."""
 
     def __init__(self, settings: SdkSettings, transport: Transport | None = None) -> None:
-        import jobdeck.events  # noqa: F401  (imported now, not inside the first run's CPU time)
-
         self.settings = settings
         self.sender = Sender(
             transport or transport_for(settings),
@@ -72,9 +72,22 @@ class Client:
     def emit(self, event: EventDict) -> None:
         """Queue an event for sending. Never raises."""
         try:
+            if wire.acceptable(event):  # what the SDK builds: a few µs, no model
+                self.sender.put(event)
+                return
             valid = checked(payload.storable(event))
             if valid is not None:
                 self.sender.put(valid)
+        except Exception:
+            log.exception(
+                "jobdeck: could not queue a %s event of run %s", event.get("event"), event.get("run_id")
+            )
+
+    def queue(self, event: EventDict) -> None:
+        """Queue an event built from checked parts (a run's, after its start passed the check), as it
+        is. Never raises."""
+        try:
+            self.sender.put(event)
         except Exception:
             log.exception(
                 "jobdeck: could not queue a %s event of run %s", event.get("event"), event.get("run_id")

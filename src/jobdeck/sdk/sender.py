@@ -60,7 +60,9 @@ class Sender:
         self.flush_interval_s = flush_interval_s
         self.queue_max = max(queue_max, BATCH_SIZE)
         self.on_tick = on_tick
-        self._cond = threading.Condition()
+        # put() takes the plain lock itself (cheaper than through the condition), never re-entered.
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         self._queue: deque[EventDict | _Flush | _Stop] = deque()
         self._queued_events = 0
         self._urgent = False
@@ -81,7 +83,7 @@ class Sender:
     def put(self, event: EventDict) -> None:
         """Queue an event; when the queue is full, its oldest batch goes to the spool instead."""
         overflow: list[EventDict] = []
-        with self._cond:
+        with self._lock:
             if self._closed:
                 overflow.append(event)
             else:
@@ -94,7 +96,9 @@ class Sender:
         if overflow:
             self._spool(overflow)
             self._spool_pending = True
-        self._ensure_thread()
+        thread = self._thread
+        if thread is None or not thread.is_alive():
+            self._ensure_thread()
 
     def flush(self, timeout: float) -> bool:
         """Deliver what is queued now (and the spool, and held batches that go through now); True if

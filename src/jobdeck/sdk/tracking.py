@@ -14,7 +14,7 @@ from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, cast, overload
 
-from jobdeck.sdk import payload
+from jobdeck.sdk import payload, wire
 from jobdeck.sdk.client import Client, get_client
 from jobdeck.sdk.transport import EventDict
 
@@ -35,6 +35,8 @@ def _job_name(job: str) -> str:
 
 class Run:
     """One run of a job, reported as it goes: use it as `with` or `async with`."""
+
+    source = "sdk"  # what its start reports as the run's source
 
     def __init__(
         self,
@@ -65,6 +67,7 @@ class Run:
         self._cpu_start = 0.0
         self._last_sent = self._last_progress = 0.0
         self._progress_due = False
+        self._trusted = False  # its start passed the check: its later events need none (_send)
 
     def __repr__(self) -> str:
         return f"<Run {self.job} {self.run_id}>"
@@ -81,7 +84,7 @@ class Run:
             event = self._progress_event(now) if self._interval_passed(now) else None
             self._progress_due = event is None
         if event is not None:
-            self._emit(event)
+            self._send(event)
 
     def due_events(self, now: float) -> list[EventDict]:
         """Progress held back by throttling, or a heartbeat when the run has been quiet too long."""
@@ -119,6 +122,20 @@ class Run:
         if self._client is not None:
             self._client.emit(event)
 
+    def _send(self, event: EventDict) -> None:
+        """Queue an event this class built. Once the start passed the check, a later event differs
+        from it only in what is built here (its time, the counts, a captured result, an error made
+        storable and clipped), so only the counts, which come from the caller, are looked at."""
+        if self._client is None:
+            return
+        if (
+            self._trusted
+            and max(self.items_succeeded, self.items_failed, self.items_skipped) <= wire.MAX_COUNT
+        ):
+            self._client.queue(event)
+        else:
+            self._client.emit(event)
+
     # Beginning and end.
 
     def start(self) -> Run:
@@ -132,15 +149,19 @@ class Run:
         self._token = _current.set(self)
         self._cpu_start = time.thread_time()
         self._last_sent = time.monotonic()
-        fields: dict[str, Any] = {"source": "sdk", **payload.process_fields(self.worker)}
-        optional = {"queue": self.queue, "labels": self.labels}
-        fields.update({name: value for name, value in optional.items() if value is not None})
+        event = self._event("started", source=self.source, **payload.process_fields(self.worker))
+        if self.queue is not None:
+            event["queue"] = self.queue
+        if self.labels is not None:
+            event["labels"] = self.labels
         if self.args is not None:
-            fields["args"] = payload.captured(self.args)
+            event["args"] = payload.captured(self.args)
         if self.kwargs is not None:
-            fields["kwargs"] = payload.captured(self.kwargs)
-        fields.update(self.expects)
-        self._emit(self._event("started", **fields))
+            event["kwargs"] = payload.captured(self.kwargs)
+        if self.expects:
+            event.update(self.expects)
+        self._trusted = wire.acceptable(event)
+        self._send(event)
         if self._client is not None:
             self._client.started(self)
         return self
@@ -161,7 +182,7 @@ class Run:
         else:
             kind = "cancelled" if isinstance(exc, _CANCELLING) else "failed"
             fields.update(payload.error_fields(exc))
-        self._emit(self._event(kind, **fields))
+        self._send(self._event(kind, **fields))
         if self._client is not None:
             self._client.finished(self)
         if self._token is not None:

@@ -36,11 +36,7 @@ MARK = "jobdeck"  # the heartbeat field that tells the consumer a worker is inst
 class CeleryRun(Run):
     """An SDK run whose events say source "celery" (the task's run, reported from inside it)."""
 
-    def _event(self, kind: str, **fields: Any) -> dict[str, Any]:
-        event = super()._event(kind, **fields)
-        if "source" in event:
-            event["source"] = SOURCE
-        return event
+    source = SOURCE
 
     def finish_quietly(self) -> None:
         """End the run here without an outcome event (one was sent already, or another attempt follows)."""
@@ -92,12 +88,12 @@ class Instrumentation:
             (signals.before_task_publish, self.before_publish),
             (signals.after_task_publish, self.after_publish),
             (signals.task_prerun, self.prerun),
-            (signals.task_success, self.success),
             (signals.task_failure, self.failure),
             (signals.task_retry, self.retry),
             (signals.task_postrun, self.postrun),
             (signals.task_revoked, self.revoked),
             (signals.worker_init, self.worker_init),
+            (signals.worker_process_init, self.process_init),
             (signals.beat_init, self.beat_started),
             (signals.worker_ready, self.beat_started),
         ):
@@ -117,6 +113,12 @@ class Instrumentation:
 
     def worker_init(self, **_: Any) -> None:
         self.mark_worker()
+
+    @staticmethod
+    def process_init(**_: Any) -> None:
+        """A pool process has started: make its SDK client now (settings, transport, their imports),
+        not in its first task."""
+        get_client()
 
     def beat_started(self, sender: Any = None, **_: Any) -> None:
         """Beat (or a worker) of this app has started: its schedule is complete now; declared again
@@ -210,9 +212,6 @@ class Instrumentation:
         if found is not None:
             found[1].update(facts)
 
-    def success(self, sender: Any = None, result: Any = None, **_: Any) -> None:
-        self._outcome(getattr(getattr(sender, "request", None), "id", None), result=result)
-
     def failure(self, task_id: Any = None, exception: Any = None, **_: Any) -> None:
         self._outcome(task_id, exception=exception)
 
@@ -241,7 +240,7 @@ class Instrumentation:
             run._emit(run._event("cancelled", source=SOURCE, labels={"celery_state": str(state)}))
             run.finish_quietly()
         else:
-            run.result = facts.get("result", retval)
+            run.result = retval  # what task_success reports too: no handler of its own needed
             run.finish(None)
 
     def revoked(self, request: Any = None, terminated: Any = None, expired: Any = None, **_: Any) -> None:
