@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -200,11 +201,12 @@ def record_body(
     events, declared = decode_events(body, max_events, bounds)
     events = mask_events(events, recorder.mask_keys)  # as the recorder will; see auth/masking.py
     try:
-        sealed.check(recorder.store, events, running)
+        sealed.check_running(events, running)
+        # Sealed fields are checked on the runs the recorder loads for its write: no read of
+        # their own, and no other writer can change them between the check and the write.
+        recorder.record(events, check=functools.partial(sealed.check_stored, events))
     except sealed.SealBroken as exc:
         raise HTTPException(409, str(exc)) from None
-    try:
-        recorder.record(events)
     except MissingJob as exc:
         index = next(i for i, e in enumerate(events) if e.run_id == exc.run_id)
         raise HTTPException(422, f"event {index}: field 'job': {exc}") from None
