@@ -149,8 +149,8 @@ def run(conn: Connection, statements: Sequence[Statement]) -> list[Any]:
             finally:
                 cursor.close()
             return found
+        cursors = []
         with driver.pipeline():
-            cursors = []
             for statement in statements:
                 cursor = driver.cursor()
                 cursors.append(cursor)
@@ -160,10 +160,11 @@ def run(conn: Connection, statements: Sequence[Statement]) -> list[Any]:
                     cursor.executemany(statement.sql, statement.params)
                 else:
                     cursor.execute(statement.sql, statement.params)
-            for cursor, statement in zip(cursors, statements, strict=True):
-                if statement.rows:
-                    found += cursor.fetchall()  # waits for the results of everything sent
-                cursor.close()
+        # The pipeline's end waited for every result (a fetch inside it would wait once more).
+        for cursor, statement in zip(cursors, statements, strict=True):
+            if statement.rows:
+                found += cursor.fetchall()
+            cursor.close()
     return found
 
 
