@@ -9,7 +9,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anyio.to_thread
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 
@@ -117,3 +119,22 @@ def test_sealed_fields_are_checked_on_the_runs_the_recorder_loads(store: Store) 
         make_event("new", "started", at, {"job": "j", "args": [3], "labels": {LABEL: "x"}}),
     ]
     recorder.record(batch, check=functools.partial(sealed.check_stored, batch))
+
+
+def test_an_event_request_makes_one_trip_to_a_worker_thread(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dependencies and the handler's blocking work would each take a trip there and back (two
+    thread wake-ups, as much as a small write): one request, one trip, the decode and write in it."""
+    trips: list[str] = []
+    real = anyio.to_thread.run_sync
+
+    async def run_sync(func: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(getattr(getattr(func, "func", func), "__name__", repr(func)))
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", run_sync)
+    at = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    answer = client.post("/api/v1/events", json={"run_id": "t1", "event": "started", "job": "j", "at": at})
+    assert answer.status_code == 202
+    assert trips == ["record_body"]
