@@ -6,6 +6,7 @@
     python bench/ingest.py --span 10 --stream     # a live stream: events in time order
     python bench/ingest.py --span 10 --clients 2  # posted from two connections at once
     python bench/ingest.py --spread 30            # every batch's runs spread over 30 days, random order
+    python bench/ingest.py --batches 0 --batch-size 1000 --single 2000  # one event per request only
 
 Beside each repeat's events/s the raw write limit of the same machine in the same run: the rows
 of the runs the batches hold (folded by jobdeck, outside the clock) written into a plain table
@@ -321,18 +322,38 @@ def measure(
         # Warm-up: imports, statement caches and the first pages of each table, outside the clock.
         post_all(client, bodies[:1])
         post_all(client, singles[:50])
-        batch_s, batch_each = post_concurrently(base, bodies[1:], clients)
+        batch_s, batch_each = post_concurrently(base, bodies[1:], clients) if batches else (0.0, [0.0])
         single_s, single_each = post_all(client, singles[50:]) if single else (0.0, [0.0])
-    with fresh_store(pg) as url:  # the raw write, on a store of its own, after the server stopped
-        raw = raw_rows_per_s(url, bodies, batches * size, size)
+    raw = 0.0
+    if batches:
+        with fresh_store(pg) as url:  # the raw write, on a store of its own, after the server stopped
+            raw = raw_rows_per_s(url, bodies, batches * size, size)
     runs_timed = runs * batches / (batches + 1)
     return Repeat(
-        events_per_s=batches * size / batch_s,
-        runs_per_s=runs_timed / batch_s,
+        events_per_s=batches * size / batch_s if batches else 0.0,
+        runs_per_s=runs_timed / batch_s if batches else 0.0,
         batch_ms=statistics.median(batch_each) * 1000,
         single_per_s=single / single_s if single else 0.0,
         single_ms=statistics.median(single_each) * 1000,
         raw_rows_per_s=raw,
+    )
+
+
+def add_batch_rows(table: Table, results: list[Repeat], size: int, pg: bool) -> None:
+    """The batches' rows of the summary: events/s, runs/s, the raw write and their ratio."""
+
+    def median(name: str) -> float:
+        return statistics.median(getattr(r, name) for r in results)
+
+    table.add_row(f"batches of {size:,} events: events/s", f"{median('events_per_s'):,.0f}")
+    table.add_row("  runs/s", f"{median('runs_per_s'):,.0f}")
+    table.add_row("  ms per batch (median request)", f"{median('batch_ms'):,.0f}")
+    raw_name = "executemany" if not pg else "COPY"
+    table.add_row(f"raw write ({raw_name}, plain table): rows/s", f"{median('raw_rows_per_s'):,.0f}")
+    ratios = sorted(r.events_per_s / r.raw_rows_per_s for r in results)
+    table.add_row(
+        "events/s ÷ raw rows/s (median; each repeat)",
+        f"{statistics.median(ratios):.3f} ({' · '.join(f'{x:.3f}' for x in ratios)})",
     )
 
 
@@ -341,7 +362,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--pg", action="store_true", help="a fresh PostgreSQL database instead of SQLite")
-    parser.add_argument("--batches", type=int, default=10, help="timed batches per repeat")
+    parser.add_argument(
+        "--batches", type=int, default=10, help="timed batches per repeat (0: one event per request only)"
+    )
     parser.add_argument("--batch-size", type=int, default=10_000, help="events per batch")
     parser.add_argument("--single", type=int, default=3000, help="events posted one per request")
     parser.add_argument("--repeat", type=int, default=3, help="repeats (each on a fresh store and server)")
@@ -374,11 +397,15 @@ def main() -> None:
             args.spread,
         )
         results.append(result)
-        console.print(
-            f"repeat {number + 1}: {result.events_per_s:,.0f} events/s in batches, "
-            f"raw {result.raw_rows_per_s:,.0f} rows/s "
+        batches = (
+            f"{result.events_per_s:,.0f} events/s in batches, raw {result.raw_rows_per_s:,.0f} rows/s "
             f"(ratio {result.events_per_s / result.raw_rows_per_s:.2f}), "
-            f"{result.single_per_s:,.0f} events/s one by one",
+            if args.batches
+            else ""
+        )
+        console.print(
+            f"repeat {number + 1}: {batches}{result.single_per_s:,.0f} events/s one by one "
+            f"({result.single_ms:.2f} ms median request)",
             soft_wrap=True,
         )
     load_after = os.getloadavg()
@@ -396,20 +423,17 @@ def main() -> None:
     )
     table.add_column("")
     table.add_column("value", justify="right")
-    table.add_row(f"batches of {args.batch_size:,} events: events/s", f"{median('events_per_s'):,.0f}")
-    table.add_row("  runs/s", f"{median('runs_per_s'):,.0f}")
-    table.add_row("  ms per batch (median request)", f"{median('batch_ms'):,.0f}")
-    raw_name = "executemany" if not args.pg else "COPY"
-    table.add_row(f"raw write ({raw_name}, plain table): rows/s", f"{median('raw_rows_per_s'):,.0f}")
-    ratios = sorted(r.events_per_s / r.raw_rows_per_s for r in results)
-    table.add_row(
-        "events/s ÷ raw rows/s (median; each repeat)",
-        f"{statistics.median(ratios):.3f} ({' · '.join(f'{x:.3f}' for x in ratios)})",
-    )
+    if args.batches:
+        add_batch_rows(table, results, args.batch_size, args.pg)
     if args.single:
-        table.add_row("one event per request: events/s", f"{median('single_per_s'):,.0f}")
-        table.add_row("  ms per request (median)", f"{median('single_ms'):,.1f}")
-        table.add_row("batches ÷ one by one", f"{median('events_per_s') / median('single_per_s'):,.0f}x")
+        singles = sorted(r.single_per_s for r in results)
+        table.add_row(
+            "one event per request: events/s (median; each repeat)",
+            f"{median('single_per_s'):,.0f} ({' · '.join(f'{x:,.0f}' for x in singles)})",
+        )
+        table.add_row("  ms per request (median)", f"{median('single_ms'):,.2f}")
+        if args.batches:
+            table.add_row("batches ÷ one by one", f"{median('events_per_s') / median('single_per_s'):,.0f}x")
     console.print(table)
     console.print(
         f"load average (1, 5, 15 min) before {', '.join(f'{x:.2f}' for x in load_before)}, "

@@ -10,12 +10,13 @@ the server's, so their outcomes are taken.)"""
 
 from __future__ import annotations
 
-from collections.abc import Container, Sequence
+from collections.abc import Container, Mapping, Sequence
 from typing import Any
 
 from jobdeck.domain import EventKind
 from jobdeck.events import Event
 from jobdeck.executors.seal import LABEL
+from jobdeck.store import run_writes
 from jobdeck.store import runs as run_rows
 from jobdeck.store.store import Store
 
@@ -44,6 +45,17 @@ def _differs(stored: Any, sent: Any) -> bool:
 def check(store: Store, events: Sequence[Event], running_here: Container[str] = ()) -> None:
     """Raise SealBroken for the first event that would change a sealed field of a stored run, or
     record an outcome of a run in `running_here` (the commands this server's executor runs now)."""
+    check_running(events, running_here)
+    touching = [e.run_id for e in events if _touches(e)]
+    if not touching:
+        return
+    with store.read() as conn:
+        sealed = run_rows.sealed_fields(conn, touching, LABEL)
+    _check_sealed(events, sealed)
+
+
+def check_running(events: Sequence[Event], running_here: Container[str]) -> None:
+    """`check`'s refusal of an outcome from outside for a run in `running_here`."""
     for index, event in enumerate(events):
         if event.kind in OUTCOMES and event.run_id in running_here:
             raise SealBroken(
@@ -54,11 +66,30 @@ def check(store: Store, events: Sequence[Event], running_here: Container[str] = 
                 f"which records its outcome; '{event.kind.value}' from outside is refused "
                 "(stop it from jobdeck to end it)",
             )
-    touching = [e.run_id for e in events if any(f in e.data for f in (*SEALED, "labels"))]
-    if not touching:
-        return
-    with store.read() as conn:
-        sealed = run_rows.sealed_fields(conn, touching, LABEL)
+
+
+def check_stored(events: Sequence[Event], stored: Mapping[str, Sequence[Any]]) -> None:
+    """`check`'s refusal of a change to a sealed field, on the runs as the recorder loaded them in
+    its write transaction (run_writes.load: values by run id), before it writes anything: the check
+    and the write see the same stored run (no other writer changes it in between), and it costs
+    no read of its own (Recorder.record's `check`)."""
+    sealed = {}
+    for run_id in {e.run_id for e in events if _touches(e)}:
+        values = stored.get(run_id)
+        if values is None:
+            continue
+        labels = run_writes.value_of(values, "labels")
+        if isinstance(labels, dict) and LABEL in labels:
+            sealed[run_id] = {name: run_writes.value_of(values, name) for name in (*SEALED, "labels")}
+    if sealed:
+        _check_sealed(events, sealed)
+
+
+def _touches(event: Event) -> bool:
+    return any(f in event.data for f in (*SEALED, "labels"))
+
+
+def _check_sealed(events: Sequence[Event], sealed: Mapping[str, Mapping[str, Any]]) -> None:
     if not sealed:
         return
     for index, event in enumerate(events):

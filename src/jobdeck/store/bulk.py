@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
@@ -113,25 +113,86 @@ def execute_many(conn: Connection, statement: str, params: Sequence[tuple[Any, .
         conn.exec_driver_sql(statement, list(params))
 
 
+class Statement(NamedTuple):
+    """One statement for `run` (in the driver's placeholder style): `many` runs it once per tuple of
+    `params`, `rows` keeps what it returns."""
+
+    sql: str
+    params: Any = None
+    many: bool = False
+    rows: bool = False
+
+
+def run(conn: Connection, statements: Sequence[Statement]) -> list[Any]:
+    """Run statements in order in the connection's transaction, on the driver's own cursor (below
+    SQLAlchemy's per-statement work); the rows of those that keep theirs, in order. On PostgreSQL
+    they go to the server together (psycopg's pipeline mode): one round trip, not one each. Engine
+    listeners of `before_cursor_execute` see each statement, as from `exec_driver_sql`."""
+    if not statements:
+        return []
+    driver: Any = conn.connection.driver_connection
+    listeners = conn.dispatch.before_cursor_execute
+    found: list[Any] = []
+    with driver_errors(statements[0].sql):
+        if conn.dialect.name != "postgresql":
+            cursor = driver.cursor()
+            try:
+                for statement in statements:
+                    if listeners:
+                        listeners(conn, cursor, statement.sql, statement.params, None, statement.many)
+                    if statement.many:
+                        cursor.executemany(statement.sql, statement.params)
+                    else:
+                        cursor.execute(statement.sql, statement.params or ())
+                    if statement.rows:
+                        found += cursor.fetchall()
+            finally:
+                cursor.close()
+            return found
+        cursors = []
+        with driver.pipeline():
+            for statement in statements:
+                cursor = driver.cursor()
+                cursors.append(cursor)
+                if listeners:
+                    listeners(conn, cursor, statement.sql, statement.params, None, statement.many)
+                if statement.many:
+                    cursor.executemany(statement.sql, statement.params)
+                else:
+                    cursor.execute(statement.sql, statement.params)
+        # The pipeline's end waited for every result (a fetch inside it would wait once more).
+        for cursor, statement in zip(cursors, statements, strict=True):
+            if statement.rows:
+                found += cursor.fetchall()
+            cursor.close()
+    return found
+
+
 SMALL_INSERT_ROWS = 20
 
 
 def insert(conn: Connection, table: Table, columns: Sequence[str], params: Sequence[tuple[Any, ...]]) -> None:
     """Insert many rows: executemany on SQLite, COPY on PostgreSQL."""
+    run(conn, insert_statements(conn, table, columns, params))
+
+
+def insert_statements(
+    conn: Connection, table: Table, columns: Sequence[str], params: Sequence[tuple[Any, ...]]
+) -> list[Statement]:
+    """The statement inserting many rows, for `run`: an executemany on SQLite, one INSERT of a few
+    rows on PostgreSQL. More rows than that go to PostgreSQL by COPY, at once (a COPY cannot join a
+    pipeline), and there is nothing left to run."""
     if not params:
-        return
+        return []
     names = ", ".join(columns)
     if conn.dialect.name == "sqlite":
         marks = ", ".join("?" * len(columns))
-        conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", list(params))
-        return
+        return [Statement(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", list(params), many=True)]
     if len(params) <= SMALL_INSERT_ROWS:
         # A COPY costs a few round trips of its own: a few rows go as one INSERT.
         marks = f"({', '.join(['%s'] * len(columns))})"
         statement = f"INSERT INTO {table.name} ({names}) VALUES {', '.join([marks] * len(params))}"
-        with driver_errors(statement):
-            conn.exec_driver_sql(statement, tuple(value for values in params for value in values))
-        return
+        return [Statement(statement, tuple(value for values in params for value in values))]
     # Binary COPY: psycopg's C dumpers write each value in its wire form, no text to parse.
     statement = f"COPY {table.name} ({names}) FROM STDIN (FORMAT BINARY)"
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -139,6 +200,7 @@ def insert(conn: Connection, table: Table, columns: Sequence[str], params: Seque
         copy.set_types([pg_type_name(table.c[name].type) for name in columns])
         for values in params:
             copy.write_row(values)
+    return []
 
 
 # Most specific first: BigInteger and SmallInteger are Integers, every type here is a String's kin.

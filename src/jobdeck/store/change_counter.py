@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, select
 
+from jobdeck.store import bulk
 from jobdeck.store.schema import counters
 
 CHANGES = "changes"  # its row in the counters table
-_BUMP = text(
-    "INSERT INTO counters (name, value) VALUES (:name, 1) "
+# The same text in either driver's style: it has no parameters.
+BUMP = bulk.Statement(
+    f"INSERT INTO counters (name, value) VALUES ('{CHANGES}', 1) "
     "ON CONFLICT (name) DO UPDATE SET value = counters.value + 1"
 )
 
 
 def bump(conn: Connection) -> None:
-    """Raise the change counter, in the writer's transaction (the recorder does, once a batch)."""
-    conn.execute(_BUMP, {"name": CHANGES})
+    """Raise the change counter, in the writer's transaction (the recorder does, once a batch, with
+    its other writes: `BUMP`)."""
+    bulk.run(conn, [BUMP])
 
 
 def change_count(conn: Connection) -> int:

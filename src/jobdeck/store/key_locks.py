@@ -18,6 +18,8 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection
 
+from jobdeck.store import bulk
+
 # The first of pg_advisory_xact_lock's two keys: which kind of key the second one hashes.
 RUNS = 0x6A64_0001
 ROLLUP_CELLS = 0x6A64_0002
@@ -33,6 +35,12 @@ def lock(conn: Connection, space: int, keys: Iterable[str]) -> None:
     """Hold these keys of `space` until the transaction ends (PostgreSQL; nothing elsewhere)."""
     if conn.dialect.name != "postgresql":
         return
+    bulk.run(conn, lock_statements(conn, space, keys))
+
+
+def lock_statements(conn: Connection, space: int, keys: Iterable[str]) -> list[bulk.Statement]:
+    """The statement `lock` runs, to send with others (bulk.run); none on SQLite or for no keys."""
     keys = list(keys)
-    if keys:
-        conn.exec_driver_sql(_LOCK, (space, SLOTS - 1, keys))
+    if conn.dialect.name != "postgresql" or not keys:
+        return []
+    return [bulk.Statement(_LOCK, (space, SLOTS - 1, keys))]

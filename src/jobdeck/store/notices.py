@@ -29,7 +29,8 @@ CONNECT_TIMEOUT_S = 10
 
 def notify(store: Store, change: Mapping[str, Any]) -> None:
     """Tell every listening replica about a change (a JSON object, under 8,000 bytes)."""
-    with store.write() as conn:
+    # A statement of its own (autocommit): no BEGIN and COMMIT, two round trips fewer a batch.
+    with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(
             text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": json.dumps(change)}
         )

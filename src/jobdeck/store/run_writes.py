@@ -172,6 +172,11 @@ def state_of(values: Sequence[Any]) -> RunState:
     )
 
 
+def value_of(values: Sequence[Any], name: str) -> Any:
+    """One column's value of a run's values (as `load` gives them)."""
+    return values[_AT[name]]
+
+
 def row_of(state: RunState) -> dict[str, Any]:
     """A folded run as a runs-table row (what reading it back gives)."""
     return dict(zip(WRITE_COLUMNS, values_of(state)[0], strict=True))
@@ -261,31 +266,43 @@ _SELECT = ", ".join(WRITE_COLUMNS)
 def load(conn: Connection, run_ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
     """The stored values of these runs by run id. On PostgreSQL every run id is locked first,
     found or not, so no other writer creates or changes one of these runs until this transaction
-    ends: what is read here is the state the batch's changes (and rollup deltas) build on."""
+    ends: what is read here is the state the batch's changes (and rollup deltas) build on. (The
+    lock and the read go in one round trip.)"""
     if conn.dialect.name == "postgresql":
-        key_locks.lock(conn, key_locks.RUNS, run_ids)
         # One statement with an array parameter: a plan that does not depend on the batch size.
         statement = f"SELECT {_SELECT} FROM runs WHERE run_id = ANY(%s) ORDER BY run_id FOR UPDATE"
-        return {row[0]: _from_postgres(row) for row in conn.exec_driver_sql(statement, (list(run_ids),))}
-    found = {}
+        locks = key_locks.lock_statements(conn, key_locks.RUNS, run_ids)
+        rows = bulk.run(conn, [*locks, bulk.Statement(statement, (list(run_ids),), rows=True)])
+        return {row[0]: _from_postgres(row) for row in rows}
+    reads = []
     for start in range(0, len(run_ids), 500):
         chunk = run_ids[start : start + 500]
         statement = f"SELECT {_SELECT} FROM runs WHERE run_id IN ({', '.join('?' * len(chunk))})"
-        for row in conn.exec_driver_sql(statement, tuple(chunk)):
-            found[row[0]] = _from_sqlite(row)
-    return found
+        reads.append(bulk.Statement(statement, tuple(chunk), rows=True))
+    return {row[0]: _from_sqlite(row) for row in bulk.run(conn, reads)}
 
 
 def insert_driver_rows(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """Insert new runs already in the driver's form (`to_driver`)."""
+    bulk.run(conn, insert_statements(conn, rows))
+
+
+_SEARCHED_AT = tuple(_AT[name] for name in ("error_type", "error_message", "args", "kwargs"))
+
+
+def insert_statements(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> list[bulk.Statement]:
+    """The statements inserting new runs in the driver's form (`to_driver`), to send with others
+    (bulk.run); on SQLite with the statement that adds them to the search index."""
     if not rows:
-        return
-    sqlite = conn.dialect.name == "sqlite"
-    if sqlite:
-        first_id = int(conn.exec_driver_sql("SELECT coalesce(max(id), 0) + 1 FROM runs").scalar_one())
-    bulk.insert(conn, runs, WRITE_COLUMNS, rows)
-    if sqlite:
-        index_for_search(conn, first_id)
+        return []
+    if conn.dialect.name != "sqlite":
+        return bulk.insert_statements(conn, runs, WRITE_COLUMNS, rows)
+    if len(rows) == 1:  # one event a request: its row id is the connection's last one
+        if all(rows[0][i] is None for i in _SEARCHED_AT):
+            return bulk.insert_statements(conn, runs, WRITE_COLUMNS, rows)
+        return [*bulk.insert_statements(conn, runs, WRITE_COLUMNS, rows), _search_statement(None)]
+    first_id = int(conn.exec_driver_sql("SELECT coalesce(max(id), 0) + 1 FROM runs").scalar_one())
+    return [*bulk.insert_statements(conn, runs, WRITE_COLUMNS, rows), _search_statement(first_id)]
 
 
 _INDEXES = range(len(WRITE_COLUMNS))
@@ -296,25 +313,35 @@ def _changed(old: Sequence[Any], new: Sequence[Any]) -> tuple[int, ...]:
 
 
 def update(conn: Connection, changes: Sequence[tuple[Sequence[Any], Sequence[Any]]]) -> None:
-    """Write runs over their stored values: (old, new) pairs. Runs are grouped by the columns
-    that changed, one statement a group (a start sets a handful of columns, an outcome others)."""
+    """Write runs over their stored values: (old, new) pairs."""
+    bulk.run(conn, update_statements(conn, changes))
+
+
+def update_statements(
+    conn: Connection, changes: Sequence[tuple[Sequence[Any], Sequence[Any]]]
+) -> list[bulk.Statement]:
+    """The statements writing runs over their stored values ((old, new) pairs), to send with others
+    (bulk.run). Runs are grouped by the columns that changed, one statement per group (a start
+    sets a handful of columns, an outcome others)."""
     groups: dict[tuple[int, ...], list[Sequence[Any]]] = {}
     for old, new in changes:
         columns = _changed(old, new)
         if columns:
             groups.setdefault(columns, []).append(new)
     sqlite = conn.dialect.name == "sqlite"
+    statements = []
     for columns, group in groups.items():
         names = [WRITE_COLUMNS[i] for i in columns]
         params = [(*[_driver_value(values, i, sqlite) for i in columns], values[0]) for values in group]
         if sqlite:
             sets = ", ".join(f"{name} = ?" for name in names)
-            bulk.execute_many(conn, f"UPDATE runs SET {sets} WHERE run_id = ?", params)
+            statements.append(bulk.Statement(f"UPDATE runs SET {sets} WHERE run_id = ?", params, many=True))
         else:
-            _update_postgres(conn, names, params)
+            statements.append(_update_postgres(names, params))
+    return statements
 
 
-def _update_postgres(conn: Connection, names: Sequence[str], params: Sequence[tuple[Any, ...]]) -> None:
+def _update_postgres(names: Sequence[str], params: Sequence[tuple[Any, ...]]) -> bulk.Statement:
     """One UPDATE … FROM unnest(column arrays): a join, not a statement per run."""
     kinds = [_pg_type(name) for name in names]
     arrays = ", ".join(f"%s::{kind}[]" for kind in [*kinds, "text"])
@@ -323,7 +350,7 @@ def _update_postgres(conn: Connection, names: Sequence[str], params: Sequence[tu
     )
     columns = ", ".join(names)
     statement = f"UPDATE runs SET {sets} FROM unnest({arrays}) AS u({columns}, key) WHERE runs.run_id = u.key"
-    conn.exec_driver_sql(statement, tuple(list(column) for column in zip(*params, strict=True)))
+    return bulk.Statement(statement, tuple(list(column) for column in zip(*params, strict=True)))
 
 
 def _is_json(name: str) -> bool:
@@ -343,7 +370,18 @@ HAS_TEXT = "(error_type IS NOT NULL OR error_message IS NOT NULL OR args IS NOT 
 
 def index_for_search(conn: Connection, first_id: int) -> None:
     """Add runs inserted from row id `first_id` on that have searchable text to SQLite's index."""
-    conn.exec_driver_sql(
+    bulk.run(conn, [_search_statement(first_id)])
+
+
+def _search_statement(first_id: int | None) -> bulk.Statement:
+    """SQLite's statement adding runs from row id `first_id` on (None: the run just inserted) to
+    its search index."""
+    if first_id is None:
+        return bulk.Statement(
+            f"INSERT INTO runs_fts(rowid, {SEARCHED}) "
+            f"SELECT id, {SEARCHED} FROM runs WHERE id = last_insert_rowid() AND {HAS_TEXT}"
+        )
+    return bulk.Statement(
         f"INSERT INTO runs_fts(rowid, {SEARCHED}) "
         f"SELECT id, {SEARCHED} FROM runs WHERE id >= ? AND {HAS_TEXT}",
         (first_id,),

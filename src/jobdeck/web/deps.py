@@ -16,17 +16,21 @@ from jobdeck.store import Store
 MAX_WINDOW_HOURS = 24 * 366 * 5
 
 
-def get_store(request: Request) -> Store:
+# Async, though they wait for nothing: FastAPI calls a plain function dependency in a worker thread,
+# a trip there and back for each (as much as a small request's own work).
+
+
+async def get_store(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
 
 
-def get_recorder(request: Request) -> Recorder:
+async def get_recorder(request: Request) -> Recorder:
     recorder: Recorder = request.app.state.recorder
     return recorder
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

@@ -61,7 +61,9 @@ class Broadcaster:
             self.version += 1
             change = {**change, "version": self.version}
         loop = self._loop
-        if loop is None or loop.is_closed():
+        if loop is None or loop.is_closed() or not self._queues:
+            # No stream to tell (a stream that opens later starts from what it reads): waking the
+            # loop for nothing costs a recorder thread as much as a small write.
             return
         try:
             running = asyncio.get_running_loop()

@@ -27,8 +27,9 @@ def _problem(where: str, name: str, value: str) -> dict[str, object]:
     }
 
 
-def no_control_characters(request: Request) -> None:
-    """Refuse a query or path parameter holding a control character (422 naming it)."""
+async def no_control_characters(request: Request) -> None:
+    """Refuse a query or path parameter holding a control character (422 naming it). (Async: every
+    request runs it, and FastAPI runs a plain function in a worker thread, a trip each way.)"""
     problems = [
         _problem("path", name, value)
         for name, value in request.path_params.items()

@@ -29,8 +29,9 @@ def known_query_names(route: APIRoute) -> frozenset[str]:
     return found[1]
 
 
-def reject_unknown_query(request: Request) -> None:
-    """An app-wide dependency: on /api/v1 routes, raise a 422 listing each undeclared query parameter."""
+async def reject_unknown_query(request: Request) -> None:
+    """An app-wide dependency: on /api/v1 routes, raise a 422 listing each undeclared query parameter.
+    (Async, as the dependencies below: no I/O, so no trip to a worker thread.)"""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or not route.path_format.startswith(API_PREFIX):
         return

@@ -28,18 +28,18 @@ _PG_KEY_TYPES = ("int", "bigint", "text")
 _N = len(COUNTERS)
 
 
-# A stored cell as `_load_cells` reads it: its values in _VALUE_COLUMNS order, named by these.
+# A stored cell as `_read_cells` reads it: its values in _VALUE_COLUMNS order, named by these.
 Stored = tuple[Any, ...]
 _COUNTERS = slice(0, _N)
 _DUR_MIN, _DUR_MAX = _N, _N + 1
 _SKETCHES = slice(_N + 2, _N + 2 + len(HISTOGRAMS))
 
 
-def _load_cells(conn: Connection, keys: Sequence[Cell]) -> dict[Cell, Stored]:
-    """The stored values of these cells (locked for update on PostgreSQL), by key."""
-    found: dict[Cell, Stored] = {}
-    names = ", ".join(f"r.{name}" for name in (*_KEY, *_VALUE_COLUMNS))
+def _read_cells(conn: Connection, keys: Sequence[Cell]) -> list[bulk.Statement]:
+    """The statements reading these cells (locked for update on PostgreSQL); their rows are the
+    key, then the values in _VALUE_COLUMNS order."""
     if conn.dialect.name == "postgresql":
+        names = ", ".join(f"r.{name}" for name in (*_KEY, *_VALUE_COLUMNS))
         arrays = ", ".join(f"%s::{t}[]" for t in _PG_KEY_TYPES)
         statement = (
             f"SELECT {names} FROM rollups r JOIN unnest({arrays}) AS k(g, b, j) "
@@ -47,16 +47,14 @@ def _load_cells(conn: Connection, keys: Sequence[Cell]) -> dict[Cell, Stored]:
             "ORDER BY r.granularity, r.bucket, r.job FOR UPDATE OF r"
         )
         columns = tuple(list(column) for column in zip(*keys, strict=True))
-        for row in conn.exec_driver_sql(statement, columns):
-            found[(row[0], row[1], row[2])] = tuple(row[3:])
-        return found
+        return [bulk.Statement(statement, columns, rows=True)]
+    reads = []
     for start in range(0, len(keys), 900):
         chunk = keys[start : start + 900]
         # A join with the keys seeks each in the primary key; `(…) IN (VALUES …)` scans the table.
         statement = sqlite_cells_query(len(chunk))
-        for row in conn.exec_driver_sql(statement, tuple(x for key in chunk for x in key)):
-            found[(row[0], row[1], row[2])] = tuple(row[3:])
-    return found
+        reads.append(bulk.Statement(statement, tuple(x for key in chunk for x in key), rows=True))
+    return reads
 
 
 def sqlite_cells_query(count: int) -> str:
@@ -96,19 +94,30 @@ def _merged(stored: Stored | None, delta: Delta) -> list[Any]:
     return [*values, low, high, *sketches]
 
 
-def apply_changes(conn: Connection, changes: Changes) -> None:
+def apply_changes(
+    conn: Connection,
+    changes: Changes,
+    before: Sequence[bulk.Statement] = (),
+    after: Sequence[bulk.Statement] = (),
+) -> None:
     """Merge accumulated deltas into the stored cells; drop emptied cells, recompute lost extremes.
 
     Cells are locked (`key_locks`, found or not: two writers may create the same cell), read and
-    written in key order, so concurrent writers take turns on a cell and never deadlock.
+    written in key order, so concurrent writers take turns on a cell and never deadlock. The
+    caller's statements `before` go with the cells' read, those `after` with their write: on
+    PostgreSQL a small transaction's statements take two round trips in all (bulk.run).
     """
     cells = changes.cells
-    _apply_failures(conn, changes.failures)
     keys = _changed_cells(cells)
+    reads = [*before, *_failure_statements(conn, changes.failures)]
     if not keys:
+        bulk.run(conn, [*reads, *after])
         return
-    key_locks.lock(conn, key_locks.ROLLUP_CELLS, [f"{g}:{bucket}:{job}" for g, bucket, job in keys])
-    stored = _load_cells(conn, keys)
+    locks = key_locks.lock_statements(conn, key_locks.ROLLUP_CELLS, [f"{g}:{b}:{job}" for g, b, job in keys])
+    stored = {
+        (row[0], row[1], row[2]): tuple(row[3:])
+        for row in bulk.run(conn, [*reads, *locks, *_read_cells(conn, keys)])
+    }
     stamp = new_version()
     inserts: list[tuple[Any, ...]] = []
     updates: list[tuple[Any, ...]] = []
@@ -129,14 +138,15 @@ def apply_changes(conn: Connection, changes: Changes) -> None:
         else:
             updates.append((*values, stamp, *key))
     mark = bulk.placeholder(conn)
+    writes = bulk.insert_statements(conn, rollups, _CELL_COLUMNS, inserts)
     if updates:
         sets = ", ".join(f"{name} = {mark}" for name in (*_VALUE_COLUMNS, "version"))
         where = " AND ".join(f"{name} = {mark}" for name in _KEY)
-        bulk.execute_many(conn, f"UPDATE rollups SET {sets} WHERE {where}", updates)
-    bulk.insert(conn, rollups, _CELL_COLUMNS, inserts)
+        writes.append(bulk.Statement(f"UPDATE rollups SET {sets} WHERE {where}", updates, many=True))
     if emptied:
         where = " AND ".join(f"{name} = {mark}" for name in _KEY)
-        bulk.execute_many(conn, f"DELETE FROM rollups WHERE {where}", emptied)
+        writes.append(bulk.Statement(f"DELETE FROM rollups WHERE {where}", emptied, many=True))
+    bulk.run(conn, [*writes, *after])
     for g, bucket, job in recompute:
         _recompute_extremes(conn, g, bucket, job, stamp)
 
@@ -163,26 +173,28 @@ def _changed_cells(cells: Mapping[Cell, Delta]) -> list[Cell]:
     return sorted(changed)
 
 
-def _apply_failures(conn: Connection, failures: dict[tuple[int, int, str], list[Any]]) -> None:
+def _failure_statements(
+    conn: Connection, failures: dict[tuple[int, int, str], list[Any]]
+) -> list[bulk.Statement]:
     """Add the failure counts per fingerprint (additive upserts, in key order), drop emptied cells."""
     rows = [(*key, job, n) for key, (job, n) in sorted(failures.items()) if n]
     if not rows:
-        return
+        return []
     mark = bulk.placeholder(conn)
     upsert = (
         f"INSERT INTO failure_rollups (granularity, bucket, fingerprint, job, n) "
         f"VALUES ({', '.join([mark] * 5)}) "
         "ON CONFLICT (granularity, bucket, fingerprint) DO UPDATE SET n = failure_rollups.n + excluded.n"
     )
-    bulk.execute_many(conn, upsert, rows)
+    statements = [bulk.Statement(upsert, rows, many=True)]
     emptied = [row[:3] for row in rows if row[4] < 0]
     if emptied:
-        bulk.execute_many(
-            conn,
+        delete = (
             f"DELETE FROM failure_rollups WHERE granularity = {mark} AND bucket = {mark} "
-            f"AND fingerprint = {mark} AND n <= 0",
-            emptied,
+            f"AND fingerprint = {mark} AND n <= 0"
         )
+        statements.append(bulk.Statement(delete, emptied, many=True))
+    return statements
 
 
 def _recompute_extremes(conn: Connection, g: int, bucket: int, job: str, stamp: int) -> None:

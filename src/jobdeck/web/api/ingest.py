@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,10 +19,9 @@ from jobdeck.auth.masking import mask_events
 from jobdeck.config import Settings
 from jobdeck.events import WIRE_BATCH, WIRE_EVENT, Event, event_from_wire, without_nul
 from jobdeck.executors.local import LocalExecutor
-from jobdeck.recorder import MissingJob
+from jobdeck.recorder import MissingJob, Recorder
 from jobdeck.store import alerts as store_alerts
 from jobdeck.web.api.models import Accepted, events_request_body
-from jobdeck.web.deps import RecorderDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
 
@@ -178,29 +178,47 @@ def running_here(request: Request) -> frozenset[str]:
     summary="Record one event or a batch of events",
     openapi_extra=events_request_body(),
 )
-async def post_events(request: Request, recorder: RecorderDep, settings: SettingsDep) -> dict[str, int]:
+async def post_events(request: Request) -> dict[str, int]:
     """Record events; the batch is stored whole or, if any event is invalid, not at all."""
+    # The recorder and settings straight from the app, not as dependencies: each costs FastAPI's
+    # dependency machinery, and one event a request pays for it as much as for its write.
+    recorder: Recorder = request.app.state.recorder
+    settings: Settings = request.app.state.settings
     check_json(request.headers.get("content-type"))
     body = await read_body(request, settings.max_request_bytes)
-    # Decoding and validating a large batch takes a while: off the event loop, like the write.
     bounds = TimeBounds.of(settings)
-    events, declared = await run_in_threadpool(decode_events, body, settings.max_batch_events, bounds)
+    # Decoding and validating a large batch takes a while: off the event loop, like the write, in
+    # one trip to a worker thread (each trip costs two thread wake-ups: one event a request pays
+    # for them as much as for its write).
+    accepted = await run_in_threadpool(
+        record_body, recorder, body, settings.max_batch_events, bounds, running_here(request)
+    )
+    return {"accepted": accepted}
+
+
+def record_body(
+    recorder: Recorder, body: bytes, max_events: int, bounds: TimeBounds, running: frozenset[str]
+) -> int:
+    """Decode, check and record a request body (HTTPException for what the sender got wrong); the
+    number of events accepted."""
+    events, declared = decode_events(body, max_events, bounds)
     events = mask_events(events, recorder.mask_keys)  # as the recorder will; see auth/masking.py
     try:
-        await run_in_threadpool(sealed.check, recorder.store, events, running_here(request))
+        sealed.check_running(events, running)
+        # Sealed fields are checked on the runs the recorder loads for its write: no read of
+        # their own, and no other writer can change them between the check and the write.
+        recorder.record(events, check=functools.partial(sealed.check_stored, events))
     except sealed.SealBroken as exc:
         raise HTTPException(409, str(exc)) from None
-    try:
-        await run_in_threadpool(recorder.record, events)
     except MissingJob as exc:
         index = next(i for i, e in enumerate(events) if e.run_id == exc.run_id)
         raise HTTPException(422, f"event {index}: field 'job': {exc}") from None
     if declared:
-        await run_in_threadpool(_declare, recorder, declared)
-    return {"accepted": len(events)}
+        _declare(recorder, declared)
+    return len(events)
 
 
-def _declare(recorder: Any, declared: dict[str, dict[str, Any]]) -> None:
+def _declare(recorder: Recorder, declared: dict[str, dict[str, Any]]) -> None:
     """Create or update the jobs' expectations (the latest declaration of each job wins)."""
     with recorder.store.write() as conn:
         for row in declared.values():
