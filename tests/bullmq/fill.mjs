@@ -27,12 +27,12 @@ const connection = {
   maxRetriesPerRequest: null,
 };
 const STATES = ["waiting", "active", "completed", "failed", "delayed", "paused", "prioritized", "waiting-children"];
-const NAMES = ["work", "emails", "reports"];
+const NAMES = ["orders", "emails", "reports"];
 
 async function fill() {
-  // work: jobs a real worker completes or fails (one with retries left waits in delayed), then more waiting.
-  const work = new Queue("work", { connection, prefix });
-  await work.addBulk([
+  // orders: jobs a real worker completes or fails (one with retries left waits in delayed), then more waiting.
+  const orders = new Queue("orders", { connection, prefix });
+  await orders.addBulk([
     { name: "resize", data: { n: 1 } },
     { name: "resize", data: { n: 2 } },
     { name: "resize", data: { n: 3 } },
@@ -44,7 +44,7 @@ async function fill() {
   let left = 7;
   let settle;
   const done = new Promise((resolve) => { settle = () => { if (--left === 0) resolve(); }; });
-  const worker = new Worker("work", async (job) => {
+  const worker = new Worker("orders", async (job) => {
     if (job.name === "boom") throw new TypeError(`cannot process ${job.data.why}`);
     if (job.name === "flaky") throw new Error("flaky: try later");
     return { resized: job.data.n };
@@ -53,8 +53,8 @@ async function fill() {
   worker.on("failed", () => settle());
   await done;
   await worker.close();
-  await work.add("resize", { n: 4 });
-  await work.add("resize", { n: 5 });
+  await orders.add("resize", { n: 4 });
+  await orders.add("resize", { n: 5 });
 
   // emails: waiting, delayed and prioritized jobs, never processed.
   const emails = new Queue("emails", { connection, prefix });
@@ -71,7 +71,7 @@ async function fill() {
   await reports.upsertJobScheduler("nightly", { pattern: "0 3 * * *" }, { name: "nightly-report", data: {} });
   await reports.upsertJobScheduler("every-minute", { every: 60000 }, { name: "heartbeat", data: {} });
   await reports.pause();
-  for (const q of [work, emails, reports]) await q.close();
+  for (const q of [orders, emails, reports]) await q.close();
 }
 
 async function report() {

@@ -92,7 +92,7 @@ def test_counts_paused_and_schedulers_are_what_bullmq_reports(
     filled: dict[str, Any], source: BullMQSource
 ) -> None:
     found = {q.name: q for q in source.queues()}
-    assert set(found) == set(filled["queues"]) == {"work", "emails", "reports"}
+    assert set(found) == set(filled["queues"]) == {"orders", "emails", "reports"}
     for name, theirs in filled["queues"].items():
         ours = found[name]
         assert ours.counts == theirs["counts"], name  # every state, exactly getJobCounts(...STATES)
@@ -103,8 +103,8 @@ def test_counts_paused_and_schedulers_are_what_bullmq_reports(
         assert ours.system == "bullmq"
         assert ours.broker == "redis://127.0.0.1:6379/7"
     # The fill made every kind of job: a test that compares zeros would prove nothing.
-    assert found["work"].counts["completed"] == 3
-    assert found["work"].counts["failed"] == 3
+    assert found["orders"].counts["completed"] == 3
+    assert found["orders"].counts["failed"] == 3
     assert found["emails"].counts["prioritized"] == 3
     assert found["emails"].counts["delayed"] == 2
     assert found["reports"].paused is True
@@ -116,50 +116,50 @@ def test_counts_paused_and_schedulers_are_what_bullmq_reports(
         assert ours["every_ms"] == theirs["every"]
         assert ours["next_run_ms"] == theirs["next"]  # the next run, to the millisecond
     assert schedulers["nightly"]["next_run"].endswith("T03:00:00Z")
-    reasons = {f["id"]: (f["reason"], f["attempts_made"]) for f in found["work"].details["failed_jobs"]}
+    reasons = {f["id"]: (f["reason"], f["attempts_made"]) for f in found["orders"].details["failed_jobs"]}
     # A queue whose keys are not BullMQ's layout is left out; the others still count.
     client = redis.Redis.from_url(URL)
     client.hset("bull:broken:meta", "version", "bullmq:6.7.6")
     client.set("bull:broken:wait", "not a list")
     try:
         fresh = BullMQSource(URL)
-        assert {q.name for q in fresh.queues()} == {"work", "emails", "reports"}
+        assert {q.name for q in fresh.queues()} == {"orders", "emails", "reports"}
         assert fresh.health().reachable is True
         fresh.close()
     finally:
         client.delete("bull:broken:meta", "bull:broken:wait")
     assert reasons == {
-        f["id"]: (f["failedReason"], f["attemptsMade"]) for f in filled["queues"]["work"]["failed"]
+        f["id"]: (f["failedReason"], f["attemptsMade"]) for f in filled["queues"]["orders"]["failed"]
     }
 
 
 def test_jobs_become_runs(filled: dict[str, Any], version: str, source: BullMQSource, store: Store) -> None:
     poller = BullMQRuns(source, Recorder(store).record)
     first = poller.run_once()
-    assert sorted(first.backfilled) == ["emails", "reports", "work"]
+    assert sorted(first.backfilled) == ["emails", "orders", "reports"]
     with store.read() as conn:
-        failed_id = filled["queues"]["work"]["failed"][0]["id"]
-        failed = get_run(conn, f"bullmq:work:{failed_id}")
+        failed_id = filled["queues"]["orders"]["failed"][0]["id"]
+        failed = get_run(conn, f"bullmq:orders:{failed_id}")
         assert failed is not None
         assert failed["status"] == "failed"
         assert failed["job"] == "boom"
         assert failed["source"] == "bullmq"
-        assert failed["queue"] == "work"
-        assert failed["error_message"] == filled["queues"]["work"]["failed"][0]["failedReason"]
+        assert failed["queue"] == "orders"
+        assert failed["error_message"] == filled["queues"]["orders"]["failed"][0]["failedReason"]
         assert failed["error_type"] == "TypeError"
         assert "fill.mjs" in failed["traceback"]
         assert failed["attempt"] == 1
         assert failed["started_at"] is not None
         assert failed["finished_at"] is not None
-        states = filled["queues"]["work"]["states"]
+        states = filled["queues"]["orders"]["states"]
         done_id = next(i for i, s in states.items() if s == "completed")
-        done = get_run(conn, f"bullmq:work:{done_id}")
+        done = get_run(conn, f"bullmq:orders:{done_id}")
         assert done is not None
         assert done["status"] == "succeeded"
         assert done["job"] == "resize"
         assert set(done["result"]) == {"resized"}
         flaky_id = next(i for i, s in states.items() if s == "delayed")
-        flaky = get_run(conn, f"bullmq:work:{flaky_id}")
+        flaky = get_run(conn, f"bullmq:orders:{flaky_id}")
         assert flaky is not None
         assert flaky["status"] == "retrying"
         assert flaky["max_retries"] == 2
@@ -192,38 +192,38 @@ def test_retry_and_remove_a_failed_job_as_bullmq_does(
     filled = node_report(where=VERSIONS[version])  # afresh: this test changes the queues
     app = create_app(Settings(database_url=str(store.engine.url), bullmq=[URL]), store)
     with TestClient(app) as client:
-        first, second, third = (f["id"] for f in filled["queues"]["work"]["failed"])
-        retried = client.post(f"/api/v1/queues/bullmq/work/jobs/{first}/retry")
+        first, second, third = (f["id"] for f in filled["queues"]["orders"]["failed"])
+        retried = client.post(f"/api/v1/queues/bullmq/orders/jobs/{first}/retry")
         assert retried.status_code == 200, retried.text
         assert "back to waiting" in retried.json()["detail"]
-        again = client.post(f"/api/v1/queues/bullmq/work/jobs/{first}/retry")
+        again = client.post(f"/api/v1/queues/bullmq/orders/jobs/{first}/retry")
         assert again.status_code == 409
         assert "is not failed" in again.json()["detail"]
-        removed = client.post(f"/api/v1/queues/bullmq/work/jobs/{second}/remove")
+        removed = client.post(f"/api/v1/queues/bullmq/orders/jobs/{second}/remove")
         assert removed.status_code == 200, removed.text
-        gone = client.post(f"/api/v1/queues/bullmq/work/jobs/{second}/remove")
+        gone = client.post(f"/api/v1/queues/bullmq/orders/jobs/{second}/remove")
         assert gone.status_code == 404
-        assert client.post("/api/v1/queues/bullmq/work/jobs/1/requeue").status_code == 409
-        assert client.post("/api/v1/queues/rq/work/jobs/1/requeue").status_code == 404
+        assert client.post("/api/v1/queues/bullmq/orders/jobs/1/requeue").status_code == 409
+        assert client.post("/api/v1/queues/rq/orders/jobs/1/requeue").status_code == 404
         ours = {q["name"]: q for q in client.get("/api/v1/queues").json()["queues"]}
-        theirs = node_report("--report", where=VERSIONS[version])["queues"]["work"]
-        assert ours["work"]["counts"] == theirs["counts"]
+        theirs = node_report("--report", where=VERSIONS[version])["queues"]["orders"]
+        assert ours["orders"]["counts"] == theirs["counts"]
         assert theirs["counts"]["failed"] == 1
         assert theirs["counts"]["waiting"] == 3  # the retried job waits again, as BullMQ sees it
         assert theirs["states"][first] == "waiting"
         assert second not in theirs["states"]
-        job = redis.Redis.from_url(URL).hgetall(f"bull:work:{first}")
+        job = redis.Redis.from_url(URL).hgetall(f"bull:orders:{first}")
         assert b"failedReason" not in job
         assert b"finishedOn" not in job
         assert job[b"atm"] == b"1"  # attemptsMade kept, as Job.retry() keeps it by default
 
         # Into a paused queue: where this BullMQ version's own retry would put it (BullMQ 5: `paused`).
-        paused = node_report("--report", "--pause", "work", where=VERSIONS[version])["queues"]["work"]
-        assert client.post(f"/api/v1/queues/bullmq/work/jobs/{third}/retry").status_code == 200
-        after = node_report("--report", where=VERSIONS[version])["queues"]["work"]
+        paused = node_report("--report", "--pause", "orders", where=VERSIONS[version])["queues"]["orders"]
+        assert client.post(f"/api/v1/queues/bullmq/orders/jobs/{third}/retry").status_code == 200
+        after = node_report("--report", where=VERSIONS[version])["queues"]["orders"]
         ours = {q["name"]: q for q in client.get("/api/v1/queues").json()["queues"]}
-    assert ours["work"]["counts"] == after["counts"]
-    assert ours["work"]["paused"] is True
+    assert ours["orders"]["counts"] == after["counts"]
+    assert ours["orders"]["paused"] is True
     state = "paused" if version.startswith("5.") else "waiting"
     assert after["counts"][state] == paused["counts"][state] + 1
     assert after["states"][third] in ("paused", "waiting")
@@ -240,7 +240,7 @@ def test_a_poller_says_once_that_redis_is_gone_and_once_that_it_is_back(
         source.redis = redis.Redis.from_url(URL)
         polled = poller.run_once()
     assert polled is not None
-    assert sorted(polled.backfilled) == ["emails", "reports", "work"]
+    assert sorted(polled.backfilled) == ["emails", "orders", "reports"]
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 2
     assert "Redis unreachable (connection refused)" in lines[0]
@@ -258,7 +258,7 @@ def test_a_redis_that_is_gone_is_reported_and_the_source_resumes(filled: dict[st
     # The same source object, once its Redis answers (simulated by pointing it back), works again.
     down.redis = redis.Redis.from_url(URL)
     down._health.redis = down.redis
-    assert {q.name for q in down.queues()} == {"work", "emails", "reports"}
+    assert {q.name for q in down.queues()} == {"orders", "emails", "reports"}
     assert down.health().reachable is True
 
 
