@@ -120,7 +120,6 @@ def bucket_rows(cells: Sequence[Sequence[Any]], index: Mapping[str, int], step: 
             else "succeeded"
         )
         begin = start * 1000
-        busy = total / step
         i = index[job]
         by_job[i].append(
             [
@@ -132,7 +131,7 @@ def bucket_rows(cells: Sequence[Sequence[Any]], index: Mapping[str, int], step: 
                 failed + lost,
                 running,
                 worst,
-                round(busy, 2) if busy else 0.0,
+                round(total / step, 2),
                 1 if total - (longest or 0.0) > step or running >= 2 else 0,
             ]
         )

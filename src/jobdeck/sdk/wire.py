@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from jobdeck.domain import EventKind
 from jobdeck.sdk.payload import MAX_JSON_CHARS, CapturedDict, CapturedList
 
 Check = Callable[[Any], bool]
@@ -28,9 +29,7 @@ _EDGE = f"[^{_CONTROL}{_SPACE}]"
 _SHORT = re.compile(f"{_EDGE}(?:[^{_CONTROL}]{{0,198}}{_EDGE})?")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)", re.ASCII)
-_KINDS = frozenset(
-    ("enqueued", "started", "heartbeat", "progress", "succeeded", "failed", "retrying", "cancelled", "lost")
-)
+_KINDS = frozenset(kind.value for kind in EventKind)
 _INT32 = 2**31 - 1
 _JSON_INT = MAX_COUNT = 2**53  # the largest count the server takes
 _BIG_INT = 2**63  # past this a JSON value's integer takes the full check

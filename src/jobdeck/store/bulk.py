@@ -107,12 +107,6 @@ def driver_errors(statement: str) -> Iterator[None]:
         raise
 
 
-def execute_many(conn: Connection, statement: str, params: Sequence[tuple[Any, ...]]) -> None:
-    """One statement (in the driver's placeholder style) for many parameter tuples."""
-    if params:
-        conn.exec_driver_sql(statement, list(params))
-
-
 class Statement(NamedTuple):
     """One statement for `run` (in the driver's placeholder style): `many` runs it once per tuple of
     `params`, `rows` keeps what it returns."""

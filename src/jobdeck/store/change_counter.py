@@ -15,12 +15,6 @@ BUMP = bulk.Statement(
 )
 
 
-def bump(conn: Connection) -> None:
-    """Raise the change counter, in the writer's transaction (the recorder does, once a batch, with
-    its other writes: `BUMP`)."""
-    bulk.run(conn, [BUMP])
-
-
 def change_count(conn: Connection) -> int:
     """The change counter: it differs whenever runs changed since it was last read."""
     return int(conn.execute(select(counters.c.value).where(counters.c.name == CHANGES)).scalar() or 0)

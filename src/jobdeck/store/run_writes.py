@@ -282,11 +282,6 @@ def load(conn: Connection, run_ids: Sequence[str]) -> dict[str, tuple[Any, ...]]
     return {row[0]: _from_sqlite(row) for row in bulk.run(conn, reads)}
 
 
-def insert_driver_rows(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert new runs already in the driver's form (`to_driver`)."""
-    bulk.run(conn, insert_statements(conn, rows))
-
-
 _SEARCHED_AT = tuple(_AT[name] for name in ("error_type", "error_message", "args", "kwargs"))
 
 
@@ -295,14 +290,15 @@ def insert_statements(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> list
     (bulk.run); on SQLite with the statement that adds them to the search index."""
     if not rows:
         return []
+    inserts = bulk.insert_statements(conn, runs, WRITE_COLUMNS, rows)  # on SQLite only built, not run
     if conn.dialect.name != "sqlite":
-        return bulk.insert_statements(conn, runs, WRITE_COLUMNS, rows)
-    if len(rows) == 1:  # one event a request: its row id is the connection's last one
-        if all(rows[0][i] is None for i in _SEARCHED_AT):
-            return bulk.insert_statements(conn, runs, WRITE_COLUMNS, rows)
-        return [*bulk.insert_statements(conn, runs, WRITE_COLUMNS, rows), _search_statement(None)]
-    first_id = int(conn.exec_driver_sql("SELECT coalesce(max(id), 0) + 1 FROM runs").scalar_one())
-    return [*bulk.insert_statements(conn, runs, WRITE_COLUMNS, rows), _search_statement(first_id)]
+        return inserts
+    if len(rows) > 1:
+        first_id = int(conn.exec_driver_sql("SELECT coalesce(max(id), 0) + 1 FROM runs").scalar_one())
+        return [*inserts, _search_statement(first_id)]
+    if all(rows[0][i] is None for i in _SEARCHED_AT):  # one new run, nothing in it to search
+        return inserts
+    return [*inserts, _search_statement(None)]  # its row id is the connection's last one
 
 
 _INDEXES = range(len(WRITE_COLUMNS))
@@ -310,11 +306,6 @@ _INDEXES = range(len(WRITE_COLUMNS))
 
 def _changed(old: Sequence[Any], new: Sequence[Any]) -> tuple[int, ...]:
     return tuple([i for i, a, b in zip(_INDEXES, old, new, strict=True) if a != b or type(a) is not type(b)])
-
-
-def update(conn: Connection, changes: Sequence[tuple[Sequence[Any], Sequence[Any]]]) -> None:
-    """Write runs over their stored values: (old, new) pairs."""
-    bulk.run(conn, update_statements(conn, changes))
 
 
 def update_statements(
@@ -366,11 +357,6 @@ def _pg_type(name: str) -> str:
 # new ones in one statement, triggers keep it right on update and delete.
 SEARCHED = "error_type, error_message, args, kwargs"
 HAS_TEXT = "(error_type IS NOT NULL OR error_message IS NOT NULL OR args IS NOT NULL OR kwargs IS NOT NULL)"
-
-
-def index_for_search(conn: Connection, first_id: int) -> None:
-    """Add runs inserted from row id `first_id` on that have searchable text to SQLite's index."""
-    bulk.run(conn, [_search_statement(first_id)])
 
 
 def _search_statement(first_id: int | None) -> bulk.Statement:

@@ -129,8 +129,8 @@ def buckets(
         # primary key (granularity, bucket, job), the other jobs' cells skipped here; seeking per job
         # row by row was five times slower.
         cells = _read_buckets(conn, g, step, lo, hi, sorted(wanted))
-    elif chunk_of(g, step):
-        cells = chunk_buckets.read(conn, g, step, lo, hi)
+    elif size := chunk_of(g, step):
+        cells = chunk_buckets.read(conn, g, step, size, lo, hi)
     else:
         cells = _read_buckets(conn, g, step, lo, hi, None)
     return [row for row in cells if row[0] in wanted and row[2]]
@@ -173,11 +173,12 @@ class ChunkBuckets:
     def __init__(self, chunks: int = 400) -> None:
         self.cache = rollups.RangeCache(size=chunks)
 
-    def read(self, conn: Connection, g: int, step: int, lo: int, hi: int) -> list[tuple[Any, ...]]:
-        size = chunk_of(g, step)
-        first = -(-lo // size) * size if size else hi
-        last = hi // size * size if size else hi
-        if last - first < size or not size:
+    def read(self, conn: Connection, g: int, step: int, size: int, lo: int, hi: int) -> list[tuple[Any, ...]]:
+        """The buckets of `step` over [lo, hi) from cells of granularity g, whole chunks of `size`
+        (`chunk_of`) from the cache."""
+        first = -(-lo // size) * size
+        last = hi // size * size
+        if last - first < size:
             return _read_buckets(conn, g, step, lo, hi, None)
         # Versions first, then cells: a write landing between the two leaves an entry whose version
         # is already old (read again next time), never new values kept under an old version.

@@ -42,7 +42,7 @@ SQLITE_SEARCH = [
     "DROP TRIGGER IF EXISTS trg_runs_fts_insert",
     "DROP TABLE IF EXISTS runs_fts",
     # Only runs with something to find are indexed: the recorder adds new ones in one statement
-    # after inserting a batch (jobdeck.store.runs.index_for_search), since a trigger on insert
+    # after inserting a batch (jobdeck.store.run_writes.insert_statements), since a trigger on insert
     # costs a statement journal per row; these keep the index right on update and delete.
     f"CREATE VIRTUAL TABLE runs_fts USING fts5({_SEARCHED}, "
     "content='runs', content_rowid='id', tokenize='trigram', columnsize=0)",

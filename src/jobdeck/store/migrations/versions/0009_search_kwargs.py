@@ -3,7 +3,7 @@
 A run's keyword arguments were stored but not searched (a value passed as `customer="acme-kw-777"`
 was not found). SQLite's FTS5 table gets a kwargs column (dropped, created and filled again, with
 its triggers); PostgreSQL's pg_trgm expression (jobdeck.store.search.PG_SEARCH_TEXT) gains
-`kwargs::text`. The recorder's insert (jobdeck.store.run_writes.index_for_search) names the same
+`kwargs::text`. The recorder's insert (jobdeck.store.run_writes.insert_statements) names the same
 columns.
 
 Revision ID: 0009
