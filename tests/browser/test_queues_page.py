@@ -65,12 +65,12 @@ def test_the_page_shows_every_queue_and_broker_and_acts_on_failed_jobs(
     queue_server: LiveServer, page: Any
 ) -> None:
     page.goto(queue_server.path("/queues"))
-    for system, queue in [("bullmq", "work"), ("bullmq", "emails"), ("bullmq", "reports"), ("rq", "default")]:
+    for system, queue in [("bullmq", "orders"), ("bullmq", "emails"), ("bullmq", "reports"), ("rq", "default")]:
         expect(_row(page, system, queue)).to_be_visible()
     expect(_row(page, "rq", "reports")).to_have_count(1)
     expect(_row(page, "bullmq", "reports")).to_contain_text("paused")
-    expect(_row(page, "bullmq", "work")).to_contain_text("failed 3")
-    expect(_row(page, "bullmq", "work").locator("polyline")).to_have_count(1)
+    expect(_row(page, "bullmq", "orders")).to_contain_text("failed 3")
+    expect(_row(page, "bullmq", "orders").locator("polyline")).to_have_count(1)
     brokers = page.locator(".jd-broker")
     expect(brokers).to_have_count(3)
     expect(brokers.nth(0)).to_contain_text("Redis: connected,")
@@ -93,12 +93,12 @@ def test_the_page_shows_every_queue_and_broker_and_acts_on_failed_jobs(
 
     page.locator('[data-jd-queue-action="retry"]').first.click()
     expect(page.locator("#jd-action-result")).to_contain_text("moved from failed back to waiting")
-    expect(_row(page, "bullmq", "work")).to_contain_text("failed 2")
+    expect(_row(page, "bullmq", "orders")).to_contain_text("failed 2")
     page.locator('[data-jd-queue-action="requeue"]').first.click()
     expect(page.locator("#jd-action-result")).to_contain_text("requeued on default")
     expect(_row(page, "rq", "default")).to_contain_text("failed 1")
     # A failed job's id leads to its run, recorded by the BullMQ poller.
-    page.locator('a[href="/runs/bullmq%3Awork%3A4"]').click()
+    page.locator('a[href="/runs/bullmq%3Aorders%3A4"]').click()
     expect(page.locator("main")).to_contain_text("cannot process bad input")
     expect(page.locator("main")).to_contain_text("TypeError")
     assert page.jd_errors == []
