@@ -105,7 +105,7 @@ def test_serve_outlives_redis_going_away_and_resumes_when_it_is_back(tmp_path: P
             page = httpx.get(f"{base}/queues", timeout=10)
             assert page.status_code == 200
             assert "Redis: unreachable since" in page.text
-            action = httpx.post(f"{base}/api/v1/queues/bullmq/work/jobs/1/retry", timeout=10)
+            action = httpx.post(f"{base}/api/v1/queues/bullmq/orders/jobs/1/retry", timeout=10)
             assert action.status_code == 503
             assert "unreachable: connection refused" in action.json()["detail"]
             time.sleep(3)  # the pollers and the sampler fail a pass or two meanwhile
