@@ -3,6 +3,8 @@
     python bench/celery_throughput.py                      # 100,000 tasks a configuration
     python bench/celery_throughput.py --tasks 5000 --json  # a quick check, machine-readable
     python bench/celery_throughput.py --big-store sqlite:////tmp/scale/10m-200.db  # also reads at 10M
+    python bench/celery_throughput.py --tasks 20000 --only none --only instrumented --rounds 5 --pin
+                                        # what instrumented mode costs the worker itself, interleaved
 
 Flower is not a dependency of jobdeck: the bench installs it into this venv when it is missing
 (`pip install 'flower>=2.2,<3'`), or leave it out with `--skip flower`.
@@ -28,6 +30,17 @@ of the tasks done, and once it has recorded all of them; then the list read a da
 (`GET /api/v1/runs?limit=100`, or Flower's `GET /api/tasks?limit=100`), the median of 21. For
 jobdeck: how many runs it recorded (`/api/v1/stats`, succeeded) and how long after the last task
 it had them all (the consumer's lag).
+
+`--rounds N` runs the configurations N times, interleaved (none, instrumented, none, …), and
+prints for each configuration the median over the rounds of its throughput divided by the same
+round's `none` and of its worker CPU a task above that round's `none` (the machine is shared: its
+speed drifts between minutes, not within a pair). `--pin` gives the worker one pool process and a
+CPU of its own (`taskset`), and puts everything else — the monitor at `nice 19`, the producer and a
+Redis started for the bench — on the other CPU: what the monitoring costs the worker itself, as
+where the broker and the monitor run on other machines (on two CPUs, a monitor beside the worker
+takes CPU from it, and one beside the broker slows every broker reply). `--no-sdk-timing` leaves
+out the timing around the SDK's handlers (a few µs a task of its own); `--profile-pool DIR`
+writes a cProfile of each pool process and of the worker's main process.
 
 The module is also the Celery app the worker imports (`-A celery_throughput`, from bench/).
 """
@@ -107,7 +120,37 @@ def measure_sdk(instrumentation: Any) -> None:
 if os.environ.get("BENCH_INSTRUMENT") == "1":
     from jobdeck.integrations.celery import instrument
 
-    measure_sdk(instrument(app))
+    instrumented_app = instrument(app)
+    if os.environ.get("BENCH_SDK_TIMING", "1") == "1":
+        measure_sdk(instrumented_app)
+
+if os.environ.get("BENCH_PROFILE_DIR"):
+    # --profile-pool: each pool process's main thread under cProfile, its stats written as it ends.
+    import cProfile
+
+    _profile = cProfile.Profile()
+
+    @signals.worker_process_init.connect(weak=False)
+    def _profile_start(**_: Any) -> None:
+        _profile.enable()
+
+    @signals.worker_process_shutdown.connect(weak=False)
+    def _profile_stop(**_: Any) -> None:
+        _profile.disable()
+        _profile.dump_stats(Path(os.environ["BENCH_PROFILE_DIR"]) / f"pool-{os.getpid()}.prof")
+
+    # and the worker's main process (it takes the tasks from the broker and hands them to the pool)
+    _main_profile = cProfile.Profile()
+
+    @signals.worker_ready.connect(weak=False)
+    def _main_start(**_: Any) -> None:
+        _main_profile.enable()
+
+    @signals.worker_shutting_down.connect(weak=False)
+    def _main_stop(**_: Any) -> None:
+        _main_profile.disable()
+        _main_profile.dump_stats(Path(os.environ["BENCH_PROFILE_DIR"]) / f"main-{os.getpid()}.prof")
+
 
 _counter: Any = None
 
@@ -147,6 +190,7 @@ READS = 21
 class Result:
     config: str
     tasks: int
+    round: int = 1
     send_s: float = 0.0
     run_s: float = 0.0
     tasks_per_s: float = 0.0
@@ -161,6 +205,7 @@ class Result:
     read_ms: float | None = None
     read_first_ms: float | None = None
     worker_cpu_ms_per_task: float = 0.0
+    worker_main_cpu_ms_per_task: float = 0.0  # of it, the worker's main process (not the pool's)
     monitor_cpu_ms_per_task: float | None = None
     # Instrumented: the CPU of the SDK's signal handlers and sender thread in the pool processes.
     sdk_handlers_us_per_task: float | None = None
@@ -181,13 +226,13 @@ def rss_mb(pid: int, key: str = "VmRSS") -> float | None:
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) of a live process and its live descendants."""
+def cpu_s(pid: int, descendants: bool = True) -> float:
+    """CPU seconds (user + system) of a live process and (unless not asked) its live descendants."""
     total = 0.0
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-        for task in Path(f"/proc/{pid}/task").iterdir():
+        for task in Path(f"/proc/{pid}/task").iterdir() if descendants else ():
             for child in (task / "children").read_text().split():
                 total += cpu_s(int(child))
     except (OSError, IndexError, ValueError):
@@ -229,14 +274,54 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-class Proc:
-    """A subprocess in its own session, its output in a log file."""
+@dataclass
+class Placement:
+    """Where the processes run: by default anywhere, the worker with 2 pool processes. With `--pin`
+    the worker (1 pool process) has a CPU of its own and everything else — the monitor, the producer,
+    a Redis of the bench's own — the other: what the monitoring costs the worker itself, as where the
+    monitor runs on other machines."""
 
-    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+    concurrency: int = 2
+    worker_cpus: str | None = None
+    other_cpus: str | None = None
+    # Pinned, the monitor yields its CPU to the broker there (a broker runs on its own machine; here
+    # it shares the other CPU with the monitor, whose work would otherwise slow every broker reply).
+    monitor_nice: int = 0
+
+
+PLACE = Placement()
+PROFILE_DIR: Path | None = None  # --profile-pool
+
+
+def pinned(args: list[str], cpus: str | None, nice: int = 0) -> list[str]:
+    args = ["nice", "-n", str(nice), *args] if nice else args
+    return ["taskset", "-c", cpus, *args] if cpus else args
+
+
+def own_redis(logs: Path, cpus: str) -> tuple[Proc, str]:
+    """A Redis for the bench alone, on `cpus` (the machine's may run anywhere, for anyone)."""
+    port = free_port()
+    args = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
+    server = Proc(args, dict(os.environ), logs / f"redis-{port}.log", cpus)
+    wait_for(lambda: "Ready to accept connections" in server.text(), 30, "the bench's redis up")
+    return server, f"redis://127.0.0.1:{port}/10"
+
+
+class Proc:
+    """A subprocess in its own session, its output in a log file (on `cpus` if given)."""
+
+    def __init__(
+        self, args: list[str], env: dict[str, str], log: Path, cpus: str | None = None, nice: int = 0
+    ) -> None:
         self.log = log
         self._out = log.open("wb")
         self.process = subprocess.Popen(
-            args, cwd=BENCH_DIR, env=env, stdout=self._out, stderr=subprocess.STDOUT, start_new_session=True
+            pinned(args, cpus, nice),
+            cwd=BENCH_DIR,
+            env=env,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     @property
@@ -262,10 +347,12 @@ def start_worker(logs: Path, env: dict[str, str]) -> tuple[Proc, str]:
     worker = Proc(
         [
             *(sys.executable, "-m", "celery", "-A", "celery_throughput", "worker", "-P", "prefork"),
-            *("-c", "2", "-n", name, "-Q", QUEUE, "--without-gossip", "--without-mingle", "-l", "INFO"),
+            *("-c", str(PLACE.concurrency), "-n", name, "-Q", QUEUE),
+            *("--without-gossip", "--without-mingle", "-l", "INFO"),
         ],
         env,
         logs / f"worker-{name.split('@')[0]}.log",
+        PLACE.worker_cpus,
     )
     wait_for(lambda: " ready." in worker.text(), 60, "worker ready")
     return worker, name
@@ -276,7 +363,7 @@ def start_serve(logs: Path, db: str, celery: bool) -> tuple[Proc, str]:
     args = [JOBDECK, "serve", "--db", db, "--port", str(port), "--no-scheduler"]
     if celery:
         args += ["--celery-broker", BROKER]
-    serve = Proc(args, clean_env(), logs / f"serve-{port}.log")
+    serve = Proc(args, clean_env(), logs / f"serve-{port}.log", PLACE.other_cpus, PLACE.monitor_nice)
     base = f"http://127.0.0.1:{port}"
     wait_for(lambda: http_ok(base + "/api/health"), 60, "jobdeck serve up")
     return serve, base
@@ -285,7 +372,11 @@ def start_serve(logs: Path, db: str, celery: bool) -> tuple[Proc, str]:
 def start_sink(logs: Path) -> tuple[Proc, str]:
     port = free_port()
     sink = Proc(
-        [sys.executable, "event_sink.py", "--port", str(port)], clean_env(), logs / f"sink-{port}.log"
+        [sys.executable, "event_sink.py", "--port", str(port)],
+        clean_env(),
+        logs / f"sink-{port}.log",
+        PLACE.other_cpus,
+        PLACE.monitor_nice,
     )
     base = f"http://127.0.0.1:{port}"
     wait_for(lambda: http_ok(base + "/api/health"), 60, "event sink up")
@@ -301,6 +392,8 @@ def start_flower(logs: Path, tasks: int) -> tuple[Proc, str]:
         ],
         clean_env(FLOWER_UNAUTHENTICATED_API="true"),
         logs / f"flower-{port}.log",
+        PLACE.other_cpus,
+        PLACE.monitor_nice,
     )
     base = f"http://127.0.0.1:{port}"
     wait_for(lambda: http_ok(base + "/healthcheck"), 60, "flower up")
@@ -343,23 +436,26 @@ def control(name: str, action: str) -> None:
         raise RuntimeError(f"{action}: no reply from {name}")
 
 
-def one(config: str, tasks: int, logs: Path) -> Result:
+def one(config: str, tasks: int, logs: Path, round_: int = 1, timing: bool = True) -> Result:
     import redis
 
-    result = Result(config, tasks)
+    result = Result(config, tasks, round=round_)
     broker = redis.Redis.from_url(BROKER)
     broker.flushdb()
     monitor: Proc | None = None
     base = ""
     worker_env = clean_env()
     producer_env = clean_env()
+    if PROFILE_DIR is not None:
+        (PROFILE_DIR / f"{config}-{round_}").mkdir(parents=True, exist_ok=True)
+        worker_env["BENCH_PROFILE_DIR"] = str(PROFILE_DIR / f"{config}-{round_}")
     if config in ("events", "instrumented"):
-        db = f"sqlite:///{logs}/{config}.db"
+        db = f"sqlite:///{logs}/{config}-{round_}.db"
         monitor, base = start_serve(logs, db, celery=config == "events")
     elif config == "sink":
         monitor, base = start_sink(logs)
     if config in ("instrumented", "sink"):
-        sdk = {"BENCH_INSTRUMENT": "1", "JOBDECK_URL": base}
+        sdk = {"BENCH_INSTRUMENT": "1", "JOBDECK_URL": base, "BENCH_SDK_TIMING": "1" if timing else "0"}
         worker_env.update(sdk)
         producer_env.update(sdk)
     elif config == "flower":
@@ -374,7 +470,7 @@ def one(config: str, tasks: int, logs: Path) -> Result:
             result.rss_idle_mb = rss_mb(monitor.pid)
         began = time.monotonic()
         subprocess.run(
-            [sys.executable, str(Path(__file__).resolve()), "produce", str(tasks)],
+            pinned([sys.executable, str(Path(__file__).resolve()), "produce", str(tasks)], PLACE.other_cpus),
             cwd=BENCH_DIR,
             env=producer_env,
             check=True,
@@ -385,6 +481,7 @@ def one(config: str, tasks: int, logs: Path) -> Result:
             waited = wait_for(lambda: jobdeck_counts(base)["pending"] >= tasks, 600, "pending runs", 0.5)
             result.notes.append(f"{tasks} pending runs recorded {waited:.1f} s after the producer ended")
         worker_cpu = cpu_s(worker.pid)
+        main_cpu = cpu_s(worker.pid, descendants=False)
         monitor_cpu = cpu_s(monitor.pid) if monitor is not None else 0.0
         began = time.monotonic()
         control(name, "add_consumer")
@@ -400,6 +497,7 @@ def one(config: str, tasks: int, logs: Path) -> Result:
         result.run_s = finished - began
         result.tasks_per_s = tasks / result.run_s
         result.worker_cpu_ms_per_task = (cpu_s(worker.pid) - worker_cpu) * 1000 / tasks
+        result.worker_main_cpu_ms_per_task = (cpu_s(worker.pid, descendants=False) - main_cpu) * 1000 / tasks
         if monitor is not None:
             result.rss_100_mb = rss_mb(monitor.pid)
         if config in ("events", "instrumented", "sink"):
@@ -470,6 +568,50 @@ def big_store(url: str, logs: Path) -> dict[str, Any]:
         serve.stop()
 
 
+def place(pin: bool, logs: Path) -> Proc | None:
+    """Set PLACE (and, pinned, start the bench's own Redis and point everything at it)."""
+    global BROKER
+    if not pin:
+        return None
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        raise SystemExit("--pin needs two CPUs")
+    PLACE.concurrency = 1
+    PLACE.worker_cpus = str(cpus[-1])
+    PLACE.other_cpus = ",".join(str(c) for c in cpus[:-1])
+    PLACE.monitor_nice = 19
+    server, BROKER = own_redis(logs, PLACE.other_cpus)
+    app.conf.broker_url = BROKER
+    return server
+
+
+def medians(results: list[Result]) -> dict[str, dict[str, Any]]:
+    """Per configuration over the rounds: the median ratio to the same round's `none`, and the
+    median worker CPU a task above that round's `none`."""
+    out: dict[str, dict[str, Any]] = {}
+    for config in dict.fromkeys(r.config for r in results):
+        mine = [r for r in results if r.config == config]
+        ratios = [r.vs_none for r in mine if r.vs_none is not None]
+        extra = [
+            (r.worker_cpu_ms_per_task - b.worker_cpu_ms_per_task) * 1000
+            for r in mine
+            for b in results
+            if b.config == "none" and b.round == r.round
+        ]
+        out[config] = {
+            "rounds": len(mine),
+            "tasks_per_s": round(statistics.median(r.tasks_per_s for r in mine)),
+            "vs_none": round(statistics.median(ratios), 3) if ratios else None,
+            "vs_none_each": [round(x, 3) for x in ratios],
+            "worker_cpu_us_per_task": round(statistics.median(r.worker_cpu_ms_per_task for r in mine) * 1000),
+            "worker_cpu_us_above_none": round(statistics.median(extra)) if extra else None,
+            "worker_main_cpu_us_per_task": round(
+                statistics.median(r.worker_main_cpu_ms_per_task for r in mine) * 1000
+            ),
+        }
+    return out
+
+
 def fmt(value: float | None, spec: str = ".0f") -> str:
     return "—" if value is None else format(value, spec)
 
@@ -482,7 +624,7 @@ def table(results: list[Result]) -> str:
     lines = [head, "|" + "---|" * 13]
     for r in results:
         lines.append(
-            f"| {r.config} | {r.tasks_per_s:,.0f} | {fmt(r.vs_none, '.3f')}"
+            f"| {r.config} #{r.round} | {r.tasks_per_s:,.0f} | {fmt(r.vs_none, '.3f')}"
             f" | {r.worker_cpu_ms_per_task:.2f} ms | {fmt(r.monitor_cpu_ms_per_task, '.2f')} ms"
             f" | {fmt(r.rss_idle_mb)} MB"
             f" | {fmt(r.rss_20_mb)} MB | {fmt(r.rss_100_mb)} MB | {fmt(r.rss_recorded_mb)} MB"
@@ -504,7 +646,25 @@ def main() -> None:
     parser.add_argument("--skip", action="append", choices=CHOICES, default=[], help="leave these out")
     parser.add_argument("--big-store", help="also read /api/v1/runs?limit=100 on this existing store")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="run the configurations this many times, interleaved"
+    )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="the worker (1 pool process) on a CPU of its own; the rest and a Redis of its own on the other",
+    )
+    parser.add_argument(
+        "--no-sdk-timing",
+        action="store_true",
+        help="instrumented: no timing around the SDK's handlers (their CPU is then not reported)",
+    )
+    parser.add_argument(
+        "--profile-pool", type=Path, help="cProfile each pool process; stats under this folder by config"
+    )
     args = parser.parse_args()
+    global PROFILE_DIR
+    PROFILE_DIR = args.profile_pool.resolve() if args.profile_pool else None
 
     sys.path.insert(0, str(BENCH_DIR))
     import machine
@@ -515,13 +675,19 @@ def main() -> None:
     began = time.time()
     load_before = os.getloadavg()
     speed = machine.speed_ms()
+    redis_server = place(args.pin, logs)
     results: list[Result] = []
-    for config in configs:
-        print(f"{config}: {args.tasks:,} tasks …", file=sys.stderr, flush=True)
-        results.append(one(config, args.tasks, logs))
-        print(f"  {results[-1]}", file=sys.stderr, flush=True)
-    baseline = next((r for r in results if r.config == "none"), None)
+    try:
+        for round_ in range(1, args.rounds + 1):
+            for config in configs:
+                print(f"{config} (round {round_}): {args.tasks:,} tasks …", file=sys.stderr, flush=True)
+                results.append(one(config, args.tasks, logs, round_, timing=not args.no_sdk_timing))
+                print(f"  {results[-1]}", file=sys.stderr, flush=True)
+    finally:
+        if redis_server is not None:
+            redis_server.stop()
     for r in results:
+        baseline = next((b for b in results if b.config == "none" and b.round == r.round), None)
         if baseline is not None:
             r.vs_none = r.tasks_per_s / baseline.tasks_per_s
     big = big_store(args.big_store, logs) if args.big_store else None
@@ -533,7 +699,10 @@ def main() -> None:
         "speed_index_ms": round(speed),
         "flower": flower_version,
         "elapsed_s": round(time.time() - began),
+        "pin": args.pin,
+        "placement": asdict(PLACE),
         "results": [asdict(r) for r in results],
+        "medians": medians(results),
         "big_store": big,
         "logs": str(logs),
     }
@@ -544,10 +713,13 @@ def main() -> None:
         f"{report['date']}, {args.tasks:,} tasks a configuration, speed index {report['speed_index_ms']} ms,"
         f" load average {report['load_before']} before, {report['load_after']} after"
     )
+    print(f"placement: {PLACE}")
     print(table(results))
     for r in results:
         for note in r.notes:
-            print(f"{r.config}: {note}")
+            print(f"{r.config} (round {r.round}): {note}")
+    for config, figures in medians(results).items():
+        print(f"{config}, median of {figures['rounds']} rounds: {figures}")
     if big:
         print(
             f"{big['store']}: GET /api/v1/runs?limit=100 {big['read_ms']} ms median"

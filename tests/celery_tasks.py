@@ -58,3 +58,9 @@ def items(n: int) -> int:
     if run is not None:
         run.progress(succeeded=n)
     return n
+
+
+@app.task(name="tests.pid")
+def pid() -> int:
+    """The pool process's pid (its run should say the same)."""
+    return os.getpid()

@@ -5,6 +5,7 @@ phone) of both go to the temporary directory's shots-celery-control/."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -83,7 +84,11 @@ def test_a_running_celery_task_is_terminated_from_its_page(
     assert asked[0].startswith(f"Terminate run {result.id} of control.sleep now?")
     status_of(celery_server, result.id, "cancelled")
     expect(page.locator("header .jd-status")).to_have_text("cancelled", timeout=5000)
-    expect(page.locator("#jd-run")).to_contain_text("stopped with SIGKILL (asked for in jobdeck)")
+    # Two reports of the end race: jobdeck's own (once the pool process is gone, polled every 0.5 s)
+    # and the worker's task-revoked event; on a loaded machine the worker's may come first.
+    expect(page.locator("#jd-run")).to_contain_text(
+        re.compile(r"stopped with SIGKILL \(asked for in jobdeck\)|terminated by its worker \(signal 9\)")
+    )
     # Cancelled, with its args known: it can be sent again.
     expect(page.get_by_role("button", name="Retry")).to_be_visible()
     assert page.jd_errors == []

@@ -82,6 +82,23 @@ def test_instrumented_alone_records_start_outcome_and_items(
         assert "raise ValueError(message)" in run["traceback"]
 
 
+def test_each_pool_process_reports_its_own_pid_and_each_queue_its_own(
+    instrumented: dict[str, Any], sqlite: Store
+) -> None:
+    """A task's start is copied from a shape made once a process: the pool processes forked from the
+    worker (after `instrument`) must each make their own, so the pid is the process's that ran it."""
+    from tests.celery_tasks import pid
+
+    with celery_worker(instrumented["broker"], env=instrumented["env"], queues="celery,other") as worker:
+        sent = [pid.apply_async(queue="celery" if i % 2 else "other") for i in range(12)]
+        runs = [wait_status(sqlite, task.id, "succeeded") for task in sent]
+    assert {run["pid"] for run in runs} == {run["result"] for run in runs}
+    assert all(run["pid"] == run["result"] for run in runs), runs
+    assert worker.process.pid not in {run["pid"] for run in runs}
+    assert sorted(run["queue"] for run in runs) == ["celery"] * 6 + ["other"] * 6
+    assert {run["job"] for run in runs} == {"tests.pid"}
+
+
 def test_both_modes_together_give_one_run_each(instrumented: dict[str, Any], sqlite: Store) -> None:
     from tests.celery_tasks import add, retrying
 

@@ -91,8 +91,8 @@ class Sender:
                     overflow = self._take_events(BATCH_SIZE)
                 self._queue.append(event)
                 self._queued_events += 1
-                if self._queued_events >= BATCH_SIZE:
-                    self._wake()
+                if self._queued_events >= BATCH_SIZE and not self._urgent:
+                    self._wake()  # once: the sender takes every full batch when it wakes
         if overflow:
             self._spool(overflow)
             self._spool_pending = True

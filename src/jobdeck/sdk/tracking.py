@@ -50,13 +50,37 @@ class Run:
         worker: str | None = None,
         expects: Mapping[str, Any] | None = None,
     ) -> None:
-        self.job = _job_name(job)
-        # What the job declares about its runs (schedule, timezone, grace, max_runtime): sent with
-        # the start, so the server knows when a run is late, missed or too long.
-        self.expects = {name: value for name, value in (expects or {}).items() if value is not None}
-        self.run_id = payload.clip(run_id, payload.MAX_SHORT) if run_id else uuid.uuid4().hex
-        self.queue = payload.clip(queue, payload.MAX_SHORT) if queue else None
-        self.labels = payload.labels_of(labels)
+        self._setup(
+            _job_name(job),
+            payload.clip(run_id, payload.MAX_SHORT) if run_id else uuid.uuid4().hex,
+            queue=payload.clip(queue, payload.MAX_SHORT) if queue else None,
+            labels=payload.labels_of(labels),
+            args=args,
+            kwargs=kwargs,
+            worker=worker,
+            # What the job declares about its runs (schedule, timezone, grace, max_runtime): sent
+            # with the start, so the server knows when a run is late, missed or too long.
+            expects={name: value for name, value in (expects or {}).items() if value is not None},
+        )
+
+    def _setup(
+        self,
+        job: str,
+        run_id: str,
+        *,
+        queue: str | None,
+        labels: dict[str, str] | None,
+        args: Any,
+        kwargs: Any,
+        worker: str | None,
+        expects: dict[str, Any],
+    ) -> None:
+        """Set the run's fields from values already checked and clipped (`__init__` does that)."""
+        self.job = job
+        self.expects = expects
+        self.run_id = run_id
+        self.queue = queue
+        self.labels = labels
         self.args, self.kwargs = args, kwargs
         self.worker = worker
         self.result: Any = _UNSET
@@ -116,7 +140,10 @@ class Run:
         }
 
     def _event(self, kind: str, **fields: Any) -> EventDict:
-        return {"run_id": self.run_id, "event": kind, "job": self.job, "at": payload.now_iso(), **fields}
+        event = {"run_id": self.run_id, "event": kind, "job": self.job, "at": payload.now_iso()}
+        if fields:
+            event.update(fields)
+        return event
 
     def _emit(self, event: EventDict) -> None:
         if self._client is not None:
@@ -140,15 +167,6 @@ class Run:
 
     def start(self) -> Run:
         """Report the start (called by `with`)."""
-        if self._client is not None:
-            raise RuntimeError(f"{self!r} has already started; make a new run for each execution")
-        try:
-            self._client = get_client()
-        except Exception:
-            log.exception("jobdeck: no client, so run %s of %s is not reported", self.run_id, self.job)
-        self._token = _current.set(self)
-        self._cpu_start = time.thread_time()
-        self._last_sent = time.monotonic()
         event = self._event("started", source=self.source, **payload.process_fields(self.worker))
         if self.queue is not None:
             event["queue"] = self.queue
@@ -160,7 +178,20 @@ class Run:
             event["kwargs"] = payload.captured(self.kwargs)
         if self.expects:
             event.update(self.expects)
-        self._trusted = wire.acceptable(event)
+        return self._begin(event, wire.acceptable(event))
+
+    def _begin(self, event: EventDict, trusted: bool) -> Run:
+        """Send the start `event` (`trusted`: it passed the check) and make the run current."""
+        if self._client is not None:
+            raise RuntimeError(f"{self!r} has already started; make a new run for each execution")
+        try:
+            self._client = get_client()
+        except Exception:
+            log.exception("jobdeck: no client, so run %s of %s is not reported", self.run_id, self.job)
+        self._token = _current.set(self)
+        self._cpu_start = time.thread_time()
+        self._last_sent = time.monotonic()
+        self._trusted = trusted
         self._send(event)
         if self._client is not None:
             self._client.started(self)
@@ -169,20 +200,23 @@ class Run:
     def finish(self, exc: BaseException | None = None) -> None:
         """Report the outcome: succeeded, or failed (or cancelled) with the exception (called by `with`)."""
         cpu_s = max(0.0, time.thread_time() - self._cpu_start)
+        event = self._event("succeeded")  # its kind set below
         with self._lock:
             self._progress_due = False
-            fields: dict[str, Any] = {**self._items(), "cpu_s": round(cpu_s, 6)}
+            event["items_succeeded"] = self.items_succeeded
+            event["items_failed"] = self.items_failed
+            event["items_skipped"] = self.items_skipped
+        event["cpu_s"] = round(cpu_s, 6)
         peak = payload.peak_rss_mb()
         if peak is not None:
-            fields["max_rss_mb"] = peak
+            event["max_rss_mb"] = peak
         if exc is None or (isinstance(exc, SystemExit) and exc.code in (0, None)):
-            kind = "succeeded"
             if self.result is not _UNSET:
-                fields["result"] = payload.captured(self.result)
+                event["result"] = payload.captured(self.result)
         else:
-            kind = "cancelled" if isinstance(exc, _CANCELLING) else "failed"
-            fields.update(payload.error_fields(exc))
-        self._send(self._event(kind, **fields))
+            event["event"] = "cancelled" if isinstance(exc, _CANCELLING) else "failed"
+            event.update(payload.error_fields(exc))
+        self._send(event)
         if self._client is not None:
             self._client.finished(self)
         if self._token is not None:

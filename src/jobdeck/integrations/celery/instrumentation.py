@@ -25,18 +25,72 @@ from typing import Any
 from jobdeck.integrations.celery import beat
 from jobdeck.integrations.celery.mapping import SOURCE, workflow_labels
 from jobdeck.integrations.queues import redact_url
-from jobdeck.sdk import payload
+from jobdeck.sdk import payload, wire
 from jobdeck.sdk.client import get_client
-from jobdeck.sdk.tracking import Run, _current
+from jobdeck.sdk.tracking import Run, _current, _job_name
 
 log = logging.getLogger(__name__)
 MARK = "jobdeck"  # the heartbeat field that tells the consumer a worker is instrumented
+_MAX_SHAPES = 1024  # task shapes kept a process (name, queue, worker); past it, made again
+
+
+class TaskShape:
+    """What every start of one task on one queue and worker shares, built and checked once a process:
+    each task's start is a copy with the run's own values added (its id, time, args and kwargs), and
+    only those are looked at — not the whole event, nor the names, each time."""
+
+    __slots__ = ("job", "queue", "started", "trusted", "worker")
+
+    def __init__(self, job: str, queue: str | None, worker: str | None) -> None:
+        self.job = job
+        self.queue = payload.clip(queue, payload.MAX_SHORT) if queue else None
+        self.worker = worker
+        self.started: dict[str, Any] = {
+            "event": "started",
+            "job": job,
+            "source": SOURCE,
+            **payload.process_fields(worker),
+        }
+        if self.queue is not None:
+            self.started["queue"] = self.queue
+        self.trusted = wire.acceptable({"run_id": "x", **self.started})
+
+
+_SHORT_CHECK = wire.CHECKS["run_id"]
+_JSON_CHECK = wire.CHECKS["args"]
 
 
 class CeleryRun(Run):
     """An SDK run whose events say source "celery" (the task's run, reported from inside it)."""
 
     source = SOURCE
+
+    @classmethod
+    def begin(cls, shape: TaskShape, run_id: str, args: Any, kwargs: Any) -> CeleryRun:
+        """Start the run of one task execution (Celery's prerun) from its task's `shape`."""
+        run = cls.__new__(cls)
+        run._setup(
+            shape.job,
+            payload.clip(run_id, payload.MAX_SHORT),
+            queue=shape.queue,
+            labels=None,
+            args=args,
+            kwargs=kwargs,
+            worker=shape.worker,
+            expects={},
+        )
+        event = shape.started.copy()
+        event["run_id"] = run.run_id
+        event["at"] = payload.now_iso()
+        trusted = shape.trusted and _SHORT_CHECK(run.run_id)
+        if args is not None:
+            event["args"] = captured = payload.captured(args)
+            trusted = trusted and _JSON_CHECK(captured)
+        if kwargs is not None:
+            event["kwargs"] = captured = payload.captured(kwargs)
+            trusted = trusted and _JSON_CHECK(captured)
+        run._begin(event, trusted)
+        return run
 
     def finish_quietly(self) -> None:
         """End the run here without an outcome event (one was sent already, or another attempt follows)."""
@@ -75,7 +129,11 @@ class Instrumentation:
     def __init__(self, app: Any) -> None:
         self.app = app
         self.broker = redact_url(str(getattr(app.conf, "broker_url", "") or ""))
-        self._runs: dict[str, tuple[CeleryRun, dict[str, Any]]] = {}  # task id → run, its outcome
+        self._runs: dict[str, CeleryRun] = {}  # task id → its run, from prerun to postrun
+        self._facts: dict[str, dict[str, Any]] = {}  # task id → what failure/retry signals said
+        # (task name, queue, worker) → its TaskShape; made again in a forked pool process (its pid)
+        self._shapes: dict[tuple[Any, Any, Any], TaskShape] = {}
+        os.register_at_fork(after_in_child=self._shapes.clear)
         self._priorities: dict[str, int] = {}
         self._lock = threading.Lock()
         self._handlers: list[tuple[Any, Callable[..., None]]] = []
@@ -97,7 +155,8 @@ class Instrumentation:
             (signals.beat_init, self.beat_started),
             (signals.worker_ready, self.beat_started),
         ):
-            guarded = _safely(handler)
+            # prerun and postrun, sent for every task, guard themselves
+            guarded = handler if handler in (self.prerun, self.postrun) else _safely(handler)
             signal.connect(guarded, weak=False)
             self._handlers.append((signal, guarded))
         self.mark_worker()
@@ -186,31 +245,38 @@ class Instrumentation:
     def prerun(
         self, task_id: Any = None, task: Any = None, args: Any = None, kwargs: Any = None, **_: Any
     ) -> None:
-        if not self._ours(task):
-            return
-        request = getattr(task, "request", None)
-        delivery = getattr(request, "delivery_info", None) or {}
-        run = CeleryRun(
-            str(getattr(task, "name", "celery task")),
-            run_id=str(task_id),
-            queue=delivery.get("routing_key") or None,
-            args=list(args) if args is not None else None,
-            kwargs=kwargs,
-            worker=getattr(request, "hostname", None),
-        )
-        with self._lock:
-            self._runs[str(task_id)] = (run, {})
-        run.start()
+        try:  # guarded here, not by _safely: one call less on every task
+            if getattr(task, "app", self.app) is not self.app:
+                return  # signals are sent for every app in the process
+            request = getattr(task, "request", None)
+            delivery = getattr(request, "delivery_info", None) or {}
+            key = (
+                getattr(task, "name", None),
+                delivery.get("routing_key"),
+                getattr(request, "hostname", None),
+            )
+            shape = self._shapes.get(key) or self._shape(key)
+            run_id = str(task_id)
+            run = CeleryRun.begin(shape, run_id, list(args) if args is not None else None, kwargs)
+            with self._lock:
+                self._runs[run_id] = run
+        except Exception:
+            log.exception("jobdeck: celery signal prerun failed (the task goes on)")
 
-    def _ours(self, task: Any) -> bool:
-        """Whether a task belongs to the instrumented app (signals are sent for every app)."""
-        return getattr(task, "app", self.app) is self.app
+    def _shape(self, key: tuple[Any, Any, Any]) -> TaskShape:
+        name, queue, worker = key
+        shape = TaskShape(_job_name(str(name or "celery task")), str(queue) if queue else None, worker)
+        if len(self._shapes) >= _MAX_SHAPES:
+            self._shapes.clear()
+        self._shapes[key] = shape
+        return shape
 
     def _outcome(self, task_id: Any, **facts: Any) -> None:
+        """Keep what a failure or retry signal says, for the task's postrun."""
+        run_id = str(task_id)
         with self._lock:
-            found = self._runs.get(str(task_id))
-        if found is not None:
-            found[1].update(facts)
+            if run_id in self._runs:
+                self._facts.setdefault(run_id, {}).update(facts)
 
     def failure(self, task_id: Any = None, exception: Any = None, **_: Any) -> None:
         self._outcome(task_id, exception=exception)
@@ -219,11 +285,23 @@ class Instrumentation:
         self._outcome(getattr(request, "id", None), retry=reason)
 
     def postrun(self, task_id: Any = None, state: Any = None, retval: Any = None, **_: Any) -> None:
-        with self._lock:
-            found = self._runs.pop(str(task_id), None)
-        if found is None:
-            return
-        run, facts = found
+        try:  # guarded here, not by _safely, as prerun
+            run_id = str(task_id)
+            with self._lock:
+                run = self._runs.pop(run_id, None)
+                facts = self._facts.pop(run_id, None) if self._facts else None
+            if run is None:
+                return
+            if facts is None and state == "SUCCESS":
+                run.result = retval  # what task_success reports too: no handler of its own needed
+                run.finish(None)
+            else:
+                self._ended(run, state, facts or {}, retval)
+        except Exception:
+            log.exception("jobdeck: celery signal postrun failed (the task goes on)")
+
+    @staticmethod
+    def _ended(run: CeleryRun, state: Any, facts: dict[str, Any], retval: Any) -> None:
         if state == "RETRY" or "retry" in facts:
             reason = facts.get("retry")
             fields: dict[str, Any] = {"source": SOURCE}
@@ -240,7 +318,7 @@ class Instrumentation:
             run._emit(run._event("cancelled", source=SOURCE, labels={"celery_state": str(state)}))
             run.finish_quietly()
         else:
-            run.result = retval  # what task_success reports too: no handler of its own needed
+            run.result = retval
             run.finish(None)
 
     def revoked(self, request: Any = None, terminated: Any = None, expired: Any = None, **_: Any) -> None:
